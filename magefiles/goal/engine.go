@@ -1,0 +1,344 @@
+package goal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Engine runs goals. Build one with New.
+type Engine struct {
+	workers  int
+	progress io.Writer
+	dryRun   bool
+	now      func() time.Time
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithWorkers bounds how many goals are assessed or achieved at once. Default: GOMAXPROCS, at least 2.
+func WithWorkers(n int) Option {
+	return func(e *Engine) {
+		if n > 0 {
+			e.workers = n
+		}
+	}
+}
+
+// WithProgress sets where human progress lines go. Default: io.Discard (libraries stay quiet).
+func WithProgress(w io.Writer) Option {
+	return func(e *Engine) {
+		if w != nil {
+			e.progress = w
+		}
+	}
+}
+
+// WithDryRun assesses every goal and achieves none: missing goals are reported Planned. Default: false.
+func WithDryRun(dry bool) Option { return func(e *Engine) { e.dryRun = dry } }
+
+// New returns an Engine.
+func New(opts ...Option) *Engine {
+	e := &Engine{workers: max(runtime.GOMAXPROCS(0), 2), progress: io.Discard, now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
+
+type run struct {
+	e      *Engine
+	sem    chan struct{}
+	mu     sync.Mutex // guards progress writes
+	nodes  []*Node
+	index  map[*Node]int
+	done   []chan struct{}
+	res    []Result
+	state  []State
+	aerr   []error
+	assess []time.Duration
+}
+
+// Run assesses every node, then achieves the missing ones in dependency order, at most the
+// configured number at a time. A node runs after every node in its After list has finished; if one
+// of them failed or was blocked, the node is reported blocked unless it is already achieved or
+// skipped. The report lists the nodes in the order given.
+func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
+	start := e.now()
+	r := &run{e: e, sem: make(chan struct{}, e.workers), nodes: nodes, index: make(map[*Node]int, len(nodes))}
+	for i, n := range nodes {
+		r.index[n] = i
+	}
+	r.done = make([]chan struct{}, len(nodes))
+	r.res = make([]Result, len(nodes))
+	r.state = make([]State, len(nodes))
+	r.aerr = make([]error, len(nodes))
+	r.assess = make([]time.Duration, len(nodes))
+	for i := range nodes {
+		r.done[i] = make(chan struct{})
+		r.res[i] = Result{Component: nodes[i].Component, Goal: nodes[i].Goal.String()}
+	}
+	if cyc := r.cycle(); cyc != "" {
+		for i := range nodes {
+			r.res[i].Status, r.res[i].Reason = Failed, "goal dependency cycle: "+cyc
+			r.res[i].Err = errors.New(r.res[i].Reason)
+		}
+		return &Report{Results: r.res, Duration: e.now().Sub(start)}
+	}
+
+	r.printf("assessing %d goals\n", len(nodes))
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if !r.acquire(ctx) {
+				r.aerr[i] = ctx.Err()
+				return
+			}
+			defer r.release()
+			t := e.now()
+			r.state[i], r.aerr[i] = nodes[i].Goal.Assess(ctx)
+			r.assess[i] = e.now().Sub(t)
+		}()
+	}
+	wg.Wait()
+
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(r.done[i])
+			r.finish(ctx, i)
+			r.printf("%s\n", r.res[i].Line())
+		}()
+	}
+	wg.Wait()
+	return &Report{Results: r.res, Duration: e.now().Sub(start), DryRun: e.dryRun}
+}
+
+func (r *run) finish(ctx context.Context, i int) {
+	n, res := r.nodes[i], &r.res[i]
+	var blockers []string
+	upstreamChanged := false
+	for _, dep := range n.After {
+		j, ok := r.index[dep]
+		if !ok {
+			res.Status, res.Reason = Failed, fmt.Sprintf("depends on goal %q, which is not part of this run", dep.Goal.String())
+			res.Err = errors.New(res.Reason)
+			return
+		}
+		<-r.done[j]
+		switch r.res[j].Status {
+		case Failed, Blocked:
+			blockers = append(blockers, r.res[j].label())
+		case NewlyAchieved:
+			upstreamChanged = true
+		}
+	}
+	st, err := r.state[i], r.aerr[i]
+	res.Duration = r.assess[i]
+	if err == nil && st.Skip != "" {
+		res.Status, res.Reason = Skipped, st.Skip
+		return
+	}
+	if err == nil && st.Achieved {
+		res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
+		return
+	}
+	if len(blockers) > 0 {
+		res.Status, res.Reason = Blocked, "by "+strings.Join(blockers, ", ")
+		return
+	}
+	if !r.acquire(ctx) {
+		res.Status, res.Err = Failed, ctx.Err()
+		res.Reason = res.Err.Error()
+		return
+	}
+	defer r.release()
+	t := r.e.now()
+	defer func() { res.Duration += r.e.now().Sub(t) }()
+	if upstreamChanged {
+		// What this goal builds on has just changed: look again before acting.
+		st, err = n.Goal.Assess(ctx)
+		if err == nil && st.Achieved {
+			res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
+			return
+		}
+	}
+	if err != nil {
+		res.Status, res.Reason, res.Err = Failed, err.Error(), err
+		return
+	}
+	if r.e.dryRun {
+		res.Status, res.Reason = Planned, st.Detail
+		return
+	}
+	r.printf("%s: %s …\n", n.Component, n.Goal)
+	if err := n.Goal.Achieve(ctx); err != nil {
+		res.Status, res.Reason, res.Err = Failed, err.Error(), err
+		return
+	}
+	st, err = n.Goal.Assess(ctx)
+	switch {
+	case err != nil:
+		res.Status, res.Err = Failed, fmt.Errorf("checking after achieving: %w", err)
+		res.Reason = res.Err.Error()
+	case !st.Achieved:
+		res.Status, res.Err = Failed, ErrNotAchieved
+		res.Reason = res.Err.Error()
+	default:
+		res.Status, res.Digest = NewlyAchieved, st.Digest
+	}
+}
+
+// ErrNotAchieved is a goal whose Achieve returned no error but whose fresh assessment still finds
+// it missing.
+var ErrNotAchieved = errors.New("achieve reported success, but a fresh assessment still finds the goal missing")
+
+func (r *run) acquire(ctx context.Context) bool {
+	select {
+	case r.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (r *run) release() { <-r.sem }
+
+func (r *run) printf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.e.progress, format, args...)
+}
+
+// cycle returns a description of a dependency cycle among the nodes, or "".
+func (r *run) cycle() string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[*Node]int, len(r.nodes))
+	var stack []*Node
+	var found []*Node
+	var visit func(n *Node) bool
+	visit = func(n *Node) bool {
+		color[n] = grey
+		stack = append(stack, n)
+		for _, d := range n.After {
+			switch color[d] {
+			case grey:
+				for k := len(stack) - 1; k >= 0; k-- {
+					if stack[k] == d {
+						found = append(append([]*Node(nil), stack[k:]...), d)
+						break
+					}
+				}
+				return true
+			case white:
+				if visit(d) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[n] = black
+		return false
+	}
+	for _, n := range r.nodes {
+		if color[n] == white && visit(n) {
+			names := make([]string, len(found))
+			for i, f := range found {
+				names[i] = Result{Component: f.Component, Goal: f.Goal.String()}.label()
+			}
+			return strings.Join(names, " -> ")
+		}
+	}
+	return ""
+}
+
+func (r Result) label() string {
+	if r.Component == "" {
+		return r.Goal
+	}
+	return r.Component + ": " + r.Goal
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Results  []Result      `json:"goals"`
+	Duration time.Duration `json:"duration_ns"`
+	DryRun   bool          `json:"dry_run,omitempty"`
+}
+
+// Count returns how many results have the status.
+func (r *Report) Count(s Status) int {
+	n := 0
+	for _, res := range r.Results {
+		if res.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Summary is one line: how many goals ended in each status.
+func (r *Report) Summary() string {
+	order := []Status{AlreadyAchieved, NewlyAchieved, Planned, Skipped, Blocked, Failed}
+	var parts []string
+	for _, s := range order {
+		if n := r.Count(s); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if len(parts) == 0 {
+		return "no goals"
+	}
+	return fmt.Sprintf("%d goals: %s (%s)", len(r.Results), strings.Join(parts, ", "), r.Duration.Round(time.Millisecond))
+}
+
+// Err is nil when no goal failed or was blocked; otherwise a *RunError listing them.
+func (r *Report) Err() error {
+	var bad []Result
+	for _, res := range r.Results {
+		if res.Status == Failed || res.Status == Blocked {
+			bad = append(bad, res)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.SliceStable(bad, func(i, j int) bool { return bad[i].Status > bad[j].Status })
+	return &RunError{Results: bad}
+}
+
+// RunError is a run in which some goals failed or were blocked. Unwrap yields the failures' errors.
+type RunError struct{ Results []Result }
+
+func (e *RunError) Error() string {
+	lines := make([]string, len(e.Results))
+	for i, r := range e.Results {
+		lines[i] = r.Line()
+	}
+	return fmt.Sprintf("%d goal(s) did not succeed:\n  %s", len(e.Results), strings.Join(lines, "\n  "))
+}
+
+// Unwrap returns the underlying errors of the failed goals.
+func (e *RunError) Unwrap() []error {
+	var out []error
+	for _, r := range e.Results {
+		if r.Err != nil {
+			out = append(out, r.Err)
+		}
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package goal_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/goal/goaltest"
+)
+
+func node(comp string, g goal.Goal, after ...*goal.Node) *goal.Node {
+	return &goal.Node{Component: comp, Goal: g, After: after}
+}
+
+func statuses(r *goal.Report) map[string]goal.Status {
+	out := map[string]goal.Status{}
+	for _, res := range r.Results {
+		out[res.Goal] = res.Status
+	}
+	return out
+}
+
+func TestRunAchievesOnlyWhatIsMissingAndSecondRunAchievesNothing(t *testing.T) {
+	a, b, c := goaltest.NewFake("a"), goaltest.NewFake("b").Done(), goaltest.NewFake("c")
+	na := node("x", a)
+	nodes := []*goal.Node{na, node("y", b, na), node("z", c, na)}
+	var progress bytes.Buffer
+	r := goal.New(goal.WithProgress(&progress)).Run(t.Context(), nodes)
+	want := map[string]goal.Status{"a": goal.NewlyAchieved, "b": goal.AlreadyAchieved, "c": goal.NewlyAchieved}
+	if got := statuses(r); !equal(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatalf("Err() = %v", err)
+	}
+	if b.Achieved.Load() != 0 {
+		t.Errorf("already achieved goal was achieved again")
+	}
+	if !strings.Contains(progress.String(), "x: a: ok (newly achieved)") {
+		t.Errorf("progress lacks the result line:\n%s", progress.String())
+	}
+
+	r2 := goal.New().Run(t.Context(), nodes)
+	for _, res := range r2.Results {
+		if res.Status != goal.AlreadyAchieved {
+			t.Errorf("second run: %s", res.Line())
+		}
+	}
+	if a.Achieved.Load() != 1 || c.Achieved.Load() != 1 {
+		t.Errorf("second run achieved again: a=%d c=%d", a.Achieved.Load(), c.Achieved.Load())
+	}
+}
+
+func TestFailureBlocksOnlyDependents(t *testing.T) {
+	base := goaltest.NewFake("base")
+	base.AchieveErr = errors.New("compile error")
+	nb := node("base", base)
+	core := node("core", goaltest.NewFake("core"), nb)
+	conn := node("conn", goaltest.NewFake("conn"), core)
+	done := node("done", goaltest.NewFake("done").Done(), nb)
+	other := node("other", goaltest.NewFake("other"))
+	r := goal.New().Run(t.Context(), []*goal.Node{nb, core, conn, done, other})
+	want := map[string]goal.Status{"base": goal.Failed, "core": goal.Blocked, "conn": goal.Blocked, "done": goal.AlreadyAchieved, "other": goal.NewlyAchieved}
+	if got := statuses(r); !equal(got, want) {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	if got := r.Results[1].Reason; got != "by base: base" {
+		t.Errorf("core reason = %q", got)
+	}
+	if got := r.Results[2].Reason; got != "by core: core" {
+		t.Errorf("conn names its immediate blocker: %q", got)
+	}
+	err := r.Err()
+	var re *goal.RunError
+	if !errors.As(err, &re) || len(re.Results) != 3 {
+		t.Fatalf("Err() = %v", err)
+	}
+	if !errors.Is(err, base.AchieveErr) {
+		t.Errorf("Err() does not wrap the failure")
+	}
+}
+
+func TestAssessErrorFailsNeverGuessesAbsent(t *testing.T) {
+	g := goaltest.NewFake("g")
+	g.AssessErr = errors.New("registry answered 503")
+	r := goal.New().Run(t.Context(), []*goal.Node{node("c", g)})
+	if r.Results[0].Status != goal.Failed || g.Achieved.Load() != 0 {
+		t.Fatalf("got %s, achieved %d times", r.Results[0].Line(), g.Achieved.Load())
+	}
+}
+
+func TestAchieveThatDoesNotHoldFails(t *testing.T) {
+	g := goaltest.NewFake("g")
+	g.Lie = true
+	r := goal.New().Run(t.Context(), []*goal.Node{node("c", g)})
+	if r.Results[0].Status != goal.Failed || !errors.Is(r.Err(), goal.ErrNotAchieved) {
+		t.Fatalf("got %s", r.Results[0].Line())
+	}
+}
+
+func TestSkipIsAResultAndDoesNotBlock(t *testing.T) {
+	s := goaltest.NewFake("s")
+	s.Skip = "no chart"
+	ns := node("c", s)
+	r := goal.New().Run(t.Context(), []*goal.Node{ns, node("d", goaltest.NewFake("after"), ns)})
+	if r.Results[0].Status != goal.Skipped || r.Results[0].Reason != "no chart" || r.Results[1].Status != goal.NewlyAchieved {
+		t.Fatalf("got %s / %s", r.Results[0].Line(), r.Results[1].Line())
+	}
+}
+
+func TestDryRunAchievesNothing(t *testing.T) {
+	g := goaltest.NewFake("g")
+	r := goal.New(goal.WithDryRun(true)).Run(t.Context(), []*goal.Node{node("c", g)})
+	if r.Results[0].Status != goal.Planned || g.Achieved.Load() != 0 || r.Err() != nil {
+		t.Fatalf("got %s", r.Results[0].Line())
+	}
+}
+
+func TestWorkersBoundConcurrency(t *testing.T) {
+	var cur, peak atomic.Int32
+	var nodes []*goal.Node
+	for i := range 8 {
+		g := goaltest.NewFake(string(rune('a' + i)))
+		g.Sleep = 20 * time.Millisecond
+		g.OnAchieve = func() {
+			n := cur.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.AfterFunc(15*time.Millisecond, func() { cur.Add(-1) })
+		}
+		nodes = append(nodes, node("c", g))
+	}
+	goal.New(goal.WithWorkers(3)).Run(t.Context(), nodes)
+	if p := peak.Load(); p > 3 || p < 2 {
+		t.Fatalf("peak concurrency %d, want 2..3", p)
+	}
+}
+
+func TestCycleFailsEveryGoal(t *testing.T) {
+	a := node("a", goaltest.NewFake("a"))
+	b := node("b", goaltest.NewFake("b"), a)
+	a.After = []*goal.Node{b}
+	r := goal.New().Run(t.Context(), []*goal.Node{a, b})
+	for _, res := range r.Results {
+		if res.Status != goal.Failed || !strings.Contains(res.Reason, "cycle") {
+			t.Fatalf("got %s", res.Line())
+		}
+	}
+}
+
+func TestJSONReport(t *testing.T) {
+	f := goaltest.NewFake("image built x")
+	f.AchieveErr = errors.New("boom")
+	r := goal.New().Run(t.Context(), []*goal.Node{node("core", f), node("base", goaltest.NewFake("ok").Done())})
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Goals []struct{ Component, Goal, Status, Reason, Digest string }
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Goals) != 2 || got.Goals[0].Status != "failed" || got.Goals[0].Reason != "boom" ||
+		got.Goals[1].Status != "already achieved" || got.Goals[1].Digest != "sha256:ok" || got.Goals[0].Component != "core" {
+		t.Fatalf("report = %s", buf.String())
+	}
+}
+
+func equal(a, b map[string]goal.Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

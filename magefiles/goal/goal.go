@@ -1,0 +1,114 @@
+// Package goal runs goals named for end states ("image built", "chart pushed"): it assesses every
+// goal, achieves only what is missing, re-assesses what it achieved, and reports each outcome.
+package goal
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Goal is one end state. String names it ("image built shiplane/core:1.2.0"). Assess observes the
+// world without changing it; Achieve changes the world so that Assess will report it achieved.
+type Goal interface {
+	String() string
+	Assess(ctx context.Context) (State, error)
+	Achieve(ctx context.Context) error
+}
+
+// State is what an assessment found.
+type State struct {
+	// Achieved is true when the end state already holds.
+	Achieved bool
+	// Skip, when not empty, says why the goal does not apply; the goal is then neither achieved nor
+	// failed, and its dependents still run.
+	Skip string
+	// Digest identifies the artifact where there is one (an image ID, a manifest digest).
+	Digest string
+	// Detail is a short human note ("published with the same inputs").
+	Detail string
+}
+
+// Status is a goal's outcome.
+type Status int
+
+// The outcomes, in the order a report lists them by severity.
+const (
+	Pending Status = iota
+	AlreadyAchieved
+	NewlyAchieved
+	Skipped
+	Blocked
+	Failed
+	Planned // assessed in a dry run and found missing: it would be achieved
+)
+
+var statusNames = map[Status]string{
+	Pending:         "pending",
+	AlreadyAchieved: "already achieved",
+	NewlyAchieved:   "newly achieved",
+	Skipped:         "skipped",
+	Blocked:         "blocked",
+	Failed:          "failed",
+	Planned:         "to achieve",
+}
+
+// String is the status's short name, as written in JSON reports.
+func (s Status) String() string { return statusNames[s] }
+
+// MarshalText writes the short name.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// OK reports whether the outcome is a success (achieved either way, skipped, or planned).
+func (s Status) OK() bool { return s != Failed && s != Blocked && s != Pending }
+
+// Node is a goal in a run: the component it belongs to and the goals that must succeed first.
+type Node struct {
+	Component string
+	Goal      Goal
+	After     []*Node
+}
+
+// Result is the outcome of one goal.
+type Result struct {
+	Component string        `json:"component"`
+	Goal      string        `json:"goal"`
+	Status    Status        `json:"status"`
+	Reason    string        `json:"reason,omitempty"`
+	Digest    string        `json:"digest,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
+	// Err is the error behind a failure, for errors.Is/As; not serialised (Reason holds its text).
+	Err error `json:"-"`
+}
+
+// Line renders the result the way progress shows it: "core: image built … ok (newly achieved)".
+func (r Result) Line() string {
+	var out string
+	switch r.Status {
+	case AlreadyAchieved, NewlyAchieved:
+		out = "ok (" + r.Status.String() + ")"
+	case Planned:
+		out = "to achieve"
+	default:
+		out = r.Status.String()
+	}
+	if r.Reason != "" {
+		out += " (" + r.Reason + ")"
+	}
+	if r.Digest != "" {
+		out += " " + shortDigest(r.Digest)
+	}
+	prefix := ""
+	if r.Component != "" {
+		prefix = r.Component + ": "
+	}
+	return fmt.Sprintf("%s%s: %s", prefix, r.Goal, out)
+}
+
+func shortDigest(d string) string {
+	const keep = len("sha256:") + 12
+	if len(d) > keep {
+		return d[:keep]
+	}
+	return d
+}
