@@ -1,0 +1,260 @@
+// Package git is the git backend: input tree hashes, commit facts, tags. It runs the git command;
+// it decides nothing.
+package git
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Repo is a git work tree.
+type Repo struct {
+	dir string
+	env []string
+}
+
+// Option configures a Repo.
+type Option func(*Repo)
+
+// WithEnv adds environment variables (KEY=VALUE) to every git command. Default: none beyond the
+// process environment.
+func WithEnv(kv ...string) Option { return func(r *Repo) { r.env = append(r.env, kv...) } }
+
+// Open returns the repository whose work tree contains dir.
+func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
+	r := &Repo{dir: dir}
+	for _, o := range opts {
+		o(r)
+	}
+	top, err := r.out(ctx, "rev-parse", "--show-toplevel")
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && strings.Contains(ge.Stderr, "not a git repository") {
+			return nil, fmt.Errorf("%s is not inside a git repository: shiplane derives every artifact's identity from git; run it from a clone (or git init && git add -A && git commit): %w", dir, ErrNotRepository)
+		}
+		return nil, err
+	}
+	r.dir = top
+	return r, nil
+}
+
+// ErrNotRepository is returned by Open outside a git work tree.
+var ErrNotRepository = errors.New("not a git repository")
+
+// Dir is the work tree's top directory.
+func (r *Repo) Dir() string { return r.dir }
+
+// Error is a git command that failed.
+type Error struct {
+	Args   []string
+	Stderr string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	msg := strings.TrimSpace(e.Stderr)
+	if msg == "" {
+		msg = e.Err.Error()
+	}
+	return fmt.Sprintf("git %s: %s", strings.Join(e.Args, " "), msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Run runs git with args in the work tree and returns its standard output.
+func (r *Repo) Run(ctx context.Context, args ...string) (string, error) {
+	return r.run(ctx, nil, nil, args...)
+}
+
+func (r *Repo) out(ctx context.Context, args ...string) (string, error) {
+	s, err := r.run(ctx, nil, nil, args...)
+	return strings.TrimSpace(s), err
+}
+
+func (r *Repo) run(ctx context.Context, env []string, stdin io.Reader, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.env...), env...)
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &Error{Args: args, Stderr: stderr.String(), Err: err}
+	}
+	return stdout.String(), nil
+}
+
+// Commit is what artifacts record about the commit they were built from.
+type Commit struct {
+	// Hash is the full commit hash, or "" in a repository without commits.
+	Hash string
+	// Time is the committer time (the artifacts' created time), zero without commits.
+	Time time.Time
+}
+
+// Short is the first 12 characters of the hash.
+func (c Commit) Short() string {
+	if len(c.Hash) > 12 {
+		return c.Hash[:12]
+	}
+	return c.Hash
+}
+
+// Head returns HEAD's commit; a repository without commits gives a zero Commit and no error.
+func (r *Repo) Head(ctx context.Context) (Commit, error) {
+	return r.Commit(ctx, "HEAD")
+}
+
+// Commit resolves rev to a commit.
+func (r *Repo) Commit(ctx context.Context, rev string) (Commit, error) {
+	if rev == "HEAD" {
+		if _, err := r.out(ctx, "rev-parse", "-q", "--verify", "HEAD^{commit}"); err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() == 1 {
+				return Commit{}, nil // no commits yet
+			}
+			return Commit{}, fmt.Errorf("reading HEAD: %w", err)
+		}
+	}
+	out, err := r.out(ctx, "log", "-1", "--format=%H %ct", rev, "--")
+	if err != nil {
+		return Commit{}, fmt.Errorf("reading commit %s: %w", rev, err)
+	}
+	hash, ts, ok := strings.Cut(out, " ")
+	sec, perr := strconv.ParseInt(ts, 10, 64)
+	if !ok || perr != nil {
+		return Commit{}, fmt.Errorf("reading commit %s: unexpected git output %q", rev, out)
+	}
+	return Commit{Hash: hash, Time: time.Unix(sec, 0).UTC()}, nil
+}
+
+// Trees returns the git object id of each path as it is in the work tree now, uncommitted and
+// untracked (but not ignored) edits included. For a clean tree each equals `git rev-parse
+// HEAD:<path>`. The real index is never touched: the paths are staged into a temporary copy.
+func (r *Repo) Trees(ctx context.Context, paths []string) (map[string]string, error) {
+	if len(paths) == 0 {
+		return map[string]string{}, nil
+	}
+	tmp, err := os.CreateTemp("", "shiplane-index-*")
+	if err != nil {
+		return nil, fmt.Errorf("hashing inputs: %w", err)
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	env := []string{"GIT_INDEX_FILE=" + tmp.Name()}
+	indexPath, err := r.out(ctx, "rev-parse", "--git-path", "index")
+	if err != nil {
+		return nil, fmt.Errorf("hashing inputs: %w", err)
+	}
+	if !filepath.IsAbs(indexPath) {
+		indexPath = filepath.Join(r.dir, indexPath)
+	}
+	if data, err := os.ReadFile(indexPath); err == nil {
+		// Start from the real index: its stat cache spares re-hashing unchanged files.
+		if err := os.WriteFile(tmp.Name(), data, 0o600); err != nil {
+			return nil, fmt.Errorf("hashing inputs: %w", err)
+		}
+	} else {
+		os.Remove(tmp.Name())
+	}
+	args := append([]string{"add", "--all", "--ignore-errors", "--"}, paths...)
+	if _, err := r.run(ctx, env, nil, args...); err != nil {
+		return nil, fmt.Errorf("hashing inputs %s: %w", strings.Join(paths, " "), err)
+	}
+	tree, err := r.run(ctx, env, nil, "write-tree")
+	if err != nil {
+		return nil, fmt.Errorf("hashing inputs: %w", err)
+	}
+	return r.resolve(ctx, strings.TrimSpace(tree), paths)
+}
+
+// TreesAt returns the object id of each path in rev (a commit or tag); a path missing there maps to "".
+func (r *Repo) TreesAt(ctx context.Context, rev string, paths []string) (map[string]string, error) {
+	return r.resolve(ctx, rev, paths)
+}
+
+func (r *Repo) resolve(ctx context.Context, treeish string, paths []string) (map[string]string, error) {
+	var in strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&in, "%s:%s\n", treeish, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "./"))
+	}
+	out, err := r.run(ctx, nil, strings.NewReader(in.String()), "cat-file", "--batch-check=%(objectname)")
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s in %s: %w", strings.Join(paths, " "), treeish, err)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != len(paths) {
+		return nil, fmt.Errorf("resolving paths in %s: git answered %d lines for %d paths", treeish, len(lines), len(paths))
+	}
+	res := make(map[string]string, len(paths))
+	for i, p := range paths {
+		if strings.HasSuffix(lines[i], " missing") || strings.Contains(lines[i], " ") {
+			res[p] = ""
+			continue
+		}
+		res[p] = lines[i]
+	}
+	return res, nil
+}
+
+// ChangedFiles lists the files under paths that differ between rev and the work tree, untracked
+// files included, sorted.
+func (r *Repo) ChangedFiles(ctx context.Context, rev string, paths []string) ([]string, error) {
+	args := append([]string{"diff", "--name-only", rev, "--"}, paths...)
+	out, err := r.out(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing changes since %s: %w", rev, err)
+	}
+	untracked, err := r.out(ctx, append([]string{"ls-files", "--others", "--exclude-standard", "--"}, paths...)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing untracked files: %w", err)
+	}
+	return sortedLines(out + "\n" + untracked), nil
+}
+
+// Dirty lists the work tree's uncommitted changes (`git status --porcelain`), or nil when clean.
+func (r *Repo) Dirty(ctx context.Context) ([]string, error) {
+	out, err := r.out(ctx, "status", "--porcelain", "--untracked-files=normal")
+	if err != nil {
+		return nil, fmt.Errorf("checking for uncommitted changes: %w", err)
+	}
+	return sortedLines(out), nil
+}
+
+// TagCommit returns the commit a local tag points at, or "" when there is no such tag.
+func (r *Repo) TagCommit(ctx context.Context, tag string) (string, error) {
+	out, err := r.out(ctx, "rev-parse", "-q", "--verify", "refs/tags/"+tag+"^{commit}")
+	if err != nil {
+		var ge *Error
+		var ee *exec.ExitError
+		if errors.As(err, &ge) && errors.As(ge.Err, &ee) && ee.ExitCode() == 1 {
+			return "", nil
+		}
+		return "", fmt.Errorf("looking up tag %s: %w", tag, err)
+	}
+	return out, nil
+}
+
+func sortedLines(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
