@@ -1,0 +1,92 @@
+// Package published is the question every release decision starts from: what is already out there?
+// Each answer is present or absent; an answer that cannot be had (5xx, timeout, unreadable reply)
+// is an error wrapping ErrUnknown, and callers must never read it as "absent".
+package published
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrUnknown marks an answer that could not be had. A check that cannot tell fails.
+var ErrUnknown = errors.New("cannot tell whether it is published")
+
+// UnknownError says which question could not be answered and why.
+type UnknownError struct {
+	// What was asked about, e.g. "image registry.example/core:1.2.0".
+	What string
+	Err  error
+}
+
+func (e *UnknownError) Error() string {
+	return fmt.Sprintf("cannot tell whether %s is published: %v", e.What, e.Err)
+}
+
+// Is makes errors.Is(err, ErrUnknown) true.
+func (e *UnknownError) Is(target error) bool { return target == ErrUnknown }
+
+// Unwrap returns the cause.
+func (e *UnknownError) Unwrap() error { return e.Err }
+
+// Image is what a registry holds under one tag.
+type Image struct {
+	Present bool
+	// Digest of the manifest the tag points at.
+	Digest string
+	// Inputs is the image's dev.shiplane.inputs label.
+	Inputs string
+	// Labels are the image config's labels.
+	Labels map[string]string
+}
+
+// Chart is what an OCI chart repository holds for one chart version.
+type Chart struct {
+	Present bool
+	Digest  string
+	// Inputs is the chart manifest's dev.shiplane.inputs annotation.
+	Inputs string
+}
+
+// Tag is a git tag on the remote.
+type Tag struct {
+	Present bool
+	// Commit the tag points at (peeled).
+	Commit string
+}
+
+// Release is a GitHub release.
+type Release struct {
+	Present bool
+	Draft   bool
+	// Assets are the names of the attached assets.
+	Assets []string
+}
+
+// Images answers for image tags: ref is "registry/repository:tag".
+type Images interface {
+	Image(ctx context.Context, ref string) (Image, error)
+}
+
+// Charts answers for chart versions in an OCI repository ("oci://host/path").
+type Charts interface {
+	Chart(ctx context.Context, repo, name, version string) (Chart, error)
+}
+
+// Tags answers for git tags on the remote.
+type Tags interface {
+	Tag(ctx context.Context, name string) (Tag, error)
+}
+
+// Releases answers for GitHub releases by tag.
+type Releases interface {
+	Release(ctx context.Context, tag string) (Release, error)
+}
+
+// State answers all four questions.
+type State interface {
+	Images
+	Charts
+	Tags
+	Releases
+}

@@ -1,0 +1,41 @@
+package settings
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadDefaultsFileAndEnv(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Load(dir, DefaultFile, func(string) string { return "" })
+	if err != nil || s.Dev.Registry != "localhost:5000/dev" || s.Dev.ChartRepo != "oci://localhost:5000/dev/charts" {
+		t.Fatalf("defaults: %+v %v", s, err)
+	}
+	os.MkdirAll(filepath.Join(dir, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(dir, DefaultFile), []byte("release:\n  registry: reg.example/rel/\ninsecure_registries: [reg.internal:5000]\n"), 0o644)
+	env := map[string]string{"DEV_REGISTRY": "other:5000/x"}
+	s, err = Load(dir, DefaultFile, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Dev.Registry != "other:5000/x" || s.Release.Registry != "reg.example/rel" || s.Dev.ChartRepo != "oci://localhost:5000/dev/charts" {
+		t.Fatalf("got %+v", s)
+	}
+	for host, want := range map[string]bool{"localhost:5000": true, "127.0.0.1:1": true, "reg.internal:5000": true, "reg.example": false} {
+		if got := s.Insecure(host); got != want {
+			t.Errorf("Insecure(%q) = %v", host, got)
+		}
+	}
+}
+
+func TestUnknownKeyNamesFileAndFix(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(dir, DefaultFile), []byte("dev:\n  registy: x\n"), 0o644)
+	_, err := Load(dir, DefaultFile, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "deploy/settings.yaml") || !strings.Contains(err.Error(), "registy") || !strings.Contains(err.Error(), "fix:") {
+		t.Fatalf("err = %v", err)
+	}
+}
