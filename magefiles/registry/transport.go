@@ -1,0 +1,263 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// retryTransport retries transient failures of requests it can replay (no body, or a body it can
+// get again), honouring Retry-After, and refuses plain HTTP to hosts that must use HTTPS. GET
+// answers are read in full (up to maxBuffered) inside the try, so a truncated body is retried too.
+type retryTransport struct {
+	inner    http.RoundTripper
+	policy   RetryPolicy
+	insecure func(host string) bool
+	timeout  time.Duration
+}
+
+var _ http.RoundTripper = (*retryTransport)(nil)
+
+// maxBuffered bounds the GET answers read in full: manifests and configs fit, big blobs stream.
+const maxBuffered = 8 << 20
+
+// retryableStatus are the answers worth asking again.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// attemptTimeoutError is a try that took longer than the attempt timeout.
+type attemptTimeoutError struct{ d time.Duration }
+
+func (e *attemptTimeoutError) Error() string   { return fmt.Sprintf("no complete answer within %s", e.d) }
+func (e *attemptTimeoutError) Timeout() bool   { return true }
+func (e *attemptTimeoutError) Temporary() bool { return true }
+
+// unreplayedError marks a transient failure of a request whose body could not be sent again: the
+// caller (go-containerregistry's upload loop) may redo the whole operation.
+type unreplayedError struct {
+	err    error
+	status int
+}
+
+func (e *unreplayedError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("registry answered %d %s", e.status, http.StatusText(e.status))
+}
+func (e *unreplayedError) Unwrap() error { return e.err }
+
+// isUnreplayedTransient is the retry predicate handed to go-containerregistry.
+func isUnreplayedTransient(err error) bool {
+	var u *unreplayedError
+	return errors.As(err, &u)
+}
+
+// transientErr reports whether a failed try is worth another one. Cancellation by the caller is
+// not; our own attempt timeout is.
+func transientErr(ctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	var at *attemptTimeoutError
+	if errors.As(err, &at) {
+		return true
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return dns.IsTemporary || dns.IsTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, net.ErrClosed)
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !t.insecure(req.URL.Host) {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, &InsecureError{Host: req.URL.Host}
+	}
+	ctx := req.Context()
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	replayable := !hasBody || req.GetBody != nil
+	attempts := t.policy.Attempts
+	if !replayable {
+		attempts = 1
+	}
+	for try := 1; ; try++ {
+		r := req
+		if try > 1 && hasBody {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("rewinding the request body: %w", err)
+			}
+			r = req.Clone(ctx)
+			r.Body = body
+		}
+		resp, err := t.try(r, hasBody)
+		again := transientErr(ctx, err) || (err == nil && retryableStatus(resp.StatusCode))
+		if !again {
+			return resp, err
+		}
+		if try >= attempts {
+			if !replayable {
+				if err == nil {
+					drain(resp)
+					return nil, &unreplayedError{status: resp.StatusCode}
+				}
+				return nil, &unreplayedError{err: err}
+			}
+			return resp, err
+		}
+		wait := backoff(t.policy, try)
+		if err == nil {
+			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > wait {
+				wait = ra
+			}
+			drain(resp)
+		}
+		if t.policy.Max > 0 && wait > t.policy.Max {
+			wait = t.policy.Max
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// try sends one request, bounded by the attempt timeout when it has no body, and reads GET
+// answers in full.
+func (t *retryTransport) try(r *http.Request, hasBody bool) (*http.Response, error) {
+	cancel := context.CancelFunc(func() {})
+	if t.timeout > 0 && !hasBody {
+		var ctx context.Context
+		ctx, cancel = context.WithTimeoutCause(r.Context(), t.timeout, &attemptTimeoutError{d: t.timeout})
+		r = r.WithContext(ctx)
+	}
+	resp, err := t.inner.RoundTrip(r)
+	if err != nil {
+		err = timeoutCause(r.Context(), err)
+		cancel()
+		return nil, err
+	}
+	if r.Method != http.MethodGet {
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		return resp, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered))
+	if err != nil {
+		_ = resp.Body.Close()
+		err = timeoutCause(r.Context(), err)
+		cancel()
+		return nil, fmt.Errorf("reading the answer to %s %s: %w", r.Method, r.URL.Redacted(), err)
+	}
+	if len(buf) < maxBuffered {
+		_ = resp.Body.Close()
+		cancel()
+		resp.Body = io.NopCloser(bytes.NewReader(buf))
+		return resp, nil
+	}
+	resp.Body = &cancelOnClose{
+		ReadCloser: struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body},
+		cancel: cancel,
+	}
+	return resp, nil
+}
+
+// timeoutCause replaces a context error caused by our attempt timeout with that cause.
+func timeoutCause(ctx context.Context, err error) error {
+	var at *attemptTimeoutError
+	if errors.As(context.Cause(ctx), &at) && !errors.As(err, &at) {
+		return fmt.Errorf("%w: %w", at, err)
+	}
+	return err
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+}
+
+// backoff is the wait after the try-th failed try: Initial, then doubling.
+func backoff(p RetryPolicy, try int) time.Duration {
+	d := p.Initial
+	for i := 1; i < try; i++ {
+		d *= 2
+		if p.Max > 0 && d >= p.Max {
+			return p.Max
+		}
+	}
+	return d
+}
+
+// retryAfter parses a Retry-After value: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		return time.Duration(s) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		if d := at.Sub(now); d > 0 {
+			return d, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-tm.C:
+		return nil
+	}
+}
