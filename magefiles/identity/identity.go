@@ -1,0 +1,90 @@
+// Package identity computes a component's input key: what its artifacts are built from. Two builds
+// with the same key are the same build. The key covers the component's own input paths and, for an
+// image built FROM another component's image, that component's key.
+package identity
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/manifest"
+)
+
+// Key is a component's input key, "sha256:<hex>".
+type Key string
+
+// Keys computes every component's key from trees, the git object id of each input path (as
+// returned by git.Repo.Trees). A path missing from trees is an error: it would make the key lie.
+func Keys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error) {
+	keys := make(map[string]Key, len(m.Components))
+	var visit func(c *manifest.Component, depth int) (Key, error)
+	visit = func(c *manifest.Component, depth int) (Key, error) {
+		if k, ok := keys[c.Name]; ok {
+			return k, nil
+		}
+		if depth > len(m.Components) {
+			return "", fmt.Errorf("component %s: image.from forms a cycle", c.Name)
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "shiplane-inputs-v1\ncomponent %s\n", c.Name)
+		paths := append([]string(nil), c.Paths...)
+		sort.Strings(paths)
+		for _, p := range paths {
+			t, ok := trees[p]
+			if !ok || t == "" {
+				return "", fmt.Errorf("component %s: input path %s is not in git's view of the work tree (is it ignored?)", c.Name, p)
+			}
+			fmt.Fprintf(h, "path %s %s\n", p, t)
+		}
+		if c.Image != nil && c.Image.From != "" {
+			from := m.Component(c.Image.From)
+			if from == nil {
+				return "", fmt.Errorf("component %s: image.from names unknown component %q", c.Name, c.Image.From)
+			}
+			fk, err := visit(from, depth+1)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "from %s %s\n", from.Name, fk)
+		}
+		k := Key("sha256:" + hex.EncodeToString(h.Sum(nil)))
+		keys[c.Name] = k
+		return k, nil
+	}
+	for _, c := range m.Components {
+		if _, err := visit(c, 0); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// Paths returns every input path of the manifest's components, sorted and unique.
+func Paths(m *manifest.Manifest) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range m.Components {
+		for _, p := range c.Paths {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Trees renders a component's own trees as "path=tree" pairs for a label a person can check with
+// `git rev-parse <commit>:<path>`.
+func Trees(c *manifest.Component, trees map[string]string) string {
+	parts := make([]string, 0, len(c.Paths))
+	for _, p := range c.Paths {
+		parts = append(parts, p+"="+trees[p])
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,137 @@
+// Package manifest loads and validates deploy/components.yaml, the list of components a repository
+// builds and releases. Every validation error names the file, the line and the fix.
+package manifest
+
+import (
+	"path"
+	"sort"
+)
+
+// DefaultFile is the manifest's path relative to the repository root.
+const DefaultFile = "deploy/components.yaml"
+
+// Manifest is a validated components file.
+type Manifest struct {
+	// File is the manifest's path as given to Load (relative to Root when it was relative).
+	File string
+	// Root is the absolute repository root every path in the manifest is relative to.
+	Root string
+	// Project names the compose project, the shared network and the local image prefix.
+	Project string
+	// Source is the repository URL stamped as org.opencontainers.image.source.
+	Source string
+	// License is the SPDX expression stamped as org.opencontainers.image.licenses.
+	License string
+	// Platform is the umbrella release: root VERSION and umbrella chart.
+	Platform Platform
+	// Components in file order.
+	Components []*Component
+	// Bundles are optional stacks, started by compose only when asked for.
+	Bundles []*Bundle
+}
+
+// Platform is the release as a whole.
+type Platform struct {
+	// VersionFile holds the platform release version (tag v<version>).
+	VersionFile string
+	// Version is the content of VersionFile.
+	Version string
+	// Chart is the umbrella chart directory whose file:// dependencies are the component charts.
+	Chart string
+	// Line is where the platform block starts.
+	Line int
+}
+
+// Component is one independently versioned part of the repository.
+type Component struct {
+	Name        string
+	Description string
+	// Paths are the input paths: the component's identity is their git tree hash.
+	Paths []string
+	// VersionFile is the path of the component's VERSION file.
+	VersionFile string
+	// Version is the content of VersionFile, valid semver.
+	Version string
+	Image   *Image
+	// Chart is the chart directory, or "".
+	Chart string
+	// Compose is the compose file layered for this component, or "".
+	Compose string
+	// DependsOn names the components this one needs, at build or run time.
+	DependsOn []string
+	// Publish is false for components that never leave the machine.
+	Publish bool
+	// Bundle is the name of the optional bundle the component belongs to, or "".
+	Bundle string
+	// Line is the manifest line where the component starts.
+	Line int
+}
+
+// Image describes how a component's container image is built.
+type Image struct {
+	// Name is the repository name, without registry or project prefix (e.g. "core").
+	Name string
+	// Dockerfile is the Dockerfile's path; its directory is the build context.
+	Dockerfile string
+	// Main is the Go main package compiled into the context as bin/<base name>, or "".
+	Main string
+	// From names the component whose image this one is built FROM (passed as build arg BASE_IMAGE).
+	From string
+}
+
+// Binary is the file name the main package compiles to inside the build context (bin/<Binary>).
+func (i *Image) Binary() string {
+	if i.Main == "" {
+		return ""
+	}
+	return path.Base(path.Clean(i.Main))
+}
+
+// Context is the build context directory: the Dockerfile's directory.
+func (i *Image) Context() string { return path.Dir(i.Dockerfile) }
+
+// Bundle is an optional stack of components.
+type Bundle struct {
+	Name       string
+	Components []string
+	Line       int
+}
+
+// Component returns the named component, or nil.
+func (m *Manifest) Component(name string) *Component {
+	for _, c := range m.Components {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Names returns the component names in file order.
+func (m *Manifest) Names() []string {
+	out := make([]string, len(m.Components))
+	for i, c := range m.Components {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Bundle returns the named bundle, or nil.
+func (m *Manifest) Bundle(name string) *Bundle {
+	for _, b := range m.Bundles {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// BundleNames returns the bundle names, sorted.
+func (m *Manifest) BundleNames() []string {
+	out := make([]string, 0, len(m.Bundles))
+	for _, b := range m.Bundles {
+		out = append(out, b.Name)
+	}
+	sort.Strings(out)
+	return out
+}
