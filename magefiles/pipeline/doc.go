@@ -1,0 +1,75 @@
+// Package pipeline loads a release's verification pipeline (deploy/release.yaml) and turns it
+// into goals: checks, such as the services' tests, that must pass before anything is published.
+// A release makes every publish goal depend on these nodes, so a failed verification publishes
+// nothing.
+//
+// # The release file
+//
+//	vars:                                  # optional: named values, resolved once, when used
+//	  go_flags: -count=1                   # a plain value
+//	  commit: sh!git rev-parse HEAD        # a command's output
+//	  token: env!GITHUB_TOKEN              # an environment variable (an error when unset)
+//	  test_flags: env!TEST_FLAGS?-short    # … with a default when unset ("env!X?" = empty)
+//	  flags: ${var!go_flags} ${var!test_flags}
+//	  api_key: |                           # a secret: decrypted with gpg, never printed
+//	    -----BEGIN PGP MESSAGE-----
+//	    …
+//	    -----END PGP MESSAGE-----
+//	verify:                                # required: the goals, run in parallel unless ordered
+//	  - name: service tests                # required, unique
+//	    kind: shell                        # optional, default shell; see Register
+//	    run: go test ${var!flags} ./services/...
+//	    env: {CGO_ENABLED: "0"}            # laid over the environment
+//	    after: []                          # names of verify goals that must pass first
+//	  - name: commit known
+//	    run: test -n "${sh!git rev-parse HEAD}"
+//	    with: {}                           # kind-specific parameters (the shell kind takes none)
+//
+// Keys other than these are errors. Every problem is reported with the file, the line and a fix.
+//
+// # References
+//
+// A reference is written ${source!argument} anywhere in a run: script or a value, and the whole of
+// a value (under vars:, env: or with:) may be a bare source!argument, read as if wrapped in ${…}:
+//
+//	env!NAME           the environment variable NAME; an error when it is unset
+//	env!NAME?          the same, empty when unset
+//	env!NAME?default   the same, default when unset (default may hold references)
+//	sh!command         the command's stdout, trailing newlines removed, as $(…) does; it runs in
+//	                   the repository root with the environment, through the shell goals' shell;
+//	                   a failure is an error naming the command, its exit status and its stderr
+//	var!name           the var name from vars: (a var may use others; cycles are errors)
+//
+// Inside ${…} braces must balance (${sh!awk '{print $1}' f} works), and a sh! command may itself
+// hold references. Only ${ followed by a source name and "!" starts a reference: the shell's own
+// ${HOME}, $(cmd) and $$ pass through untouched. $${env!X} writes the literal text ${env!X}. A
+// value that must literally begin with env!, sh! or var! can be produced with sh!printf %s '…'.
+//
+// References are resolved once, by Load, before any goal runs, and only when used: a var nothing
+// refers to is never resolved. A value that depends on an earlier goal's work belongs in the
+// script itself ($(…)), not in a reference.
+//
+// # Secrets
+//
+// A value that is, as a whole, an ASCII-armored PGP message (-----BEGIN PGP MESSAGE-----, usually
+// as a YAML block scalar) is decrypted with "gpg --batch --quiet --decrypt" (GNUPGHOME from the
+// environment selects the keyring) and is a secret. So are the values of environment variables,
+// vars and env: keys whose names look secret (TOKEN, PASSWORD, PASSPHRASE, SECRET, CREDENTIAL, or a
+// word ending in KEY), and any var or env: value built from a secret. Guessed secrets shorter than
+// four characters, and boolean words, are not masked (they would mask ordinary output). Secrets go
+// into a Redactor; every output path — goal output, errors, report reasons — is masked with it, and
+// the caller can share it (WithRedactor) and Add its own (registry passwords, GITHUB_TOKEN).
+//
+// # Kinds
+//
+// A goal kind is a Factory registered under a name: one type implementing goal.Goal plus one line
+// (in an init function or TestMain; it returns an error for a name already taken),
+//
+//	pipeline.Register("lint", newLintGoal)
+//
+// The built-in kind is shell: run: is a script run with "bash --noprofile --norc -eo pipefail -c"
+// (or "sh -ec" without bash) in the repository root, with env: laid over the environment; its
+// output goes line by line, prefixed with the goal's name and masked, to the progress writer.
+// A verify goal is never "already achieved" at the start of a run: it reports achieved only after
+// it has passed in this process.
+package pipeline

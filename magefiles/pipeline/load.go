@@ -1,0 +1,655 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/progress"
+)
+
+// DefaultFile is the release file's path relative to the repository root.
+const DefaultFile = "deploy/release.yaml"
+
+// Component is the component every verify goal is reported under.
+const Component = "verify"
+
+// Option configures Load.
+type Option func(*config)
+
+type config struct {
+	environ  []string
+	progress io.Writer
+	red      *Redactor
+}
+
+// WithEnviron sets the environment ("KEY=value" entries) that env! references read and every
+// command (sh!, gpg, shell goals) runs with; a later entry for a key wins. GNUPGHOME in it selects
+// gpg's keyring. Default: os.Environ() when Load is called.
+func WithEnviron(environ []string) Option {
+	return func(c *config) { c.environ = append([]string(nil), environ...) }
+}
+
+// WithProgress sets where goals write their human output (masked, line-prefixed with the goal's
+// name). Default: io.Discard.
+func WithProgress(w io.Writer) Option {
+	return func(c *config) {
+		if w != nil {
+			c.progress = w
+		}
+	}
+}
+
+// WithRedactor sets the secret set Load feeds and every output path is masked with, so the caller
+// can share it with the rest of a release (and Add its own secrets, before or after Load).
+// Default: a new Redactor, returned by (*Pipeline).Redactor.
+func WithRedactor(r *Redactor) Option {
+	return func(c *config) {
+		if r != nil {
+			c.red = r
+		}
+	}
+}
+
+// Pipeline is a loaded release file: its verify goals, ready to run.
+type Pipeline struct {
+	// File is the release file as given to Load; Root is the absolute repository root.
+	File string
+	Root string
+
+	names []string
+	nodes []*goal.Node
+	red   *Redactor
+}
+
+// Nodes returns one node per verify goal, in file order, with component Component and After
+// following the after: lists. The same nodes are returned on every call, so a caller can make its
+// own goals run after them (a release makes every publish goal depend on all of them).
+func (p *Pipeline) Nodes() []*goal.Node { return append([]*goal.Node(nil), p.nodes...) }
+
+// Names returns the verify goals' names in file order.
+func (p *Pipeline) Names() []string { return append([]string(nil), p.names...) }
+
+// Redactor returns the secret set the pipeline masks its output with.
+func (p *Pipeline) Redactor() *Redactor { return p.red }
+
+// Load reads the release file at file (relative to root unless absolute), validates it, resolves
+// every reference it uses (running sh! commands and gpg in root, reading the environment) and
+// makes the goals. Validation problems are all reported at once as Errors of *Error, each with
+// the file, the line and a fix; a reference that cannot be resolved is an *Error whose cause is a
+// *CommandError for a failing command. Every secret met on the way is added to the Redactor
+// before anything that could show it is returned.
+func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, error) {
+	cfg := config{progress: io.Discard}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.environ == nil {
+		cfg.environ = os.Environ()
+	}
+	if cfg.red == nil {
+		cfg.red = NewRedactor()
+	}
+	env := map[string]string{}
+	for _, kv := range cfg.environ {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	// Every secret-looking variable a command could print is known before any command runs.
+	for k, v := range env {
+		if looksSecret(k) {
+			cfg.red.addGuessed(v)
+		}
+	}
+
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolving repository root %q: %w", root, err)
+	}
+	full := file
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(absRoot, file)
+	}
+	data, err := os.ReadFile(full)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &Error{File: file, Problem: "release file not found", Err: fs.ErrNotExist, red: cfg.red,
+			Fix: "create it (see the comment at the top of deploy/release.yaml in shiplane) or point the lane at another file"}
+	} else if err != nil {
+		return nil, fmt.Errorf("reading release file %s: %w", file, err)
+	}
+
+	p := &parser{file: file, red: cfg.red}
+	f := p.parse(data)
+	if f != nil && len(p.errs) == 0 {
+		p.check(f)
+	}
+	if len(p.errs) > 0 {
+		return nil, p.sorted()
+	}
+
+	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
+		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
+	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
+	out := progress.Locked(cfg.progress)
+	byName := map[string]*goal.Node{}
+	var errs Errors
+	seen := map[*Error]bool{}
+	report := func(e *Error) {
+		if !seen[e] {
+			seen[e] = true
+			errs = append(errs, e)
+		}
+	}
+	for _, g := range f.goals {
+		spec := Spec{Name: g.name, Kind: g.kind, Root: absRoot, File: file, Line: g.line,
+			Env: map[string]string{}, With: map[string]string{},
+			environ: cfg.environ, progress: out, red: cfg.red, keyLines: g.keyLines}
+		ok := true
+		if g.run != nil {
+			v, e := r.template(g.run, g.name, "")
+			if e != nil {
+				report(e)
+				ok = false
+			}
+			spec.Run = v.s
+		}
+		for _, set := range []struct {
+			kvs []kv
+			dst map[string]string
+		}{{g.env, spec.Env}, {g.with, spec.With}} {
+			for _, e := range set.kvs {
+				v, rerr := r.template(e.t, g.name, "")
+				if rerr != nil {
+					report(rerr)
+					ok = false
+					continue
+				}
+				if v.secret || looksSecret(e.key) {
+					cfg.red.addGuessed(v.s)
+				}
+				set.dst[e.key] = v.s
+			}
+		}
+		if !ok {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("loading release file %s: %w", file, ctx.Err())
+		}
+		newGoal, _ := factory(g.kind)
+		gl, err := newGoal(spec)
+		if err != nil {
+			var fe *Error
+			if !errors.As(err, &fe) {
+				fe = &Error{File: file, Line: g.line, Goal: g.name, Problem: "kind " + g.kind + " refused the entry", Err: err, red: cfg.red}
+			}
+			report(fe)
+			continue
+		}
+		if gl == nil {
+			report(&Error{File: file, Line: g.line, Goal: g.name, Problem: "kind " + g.kind + " made no goal", red: cfg.red})
+			continue
+		}
+		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red}}
+		byName[g.name] = n
+		pl.names = append(pl.names, g.name)
+		pl.nodes = append(pl.nodes, n)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	for _, g := range f.goals {
+		for _, a := range g.after {
+			byName[g.name].After = append(byName[g.name].After, byName[a])
+		}
+	}
+	return pl, nil
+}
+
+// verifyGoal is what the engine runs: the kind's goal, reported under the entry's name, with
+// every error and note masked and located in the file.
+type verifyGoal struct {
+	name  string
+	file  string
+	line  int
+	inner goal.Goal
+	red   *Redactor
+}
+
+var _ goal.Goal = (*verifyGoal)(nil)
+
+func (g *verifyGoal) String() string { return g.name }
+
+func (g *verifyGoal) Assess(ctx context.Context) (goal.State, error) {
+	st, err := g.inner.Assess(ctx)
+	if err != nil {
+		return goal.State{}, &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: fmt.Errorf("assessing: %w", err), red: g.red}
+	}
+	st.Skip, st.Detail, st.Digest = g.red.String(st.Skip), g.red.String(st.Detail), g.red.String(st.Digest)
+	return st, nil
+}
+
+func (g *verifyGoal) Achieve(ctx context.Context) error {
+	if err := g.inner.Achieve(ctx); err != nil {
+		return &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: err, red: g.red}
+	}
+	return nil
+}
+
+// parser reads the file's structure into a fileSpec, collecting every problem.
+type parser struct {
+	file string
+	red  *Redactor
+	errs Errors
+}
+
+type fileSpec struct {
+	vars  map[string]*varDef
+	order []string
+	goals []*goalDef
+}
+
+type varDef struct {
+	name string
+	line int
+	t    *template
+}
+
+type goalDef struct {
+	name, kind string
+	line       int
+	keyLines   map[string]int
+	run        *template
+	env, with  []kv
+	after      []string
+	afterLine  int
+}
+
+type kv struct {
+	key string
+	t   *template
+}
+
+var (
+	topKeys  = []string{"vars", "verify"}
+	goalKeys = []string{"name", "kind", "run", "env", "with", "after"}
+)
+
+func (p *parser) fail(line int, goalName, varName, problem, fix string) {
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Goal: goalName, Var: varName, Problem: problem, Fix: fix, red: p.red})
+}
+
+// sorted returns the problems in file order (problems about the whole file first).
+func (p *parser) sorted() Errors {
+	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
+	return p.errs
+}
+
+func (p *parser) parse(data []byte) *fileSpec {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			err = errors.New(te.Errors[0])
+		}
+		p.fail(0, "", "", "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "), "correct the YAML syntax")
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		p.fail(0, "", "", "the file is empty", "add a verify: list")
+		return nil
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		p.fail(root.Line, "", "", "the top level must be a mapping", "start with vars: and verify:")
+		return nil
+	}
+	f := &fileSpec{vars: map[string]*varDef{}}
+	var verify *yaml.Node
+	p.fields(root, "", topKeys, func(key string, k, v *yaml.Node) {
+		switch key {
+		case "vars":
+			p.vars(f, v)
+		case "verify":
+			verify = v
+		}
+	})
+	if verify == nil {
+		p.fail(root.Line, "", "", "missing verify", "add a verify: list of goals (verify: [] for none)")
+		return f
+	}
+	seen := map[string]int{}
+	for _, n := range p.seq(verify, "") {
+		g := p.goal(n)
+		if g == nil {
+			continue
+		}
+		if first, dup := seen[g.name]; dup {
+			p.fail(g.line, g.name, "", fmt.Sprintf("duplicate name (first defined at line %d)", first), "rename one of them")
+			continue
+		}
+		seen[g.name] = g.line
+		f.goals = append(f.goals, g)
+	}
+	return f
+}
+
+func (p *parser) vars(f *fileSpec, n *yaml.Node) {
+	if isNull(n) {
+		return
+	}
+	p.fields(n, "", nil, func(name string, k, v *yaml.Node) {
+		if !validVarName(name) {
+			p.fail(k.Line, "", name, "invalid var name", "use letters, digits, _ and -, starting with a letter or _")
+			return
+		}
+		t := p.template(v, "", name, true)
+		if t == nil {
+			return
+		}
+		f.vars[name] = &varDef{name: name, line: k.Line, t: t}
+		f.order = append(f.order, name)
+	})
+}
+
+func (p *parser) goal(n *yaml.Node) *goalDef {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.fail(n.Line, "", "", "a verify goal must be a mapping", "write - name: <goal> with run: and its other keys")
+		return nil
+	}
+	g := &goalDef{line: n.Line, keyLines: map[string]int{}}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" {
+			g.name = p.str(n.Content[i+1], "")
+		}
+	}
+	if strings.TrimSpace(g.name) == "" {
+		p.fail(n.Line, "", "", "verify goal without a name", "add name: <what it checks> (other goals refer to it in after:)")
+		return nil
+	}
+	p.fields(n, g.name, goalKeys, func(key string, k, v *yaml.Node) {
+		g.keyLines[key] = k.Line
+		switch key {
+		case "kind":
+			g.kind = p.str(v, g.name)
+		case "run":
+			g.run = p.template(v, g.name, "", false)
+		case "env":
+			g.env = p.mapping(v, g.name, true)
+		case "with":
+			g.with = p.mapping(v, g.name, false)
+		case "after":
+			g.afterLine = v.Line
+			for _, e := range p.seq(v, g.name) {
+				if s := p.str(e, g.name); s != "" {
+					g.after = append(g.after, s)
+				}
+			}
+		}
+	})
+	if g.kind == "" {
+		g.kind = KindShell
+	}
+	return g
+}
+
+// mapping reads a mapping of names to values (env: or with:).
+func (p *parser) mapping(n *yaml.Node, goalName string, envNames bool) []kv {
+	if isNull(n) {
+		return nil
+	}
+	var out []kv
+	p.fields(n, goalName, nil, func(key string, k, v *yaml.Node) {
+		if envNames && !validEnvName(key) {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is not an environment variable name", key), "use letters, digits and _, not starting with a digit")
+			return
+		}
+		if t := p.template(v, goalName, "", true); t != nil {
+			out = append(out, kv{key: key, t: t})
+		}
+	})
+	return out
+}
+
+// template parses a scalar; valuePos allows whole-value references and PGP messages.
+func (p *parser) template(n *yaml.Node, goalName, varName string, valuePos bool) *template {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode {
+		p.fail(n.Line, goalName, varName, fmt.Sprintf("expected a string, found %s", kind(n)), "write a single value (quote it if it holds YAML syntax)")
+		return nil
+	}
+	value := n.Value
+	if isNull(n) {
+		value = ""
+	}
+	ep := &exprParser{s: value, lineAt: lineAt(n)}
+	var t *template
+	if valuePos {
+		t = ep.parseValue()
+	} else {
+		t = ep.parseString()
+	}
+	for _, e := range ep.errs {
+		p.fail(e.line, goalName, varName, e.problem, e.fix)
+	}
+	if len(ep.errs) > 0 {
+		return nil
+	}
+	t.line = n.Line // where the value starts: the key's line for a block scalar
+	return t
+}
+
+// lineAt maps an offset in a scalar's value to its file line: exact for literal blocks (|),
+// the scalar's first line otherwise.
+func lineAt(n *yaml.Node) func(int) int {
+	if n.Style&yaml.LiteralStyle != 0 {
+		return func(off int) int { return n.Line + 1 + strings.Count(n.Value[:min(off, len(n.Value))], "\n") }
+	}
+	return func(int) int { return n.Line }
+}
+
+// check validates what needs the whole file: var references, kinds, after: targets, cycles.
+func (p *parser) check(f *fileSpec) {
+	known := func(goalName, varName string) func(*ref) {
+		return func(r *ref) {
+			if r.src != srcVar || f.vars[r.name] != nil {
+				return
+			}
+			fix := "define it under vars:"
+			if len(f.order) > 0 {
+				fix = suggestOne(r.name, f.order)
+			}
+			p.fail(r.line, goalName, varName, fmt.Sprintf("unknown var %q in %s", r.name, r.text), fix)
+		}
+	}
+	for _, name := range f.order {
+		f.vars[name].t.refs(known("", name))
+	}
+	for _, g := range f.goals {
+		g.run.refs(known(g.name, ""))
+		for _, e := range append(append([]kv(nil), g.env...), g.with...) {
+			e.t.refs(known(g.name, ""))
+		}
+	}
+	p.varCycles(f)
+
+	names := make([]string, len(f.goals))
+	byName := map[string]*goalDef{}
+	for i, g := range f.goals {
+		names[i] = g.name
+		byName[g.name] = g
+	}
+	kinds := Kinds()
+	for _, g := range f.goals {
+		if _, ok := factory(g.kind); !ok {
+			line := g.line
+			if l, ok := g.keyLines["kind"]; ok {
+				line = l
+			}
+			p.fail(line, g.name, "", fmt.Sprintf("unknown kind %q", g.kind), kindFix(g.kind, kinds))
+		}
+		for _, a := range g.after {
+			if byName[a] == nil {
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown verify goal %q", a), suggestOne(a, names))
+			}
+		}
+	}
+	if len(p.errs) == 0 {
+		p.goalCycles(f, byName)
+	}
+}
+
+func kindFix(got string, kinds []string) string {
+	fix := suggestOne(got, kinds)
+	if strings.HasPrefix(fix, "did you mean") {
+		fix += " (registered kinds: " + strings.Join(kinds, ", ") + ")"
+	}
+	return fix
+}
+
+// varCycles reports vars that refer to themselves through var! references.
+func (p *parser) varCycles(f *fileSpec) {
+	deps := map[string][]string{}
+	for _, name := range f.order {
+		f.vars[name].t.refs(func(r *ref) {
+			if r.src == srcVar && f.vars[r.name] != nil {
+				deps[name] = append(deps[name], r.name)
+			}
+		})
+	}
+	if cyc := findCycle(f.order, deps); cyc != nil {
+		p.fail(f.vars[cyc[0]].line, "", cyc[0], "vars refer to each other in a cycle: "+strings.Join(cyc, " -> "), "make one of them a plain value")
+	}
+}
+
+func (p *parser) goalCycles(f *fileSpec, byName map[string]*goalDef) {
+	order := make([]string, len(f.goals))
+	deps := map[string][]string{}
+	for i, g := range f.goals {
+		order[i] = g.name
+		deps[g.name] = g.after
+	}
+	if cyc := findCycle(order, deps); cyc != nil {
+		g := byName[cyc[0]]
+		p.fail(g.afterLine, cyc[0], "", "after: forms a cycle: "+strings.Join(cyc, " -> "), "remove one of these after: entries")
+	}
+}
+
+// findCycle returns the first cycle (first element repeated at the end) in file order, or nil.
+func findCycle(order []string, deps map[string][]string) []string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack, found []string
+	var visit func(n string) bool
+	visit = func(n string) bool {
+		color[n] = grey
+		stack = append(stack, n)
+		for _, d := range deps[n] {
+			switch color[d] {
+			case grey:
+				for k := len(stack) - 1; k >= 0; k-- {
+					if stack[k] == d {
+						found = append(append([]string(nil), stack[k:]...), d)
+						break
+					}
+				}
+				return true
+			case white:
+				if visit(d) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[n] = black
+		return false
+	}
+	for _, n := range order {
+		if color[n] == white && visit(n) {
+			return found
+		}
+	}
+	return nil
+}
+
+// fields walks a mapping, reporting duplicate keys and, when keys is not nil, unknown keys with
+// the nearest valid one.
+func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key string, k, v *yaml.Node)) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a mapping, found %s", kind(n)), "write key: value pairs here")
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if first, dup := seen[k.Value]; dup {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("key %q given twice (first at line %d)", k.Value, first), "keep one of them")
+			continue
+		}
+		seen[k.Value] = k.Line
+		if keys != nil && !contains(keys, k.Value) {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("unknown key %q", k.Value), suggestOne(k.Value, keys))
+			continue
+		}
+		f(k.Value, k, n.Content[i+1])
+	}
+}
+
+func (p *parser) str(n *yaml.Node, goalName string) string {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode {
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a string, found %s", kind(n)), "write a single value")
+		return ""
+	}
+	if isNull(n) {
+		return ""
+	}
+	return n.Value
+}
+
+func (p *parser) seq(n *yaml.Node, goalName string) []*yaml.Node {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a list, found %s", kind(n)), "write a list, e.g. [a, b]")
+		return nil
+	}
+	return n.Content
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+func kind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	default:
+		return fmt.Sprintf("%q", n.Value)
+	}
+}

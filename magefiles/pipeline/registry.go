@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/progress"
+)
+
+// Factory makes the goal for one verify entry of a kind. It validates the entry (returning
+// spec.Invalid for a problem the file's author must fix) and must not start any work: the goal
+// does its work in Achieve. The goal's Assess must report it missing until Achieve has succeeded
+// in this process (verification always runs in a release), then achieved; it may report a skip.
+type Factory func(spec Spec) (goal.Goal, error)
+
+// Spec is one verify entry, with every reference resolved, as a Factory receives it.
+type Spec struct {
+	// Name is the entry's name, unique in the file; the goal is reported under it.
+	Name string
+	// Kind is the entry's kind ("shell").
+	Kind string
+	// Run is the resolved run: value, or "" when the entry has none.
+	Run string
+	// Env is the resolved env: mapping (only what the file sets; see Environ).
+	Env map[string]string
+	// With is the resolved with: mapping of kind-specific parameters.
+	With map[string]string
+	// Root is the absolute repository root; commands run there.
+	Root string
+	// File and Line locate the entry in the release file.
+	File string
+	Line int
+
+	environ  []string
+	progress io.Writer // serialised
+	red      *Redactor
+	keyLines map[string]int
+}
+
+// Environ returns the environment a command of this goal runs with: the pipeline's environment
+// (see WithEnviron) with Env laid over it.
+func (s Spec) Environ() []string {
+	out := make([]string, 0, len(s.environ)+len(s.Env))
+	for _, kv := range s.environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, over := s.Env[k]; !over {
+			out = append(out, kv)
+		}
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+s.Env[k])
+	}
+	return out
+}
+
+// Output returns a fresh writer for the goal's human output: every line is prefixed with
+// "<name> | ", secrets are masked, and lines from concurrent goals never interleave. Flush it when
+// the output ends.
+func (s Spec) Output() *RedactWriter {
+	return s.red.Writer(progress.Prefix(s.progress, s.Name+" | "))
+}
+
+// Redactor returns the pipeline's secret set, for masking anything else the goal shows.
+func (s Spec) Redactor() *Redactor { return s.red }
+
+// Invalid returns the error a Factory returns for a problem in the entry: it is reported as an
+// *Error at the line of key (or of the entry when key is "" or absent) with the fix.
+func (s Spec) Invalid(key, problem, fix string) error {
+	line := s.Line
+	if l, ok := s.keyLines[key]; ok {
+		line = l
+	}
+	return &Error{File: s.File, Line: line, Goal: s.Name, Problem: problem, Fix: fix, red: s.red}
+}
+
+// ErrKindRegistered is returned by Register for a kind that already has a factory.
+var ErrKindRegistered = errors.New("kind is already registered")
+
+// ErrInvalidKind is returned by Register for an invalid kind name or a nil factory.
+var ErrInvalidKind = errors.New("invalid kind")
+
+var registry = struct {
+	sync.RWMutex
+	kinds map[string]Factory
+}{kinds: map[string]Factory{KindShell: newShellGoal}}
+
+// Register adds a goal kind: entries with kind: <kind> are made by f. Kind names are lower-case
+// letters, digits and "-", starting with a letter. A kind can be registered once (the built-in
+// "shell" included); registering it again returns ErrKindRegistered. Kinds are usually registered
+// from an init function or TestMain, before Load.
+func Register(kind string, f Factory) error {
+	if f == nil || !validKind(kind) {
+		return fmt.Errorf("registering verify goal kind %q: %w (names are lower-case letters, digits and -, and the factory must not be nil)", kind, ErrInvalidKind)
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.kinds[kind]; dup {
+		return fmt.Errorf("registering verify goal kind %q: %w", kind, ErrKindRegistered)
+	}
+	registry.kinds[kind] = f
+	return nil
+}
+
+// Kinds returns the registered kind names, sorted.
+func Kinds() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := make([]string, 0, len(registry.kinds))
+	for k := range registry.kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func factory(kind string) (Factory, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	f, ok := registry.kinds[kind]
+	return f, ok
+}
+
+func validKind(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || i > 0 && (isDigit(c) || c == '-')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// suggestOne is "did you mean …?" or the list of valid choices.
+func suggestOne(got string, valid []string) string { return manifest.Suggest(got, valid) }

@@ -1,0 +1,138 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// resolver turns templates into values: it reads the environment, runs sh! commands and gpg,
+// and resolves each var once.
+type resolver struct {
+	ctx     context.Context
+	file    string
+	root    string
+	environ []string
+	env     map[string]string
+	red     *Redactor
+	shell   []string
+	vars    map[string]*varDef
+	cache   map[string]*resolved
+}
+
+type resolved struct {
+	v    value
+	err  *Error
+	busy bool
+}
+
+// value is a resolved string; secret is true when it holds a registered secret (a decrypted
+// message, a secret-looking variable, or a var built from one).
+type value struct {
+	s      string
+	secret bool
+}
+
+func (r *resolver) fail(line int, goalName, varName, problem, fix string, cause error) *Error {
+	return &Error{File: r.file, Line: line, Goal: goalName, Var: varName, Problem: problem, Fix: fix, Err: cause, red: r.red}
+}
+
+func (r *resolver) template(t *template, goalName, varName string) (value, *Error) {
+	if t.pgp != "" {
+		return r.decrypt(t, goalName, varName)
+	}
+	return r.expr(t.expr, goalName, varName)
+}
+
+func (r *resolver) expr(e expr, goalName, varName string) (value, *Error) {
+	var b strings.Builder
+	secret := false
+	for _, p := range e {
+		if p.ref == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := r.ref(p.ref, goalName, varName)
+		if err != nil {
+			return value{}, err
+		}
+		b.WriteString(v.s)
+		secret = secret || v.secret
+	}
+	return value{s: b.String(), secret: secret}, nil
+}
+
+func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
+	switch rf.src {
+	case srcEnv:
+		s, ok := r.env[rf.name]
+		if !ok {
+			if !rf.optional {
+				return value{}, r.fail(rf.line, goalName, varName, fmt.Sprintf("environment variable %s is not set (%s)", rf.name, rf.text),
+					fmt.Sprintf("set it, or write env!%s? (empty when unset) or env!%s?default", rf.name, rf.name), nil)
+			}
+			return r.expr(rf.def, goalName, varName)
+		}
+		secret := false
+		if looksSecret(rf.name) {
+			r.red.addGuessed(s)
+			secret = r.red.has(s)
+		}
+		return value{s: s, secret: secret}, nil
+	case srcVar:
+		return r.variable(rf.name)
+	case srcSh:
+		cmd, err := r.expr(rf.cmd, goalName, varName)
+		if err != nil {
+			return value{}, err
+		}
+		argv := append(append([]string(nil), r.shell...), cmd.s)
+		out, cerr := output(r.ctx, argv, nil, r.root, r.environ, cmd.s, r.red)
+		if cerr != nil {
+			return value{}, r.fail(rf.line, goalName, varName, "sh! reference failed",
+				"run the command in the repository root to see why it fails, then correct it", cerr)
+		}
+		return value{s: out}, nil
+	}
+	return value{}, r.fail(rf.line, goalName, varName, "unknown reference source "+rf.src, "", nil)
+}
+
+// variable resolves a var once; its error, if any, is reported once, at the var.
+func (r *resolver) variable(name string) (value, *Error) {
+	if c := r.cache[name]; c != nil {
+		if c.busy { // Load checks for cycles first; this only guards the recursion.
+			return value{}, r.fail(r.vars[name].line, "", name, "var refers to itself", "make it a plain value", nil)
+		}
+		return c.v, c.err
+	}
+	c := &resolved{busy: true}
+	r.cache[name] = c
+	def := r.vars[name]
+	v, err := r.template(def.t, "", name)
+	if err == nil && (v.secret || looksSecret(name)) {
+		r.red.addGuessed(v.s)
+		v.secret = v.secret || r.red.has(v.s)
+	}
+	c.v, c.err, c.busy = v, err, false
+	return v, err
+}
+
+// gpgDecrypt is the command that decrypts an armored message given on stdin.
+var gpgDecrypt = []string{"gpg", "--batch", "--quiet", "--decrypt"}
+
+// decrypt runs gpg on an armored message; the plaintext (trailing newlines removed) is a secret,
+// registered before it is returned.
+func (r *resolver) decrypt(t *template, goalName, varName string) (value, *Error) {
+	out, err := output(r.ctx, gpgDecrypt, strings.NewReader(t.pgp), r.root, r.environ, strings.Join(gpgDecrypt, " "), r.red)
+	if err != nil {
+		fix := "check that gpg has the secret key the message was encrypted to (GNUPGHOME selects the keyring) and can use it without a prompt"
+		if errors.Is(err, exec.ErrNotFound) {
+			fix = "install GnuPG (Debian: apt-get install gnupg)"
+		}
+		return value{}, r.fail(t.line, goalName, varName, "decrypting the PGP message", fix, err)
+	}
+	r.red.Add(out)
+	return value{s: out, secret: out != ""}, nil
+}

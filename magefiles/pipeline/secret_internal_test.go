@@ -1,0 +1,62 @@
+package pipeline
+
+import "testing"
+
+func TestLooksSecret(t *testing.T) {
+	for name, want := range map[string]bool{
+		"GITHUB_TOKEN": true, "github_token": true, "DB_PASSWORD": true, "api_key": true, "APIKEY": true,
+		"SSH-PRIVATE-KEY": true, "client.secret": true, "GPG_PASSPHRASE": true, "AWS_CREDENTIALS": true,
+		"PATH": false, "HOME": false, "KEYBOARD": false, "GOFLAGS": false, "KEY_ID": true, "version": false,
+	} {
+		if got := looksSecret(name); got != want {
+			t.Errorf("looksSecret(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestGuessedSecretsSkipNoise(t *testing.T) {
+	r := NewRedactor()
+	for _, v := range []string{"1", "abc", "true", "Off", "yes"} {
+		r.addGuessed(v)
+	}
+	r.addGuessed("real-value")
+	if r.Len() != 1 || !r.has("real-value") {
+		t.Fatalf("registered %d", r.Len())
+	}
+}
+
+// FuzzExpr: any scalar parses to a template or to errors, never a panic.
+func FuzzExpr(f *testing.F) {
+	for _, s := range []string{"env!A?${var!b}", "${sh!echo {${var!x}}}", "$${env!X} ${HOME}", "${", "${a!", "sh!", "-----BEGIN PGP MESSAGE-----\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, valuePos := range []bool{true, false} {
+			p := &exprParser{s: s, lineAt: func(int) int { return 1 }}
+			var tp *template
+			if valuePos {
+				tp = p.parseValue()
+			} else {
+				tp = p.parseString()
+			}
+			if tp == nil && len(p.errs) == 0 {
+				t.Fatalf("%q: no template and no error", s)
+			}
+		}
+	})
+}
+
+func TestNilRedactorWriter(t *testing.T) {
+	var r *Redactor
+	var b []byte
+	w := r.Writer(writerFunc(func(p []byte) (int, error) { b = append(b, p...); return len(p), nil }))
+	w.Write(make([]byte, holdLimit+10))
+	w.Flush()
+	if len(b) != holdLimit+10 {
+		t.Fatalf("wrote %d", len(b))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
