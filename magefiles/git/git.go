@@ -258,3 +258,66 @@ func sortedLines(s string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Tags returns every local tag name.
+func (r *Repo) Tags(ctx context.Context) (map[string]bool, error) {
+	out, err := r.out(ctx, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags")
+	if err != nil {
+		return nil, fmt.Errorf("listing tags: %w", err)
+	}
+	tags := map[string]bool{}
+	for _, t := range sortedLines(out) {
+		tags[t] = true
+	}
+	return tags, nil
+}
+
+// RemoteTags lists the tags on remote with the commit each points at (annotated tags peeled), in
+// one ls-remote. A remote that cannot be reached is an error: the caller cannot tell.
+func (r *Repo) RemoteTags(ctx context.Context, remote string) (map[string]string, error) {
+	out, err := r.out(ctx, "ls-remote", "--tags", remote)
+	if err != nil {
+		return nil, fmt.Errorf("listing the tags of remote %q: %w", remote, err)
+	}
+	tags := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		hash, ref, ok := strings.Cut(strings.TrimSpace(line), "\t")
+		if !ok || !strings.HasPrefix(ref, "refs/tags/") {
+			continue
+		}
+		name := strings.TrimPrefix(ref, "refs/tags/")
+		if peeled, isPeeled := strings.CutSuffix(name, "^{}"); isPeeled {
+			tags[peeled] = hash // the commit wins over the tag object
+			continue
+		}
+		if _, seen := tags[name]; !seen {
+			tags[name] = hash
+		}
+	}
+	return tags, nil
+}
+
+// TagsAt lists the tags pointing at rev.
+func (r *Repo) TagsAt(ctx context.Context, rev string) ([]string, error) {
+	out, err := r.out(ctx, "tag", "--points-at", rev)
+	if err != nil {
+		return nil, fmt.Errorf("listing tags at %s: %w", rev, err)
+	}
+	return sortedLines(out), nil
+}
+
+// CreateTag creates the annotated tag name at rev with message.
+func (r *Repo) CreateTag(ctx context.Context, name, rev, message string) error {
+	if _, err := r.out(ctx, "tag", "-a", "-m", message, name, rev); err != nil {
+		return fmt.Errorf("creating tag %s: %w", name, err)
+	}
+	return nil
+}
+
+// PushTag pushes one tag to remote; it never forces.
+func (r *Repo) PushTag(ctx context.Context, remote, name string) error {
+	if _, err := r.out(ctx, "push", "--quiet", remote, "refs/tags/"+name+":refs/tags/"+name); err != nil {
+		return fmt.Errorf("pushing tag %s to %s: %w", name, remote, err)
+	}
+	return nil
+}

@@ -112,3 +112,14 @@ func shortDigest(d string) string {
 	}
 	return d
 }
+
+// UnmarshalText reads a status's short name, so JSON reports can be read back.
+func (s *Status) UnmarshalText(b []byte) error {
+	for k, v := range statusNames {
+		if v == string(b) {
+			*s = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown goal status %q", b)
+}

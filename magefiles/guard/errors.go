@@ -343,7 +343,7 @@ type Blocked struct {
 
 // Error implements error.
 func (e *Blocked) Error() string {
-	return fmt.Sprintf("%s: blocked by %s (publish: false on %s); set publish: true for %s in %s, or release without %s", e.Component, strings.Join(e.Immediate, ", "), strings.Join(e.Causes, ", "), strings.Join(e.Causes, ", "), e.Manifest, e.Component)
+	return fmt.Sprintf("%s: blocked by %s (publish: false on %s); set publish: true for %s in %s, or set ALLOW_BLOCKED=1 to publish the rest without %s", e.Component, strings.Join(e.Immediate, ", "), strings.Join(e.Causes, ", "), strings.Join(e.Causes, ", "), e.Manifest, e.Component)
 }
 
 // Guardrail returns PublishableName.

@@ -330,7 +330,7 @@ func TestPublishable(t *testing.T) {
 		{
 			name:   "scanner not published blocks the umbrella",
 			mutate: func(f *Facts) { get(f, "scanner").Publish = false },
-			want:   []string{"platform: blocked by scanner (publish: false on scanner); set publish: true for scanner in deploy/components.yaml, or release without platform"},
+			want:   []string{"platform: blocked by scanner (publish: false on scanner); set publish: true for scanner in deploy/components.yaml, or set ALLOW_BLOCKED=1 to publish the rest without platform"},
 			types:  []any{new(*Blocked)},
 		},
 		{
@@ -340,9 +340,9 @@ func TestPublishable(t *testing.T) {
 				get(f, "scanner").Publish = false
 			},
 			want: []string{
-				"core: blocked by base (publish: false on base); set publish: true for base in deploy/components.yaml, or release without core",
-				"connector-fs: blocked by base, core (publish: false on base); set publish: true for base in deploy/components.yaml, or release without connector-fs",
-				"platform: blocked by connector-fs, core, scanner (publish: false on base, scanner); set publish: true for base, scanner in deploy/components.yaml, or release without platform",
+				"core: blocked by base (publish: false on base); set publish: true for base in deploy/components.yaml, or set ALLOW_BLOCKED=1 to publish the rest without core",
+				"connector-fs: blocked by base, core (publish: false on base); set publish: true for base in deploy/components.yaml, or set ALLOW_BLOCKED=1 to publish the rest without connector-fs",
+				"platform: blocked by connector-fs, core, scanner (publish: false on base, scanner); set publish: true for base, scanner in deploy/components.yaml, or set ALLOW_BLOCKED=1 to publish the rest without platform",
 			},
 		},
 		{

@@ -62,7 +62,8 @@ func Keys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error)
 	return keys, nil
 }
 
-// Paths returns every input path of the manifest's components, sorted and unique.
+// Paths returns every path whose tree the lanes need: the components' input paths, their chart
+// directories and the platform's chart and VERSION file; sorted and unique.
 func Paths(m *manifest.Manifest) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -72,6 +73,18 @@ func Paths(m *manifest.Manifest) []string {
 				seen[p] = true
 				out = append(out, p)
 			}
+		}
+	}
+	for _, p := range []string{m.Platform.Chart, m.Platform.VersionFile} {
+		if p != "" && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, c := range m.Components {
+		if c.Chart != "" && !seen[c.Chart] {
+			seen[c.Chart] = true
+			out = append(out, c.Chart)
 		}
 	}
 	sort.Strings(out)
@@ -88,3 +101,47 @@ func Trees(c *manifest.Component, trees map[string]string) string {
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
 }
+
+// ChartKeys computes every chart's key: the git tree of its directory and, for the umbrella, the
+// keys of the charts it depends on. A chart is "already published" when its key matches, however
+// the service code beside it changed: only the chart's own files make a chart. The umbrella's key
+// is under "" + m.Platform.Chart's base name.
+func ChartKeys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error) {
+	keys := map[string]Key{}
+	chartKey := func(name, dir string, deps []string) (Key, error) {
+		t, ok := trees[dir]
+		if !ok || t == "" {
+			return "", fmt.Errorf("chart %s: directory %s is not in git's view of the work tree", name, dir)
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "shiplane-chart-v1\nchart %s\ntree %s\n", name, t)
+		for _, d := range deps {
+			fmt.Fprintf(h, "dep %s %s\n", d, keys[d])
+		}
+		return Key("sha256:" + hex.EncodeToString(h.Sum(nil))), nil
+	}
+	var deps []string
+	for _, c := range m.Components {
+		if c.Chart == "" {
+			continue
+		}
+		k, err := chartKey(c.Name, c.Chart, nil)
+		if err != nil {
+			return nil, err
+		}
+		keys[c.Name] = k
+		deps = append(deps, c.Name)
+	}
+	if m.Platform.Chart != "" {
+		sort.Strings(deps)
+		k, err := chartKey(PlatformChart, m.Platform.Chart, deps)
+		if err != nil {
+			return nil, err
+		}
+		keys[PlatformChart] = k
+	}
+	return keys, nil
+}
+
+// PlatformChart is the key ChartKeys files the umbrella chart under.
+const PlatformChart = "platform"
