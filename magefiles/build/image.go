@@ -1,0 +1,241 @@
+// Package build holds the "image built" goal: a component's image exists in the local daemon,
+// tagged :<version> and :latest, stamped with the component's input key.
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/progress"
+)
+
+// Daemon is what the goal needs from a container engine.
+type Daemon interface {
+	InspectImage(ctx context.Context, ref string) (docker.Image, bool, error)
+	BuildImage(ctx context.Context, o docker.BuildOptions) (string, error)
+	TagImage(ctx context.Context, source, target string) error
+}
+
+var _ Daemon = (*docker.Client)(nil)
+
+// Spec is the image a component builds.
+type Spec struct {
+	// Component names the component, for progress and errors.
+	Component string
+	// Repository is the local image repository ("shiplane/core").
+	Repository string
+	// Version is the component version: the image is tagged :<Version> and :latest.
+	Version string
+	// Key is the component's input key, stamped as identity.LabelInputs and compared by Assess.
+	Key identity.Key
+	// Labels are stamped on the image; they should include identity.LabelInputs = Key.
+	Labels map[string]string
+	// Dockerfile is the Dockerfile's absolute path; its directory is the build context.
+	Dockerfile string
+	// Dir is where the compiler runs (the repository root Main is relative to).
+	Dir string
+	// Main is the Go main package compiled into bin/<Binary> in the context, or "".
+	Main string
+	// Binary is the compiled program's file name.
+	Binary string
+	// BaseImage, when set, is passed as build arg BASE_IMAGE ("shiplane/base:0.1.0").
+	BaseImage string
+}
+
+// Ref is the version tag, "<repository>:<version>".
+func (s Spec) Ref() string { return s.Repository + ":" + s.Version }
+
+// Latest is the moving tag, "<repository>:latest".
+func (s Spec) Latest() string { return s.Repository + ":latest" }
+
+// ImageBuilt is the goal "image built <repository>:<version>". Build one with NewImageBuilt.
+type ImageBuilt struct {
+	spec     Spec
+	daemon   Daemon
+	compiler Compiler
+	progress io.Writer
+	tempDir  string
+}
+
+var _ goal.Goal = (*ImageBuilt)(nil)
+
+// Option configures an ImageBuilt.
+type Option func(*ImageBuilt)
+
+// WithCompiler sets the compiler for Spec.Main. Default: NewGoCompiler().
+func WithCompiler(c Compiler) Option {
+	return func(g *ImageBuilt) {
+		if c != nil {
+			g.compiler = c
+		}
+	}
+}
+
+// WithProgress sets where compiler and builder output goes, every line prefixed "<component> | ".
+// Writes are whole lines; wrap a writer shared by goals running at once in progress.Locked.
+// Default: io.Discard.
+func WithProgress(w io.Writer) Option {
+	return func(g *ImageBuilt) {
+		if w != nil {
+			g.progress = w
+		}
+	}
+}
+
+// WithTempDir sets where build contexts are assembled (and removed afterwards). Default:
+// os.TempDir().
+func WithTempDir(dir string) Option { return func(g *ImageBuilt) { g.tempDir = dir } }
+
+// NewImageBuilt returns the goal for spec against daemon.
+func NewImageBuilt(spec Spec, daemon Daemon, opts ...Option) *ImageBuilt {
+	g := &ImageBuilt{spec: spec, daemon: daemon, compiler: NewGoCompiler(), progress: io.Discard}
+	for _, o := range opts {
+		o(g)
+	}
+	return g
+}
+
+// Spec returns the image the goal builds.
+func (g *ImageBuilt) Spec() Spec { return g.spec }
+
+func (g *ImageBuilt) String() string { return "image built " + g.spec.Ref() }
+
+// Assess reports the goal achieved when <repository>:<version> exists, carries the component's
+// input key, and :latest points at the same image. The digest is the image ID.
+func (g *ImageBuilt) Assess(ctx context.Context) (goal.State, error) {
+	img, ok, err := g.current(ctx)
+	if err != nil || !ok.built {
+		return goal.State{Detail: ok.detail}, err
+	}
+	if !ok.latest {
+		return goal.State{Digest: img.ID, Detail: g.spec.Latest() + " points elsewhere"}, nil
+	}
+	return goal.State{Achieved: true, Digest: img.ID}, nil
+}
+
+type verdict struct {
+	built  bool // the version tag holds an image of these inputs
+	latest bool // and :latest is the same image
+	detail string
+}
+
+func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error) {
+	ref := g.spec.Ref()
+	img, found, err := g.daemon.InspectImage(ctx, ref)
+	if err != nil {
+		return docker.Image{}, verdict{}, err
+	}
+	if !found {
+		return img, verdict{detail: "not built"}, nil
+	}
+	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
+		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
+	}
+	latest, found, err := g.daemon.InspectImage(ctx, g.spec.Latest())
+	if err != nil {
+		return docker.Image{}, verdict{}, err
+	}
+	return img, verdict{built: true, latest: found && latest.ID == img.ID}, nil
+}
+
+// Achieve builds the image, or only moves :latest when the version tag already holds an image of
+// these inputs. The build context is a temporary copy of the Dockerfile's directory with the
+// compiled binary in bin/<binary>.
+func (g *ImageBuilt) Achieve(ctx context.Context) error {
+	out := progress.Prefix(g.progress, g.spec.Component+" | ")
+	defer out.Flush()
+	img, v, err := g.current(ctx)
+	if err != nil {
+		return err
+	}
+	if v.built {
+		fmt.Fprintf(out, "%s already holds these inputs; tagging it %s\n", g.spec.Ref(), g.spec.Latest())
+		return g.daemon.TagImage(ctx, img.ID, g.spec.Latest())
+	}
+
+	dir, err := os.MkdirTemp(g.tempDir, "shiplane-build-"+g.spec.Component+"-")
+	if err != nil {
+		return fmt.Errorf("creating a build context for %s: %w", g.spec.Component, err)
+	}
+	defer os.RemoveAll(dir)
+	src := filepath.Dir(g.spec.Dockerfile)
+	if err := copyTree(src, dir); err != nil {
+		return fmt.Errorf("copying %s into a build context: %w", src, err)
+	}
+	if g.spec.Main != "" {
+		bin := Binary{Dir: g.spec.Dir, Main: g.spec.Main, Output: filepath.Join(dir, "bin", g.spec.Binary), Version: g.spec.Version}
+		if err := g.compiler.Compile(ctx, bin, out); err != nil {
+			return fmt.Errorf("component %s: %w", g.spec.Component, err)
+		}
+	}
+	opts := docker.BuildOptions{
+		ContextDir: dir,
+		Dockerfile: filepath.Base(g.spec.Dockerfile),
+		Tags:       []string{g.spec.Ref(), g.spec.Latest()},
+		Labels:     g.spec.Labels,
+		Output:     out,
+	}
+	if g.spec.BaseImage != "" {
+		opts.BuildArgs = map[string]string{"BASE_IMAGE": g.spec.BaseImage}
+	}
+	if _, err := g.daemon.BuildImage(ctx, opts); err != nil {
+		return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
+	}
+	return nil
+}
+
+// copyTree copies the regular files, directories and symlinks under src into dst.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		default:
+			return nil
+		}
+	})
+}
+
+func copyFile(src, dst string, perm fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

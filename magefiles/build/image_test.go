@@ -1,0 +1,185 @@
+package build_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiplane/shiplane/magefiles/build"
+	"github.com/shiplane/shiplane/magefiles/build/buildtest"
+	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/progress"
+	"github.com/shiplane/shiplane/magefiles/testenv"
+)
+
+const project = "shiplane-test-build"
+
+// fixture writes a tiny module with a base image (FROM scratch) and an app image FROM it.
+func fixture(t *testing.T, mainSrc string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"go.mod":                   "module example.com/fixture\n\ngo 1.26\n",
+		"base/Dockerfile":          "FROM scratch\nCOPY rootfs/ /\n",
+		"base/rootfs/etc/motd":     "hello\n",
+		"app/Dockerfile":           "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY bin/app /app\nENTRYPOINT [\"/app\"]\n",
+		"app/.dockerignore":        "cmd/\n",
+		"app/cmd/app/main.go":      mainSrc,
+		"app/cmd/app/unrelated.md": "sources never reach the context",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const goodMain = "package main\n\nvar version = \"dev\"\n\nfunc main() { println(version) }\n"
+
+func specs(dir, key string) (base, app build.Spec) {
+	base = build.Spec{
+		Component: "base", Repository: project + "/base", Version: "0.1.0", Key: identity.Key("sha256:base-" + key),
+		Labels:     map[string]string{identity.LabelInputs: "sha256:base-" + key, identity.LabelVersion: "0.1.0"},
+		Dockerfile: filepath.Join(dir, "base", "Dockerfile"), Dir: dir,
+	}
+	app = build.Spec{
+		Component: "app", Repository: project + "/app", Version: "1.2.3", Key: identity.Key("sha256:app-" + key),
+		Labels:     map[string]string{identity.LabelInputs: "sha256:app-" + key, identity.LabelVersion: "1.2.3"},
+		Dockerfile: filepath.Join(dir, "app", "Dockerfile"), Dir: dir,
+		Main: "./app/cmd/app", Binary: "app", BaseImage: base.Ref(),
+	}
+	return base, app
+}
+
+func nodes(d build.Daemon, out *bytes.Buffer, base, app build.Spec) []*goal.Node {
+	w := progress.Locked(out)
+	nb := &goal.Node{Component: base.Component, Goal: build.NewImageBuilt(base, d, build.WithProgress(w))}
+	na := &goal.Node{Component: app.Component, Goal: build.NewImageBuilt(app, d, build.WithProgress(w)), After: []*goal.Node{nb}}
+	return []*goal.Node{nb, na}
+}
+
+func statuses(r *goal.Report) string {
+	var s []string
+	for _, res := range r.Results {
+		s = append(s, res.Component+"="+res.Status.String())
+	}
+	return strings.Join(s, " ")
+}
+
+// cleanup removes the test project's images now (left over by an interrupted run) and at the end.
+func cleanup(t *testing.T, d *docker.Client) {
+	if err := testenv.RemoveImages(t.Context(), d, project); err != nil {
+		t.Fatalf("removing leftovers: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
+		defer cancel()
+		if err := testenv.RemoveImages(ctx, d, project); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+}
+
+func TestImageBuiltAchievesOnceThenRetagsThenRebuildsOnNewInputs(t *testing.T) {
+	real := testenv.RequireDocker(t)
+	cleanup(t, real)
+	ctx := t.Context()
+	dir := fixture(t, goodMain)
+	base, app := specs(dir, "one")
+	d := buildtest.NewCounting(real)
+
+	g := build.NewImageBuilt(app, d)
+	if got := g.String(); got != "image built shiplane-test-build/app:1.2.3" {
+		t.Errorf("String() = %q", got)
+	}
+	if st, err := g.Assess(ctx); err != nil || st.Achieved || st.Detail != "not built" {
+		t.Fatalf("Assess before building = %+v, %v", st, err)
+	}
+
+	var out bytes.Buffer
+	r := goal.New().Run(ctx, nodes(d, &out, base, app))
+	if r.Err() != nil || statuses(r) != "base=newly achieved app=newly achieved" {
+		t.Fatalf("first run: %v (%s)\n%s", r.Err(), statuses(r), out.String())
+	}
+	if d.Builds.Load() != 2 {
+		t.Errorf("first run built %d images, want 2", d.Builds.Load())
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasPrefix(line, "base | ") && !strings.HasPrefix(line, "app | ") {
+			t.Errorf("progress line without a component prefix: %q", line)
+		}
+	}
+	if !strings.Contains(out.String(), "app | go build -trimpath") || !strings.Contains(out.String(), "app | Step 1/") {
+		t.Errorf("progress lacks the compile or build output:\n%s", out.String())
+	}
+	img, found, err := real.InspectImage(ctx, app.Ref())
+	if err != nil || !found || img.Labels[identity.LabelInputs] != string(app.Key) || r.Results[1].Digest != img.ID {
+		t.Fatalf("app image = %+v (found %v, %v); report digest %s", img, found, err, r.Results[1].Digest)
+	}
+
+	// Second run: nothing to do.
+	d.Reset()
+	r = goal.New().Run(ctx, nodes(d, &out, base, app))
+	if statuses(r) != "base=already achieved app=already achieved" || d.Builds.Load() != 0 || d.Tags.Load() != 0 {
+		t.Fatalf("second run: %s, %d builds, %d tags", statuses(r), d.Builds.Load(), d.Tags.Load())
+	}
+
+	// :latest moved away: only a re-tag, no build.
+	if err := real.TagImage(ctx, base.Ref(), app.Latest()); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := g.Assess(ctx); err != nil || st.Achieved || !strings.Contains(st.Detail, ":latest points elsewhere") {
+		t.Fatalf("Assess with :latest elsewhere = %+v, %v", st, err)
+	}
+	d.Reset()
+	r = goal.New().Run(ctx, nodes(d, &out, base, app))
+	if statuses(r) != "base=already achieved app=newly achieved" || d.Builds.Load() != 0 || d.Tags.Load() != 1 {
+		t.Fatalf("re-tag run: %s, %d builds, %d tags", statuses(r), d.Builds.Load(), d.Tags.Load())
+	}
+	if latest, _, _ := real.InspectImage(ctx, app.Latest()); latest.ID != img.ID {
+		t.Errorf(":latest = %s, want %s", latest.ID, img.ID)
+	}
+
+	// New inputs for the app only: only the app is rebuilt.
+	_, app2 := specs(dir, "two")
+	d.Reset()
+	r = goal.New().Run(ctx, nodes(d, &out, base, app2))
+	if statuses(r) != "base=already achieved app=newly achieved" || strings.Join(d.Built(), " ") != app.Ref() {
+		t.Fatalf("new inputs: %s, built %v", statuses(r), d.Built())
+	}
+}
+
+func TestCompileErrorNamesTheComponentAndTheCompilerMessage(t *testing.T) {
+	real := testenv.RequireDocker(t)
+	cleanup(t, real)
+	dir := fixture(t, "package main\n\nfunc main() { undefinedThing() }\n")
+	_, app := specs(dir, "broken")
+	app.BaseImage = "scratch-is-never-reached"
+	d := buildtest.NewCounting(real)
+	var out bytes.Buffer
+	err := build.NewImageBuilt(app, d, build.WithProgress(&out)).Achieve(t.Context())
+	var ce *build.CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Achieve = %v, want a *build.CompileError", err)
+	}
+	for _, want := range []string{"component app", "./app/cmd/app", "undefined: undefinedThing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if !strings.Contains(out.String(), "app | ") || d.Builds.Load() != 0 {
+		t.Errorf("compiler output not streamed with prefix, or a build ran (%d):\n%s", d.Builds.Load(), out.String())
+	}
+}

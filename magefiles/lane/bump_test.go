@@ -1,0 +1,164 @@
+package lane
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shiplane/shiplane/magefiles/version"
+)
+
+// copyTree copies the repository's data directories (no git needed for bump) into a temp dir.
+func copyTree(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, top := range []string{"deploy", "services", "charts", "compose", "VERSION"} {
+		src := filepath.Join("..", "..", top)
+		err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(filepath.Join("..", ".."), p)
+			out := filepath.Join(dst, rel)
+			if d.IsDir() {
+				return os.MkdirAll(out, 0o755)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func snapshot(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(root, p)
+			out[rel] = string(data)
+		}
+		return nil
+	})
+	return out
+}
+
+// changedLines returns, per file, the lines that differ between two snapshots.
+func changedLines(before, after map[string]string) map[string][]string {
+	out := map[string][]string{}
+	for f, a := range after {
+		b := before[f]
+		if a == b {
+			continue
+		}
+		al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+		if len(al) != len(bl) {
+			out[f] = append(out[f], "line count changed")
+			continue
+		}
+		for i := range al {
+			if al[i] != bl[i] {
+				out[f] = append(out[f], strings.TrimSpace(al[i]))
+			}
+		}
+	}
+	return out
+}
+
+func TestBumpRewritesVersionChartAndUmbrellaPinOnly(t *testing.T) {
+	root := copyTree(t)
+	before := snapshot(t, root)
+	var out, progress bytes.Buffer
+	if err := Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &progress}, "core", "patch"); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "core: 1.2.0 → 1.2.1\n" {
+		t.Errorf("stdout = %q", got)
+	}
+	got := changedLines(before, snapshot(t, root))
+	want := map[string][]string{
+		"services/core/VERSION":      {"1.2.1"},
+		"charts/core/Chart.yaml":     {"version: 1.2.1", `appVersion: "1.2.1"`},
+		"charts/platform/Chart.yaml": {"version: 1.2.1"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("changed files = %v, want %v", got, want)
+	}
+	for f, lines := range want {
+		if len(got[f]) != len(lines) {
+			t.Fatalf("%s: changed %v, want %v", f, got[f], lines)
+		}
+		for i, l := range lines {
+			if !strings.HasPrefix(got[f][i], l) {
+				t.Errorf("%s: changed line %q, want it to start with %q", f, got[f][i], l)
+			}
+		}
+	}
+	c, err := version.ReadChart(filepath.Join(root, "charts/core/Chart.yaml"))
+	if err != nil || c.Version != "1.2.1" || c.AppVersion != "1.2.1" {
+		t.Fatalf("chart after bump: %+v %v", c, err)
+	}
+}
+
+func TestBumpExplicitAndPlatform(t *testing.T) {
+	root := copyTree(t)
+	var out bytes.Buffer
+	cfg := Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}
+	if err := Bump(t.Context(), cfg, "scanner", "1.4.0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Bump(t.Context(), cfg, "platform", "minor"); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "scanner: 0.9.0 → 1.4.0\nplatform: 1.0.0 → 1.1.0\n" {
+		t.Errorf("stdout = %q", out.String())
+	}
+	u, err := version.ReadChart(filepath.Join(root, "charts/platform/Chart.yaml"))
+	if err != nil || u.Version != "1.1.0" {
+		t.Fatalf("umbrella: %+v %v", u, err)
+	}
+	for _, d := range u.Dependencies {
+		if d.Name == "scanner" && d.Version != "1.4.0" {
+			t.Errorf("umbrella pin on scanner = %s", d.Version)
+		}
+	}
+	if v, err := version.ReadFile(filepath.Join(root, "VERSION")); err != nil || v.String() != "1.1.0" {
+		t.Errorf("root VERSION = %v, %v", v, err)
+	}
+}
+
+func TestBumpRefusesWithoutWriting(t *testing.T) {
+	root := copyTree(t)
+	before := snapshot(t, root)
+	cfg := Config{Root: root, Stdout: &bytes.Buffer{}, Progress: &bytes.Buffer{}}
+	cases := []struct {
+		component, spec string
+		check           func(error) bool
+		mentions        string
+	}{
+		{"core", "1.0.0", func(err error) bool { var e *version.DowngradeError; return errors.As(err, &e) }, "1.2.0"},
+		{"core", "1.2.0", func(err error) bool { var e *version.SameVersionError; return errors.As(err, &e) }, "1.2.0"},
+		{"core", "1.2", func(err error) bool { var e *version.InvalidSpecError; return errors.As(err, &e) }, "patch"},
+		{"coer", "patch", func(err error) bool { var e *UnknownComponentError; return errors.As(err, &e) }, `did you mean "core"`},
+	}
+	for _, tc := range cases {
+		err := Bump(t.Context(), cfg, tc.component, tc.spec)
+		if err == nil || !tc.check(err) || !strings.Contains(err.Error(), tc.mentions) {
+			t.Errorf("bump %s %s: err = %v", tc.component, tc.spec, err)
+		}
+	}
+	if got := changedLines(before, snapshot(t, root)); len(got) != 0 {
+		t.Errorf("a refused bump wrote: %v", got)
+	}
+}
