@@ -1,0 +1,118 @@
+package publish
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/published"
+)
+
+// Charts is what ChartPushed needs of a chart repository client.
+type Charts interface {
+	Chart(ctx context.Context, repo, name, version string) (published.Chart, error)
+	Push(ctx context.Context, pkg *helm.Package, repo string) (*helm.PushResult, error)
+}
+
+// ChartPushed is the end state "this chart version, from these chart files, is in the repository".
+type ChartPushed struct {
+	// Component owns the chart ("" for the umbrella); it names the fix when the version was not bumped.
+	Component string
+	// Name and Version are the chart's.
+	Name, Version string
+	// Dir is the chart directory (absolute).
+	Dir string
+	// Repo is the OCI repository, "oci://host/path".
+	Repo string
+	// Stamp is what the package records; Stamp.Inputs is the chart's key.
+	Stamp helm.Stamp
+	// Dependencies, for an umbrella chart, map each file:// dependency to the version published in Repo.
+	Dependencies map[string]string
+
+	charts Charts
+	puller helm.Puller
+	out    io.Writer
+}
+
+var _ goal.Goal = (*ChartPushed)(nil)
+
+// NewChartPushed returns the goal. puller fetches dependency charts for an umbrella.
+func NewChartPushed(g ChartPushed, charts Charts, puller helm.Puller, progress io.Writer) *ChartPushed {
+	g.charts, g.puller, g.out = charts, puller, progress
+	if g.out == nil {
+		g.out = io.Discard
+	}
+	return &g
+}
+
+func (g *ChartPushed) String() string {
+	return fmt.Sprintf("chart pushed %s/%s:%s", trimScheme(g.Repo), g.Name, g.Version)
+}
+
+// Assess: absent → to push; present from the same chart files → achieved; present from other
+// chart files → refused, as the version was not bumped.
+func (g *ChartPushed) Assess(ctx context.Context) (goal.State, error) {
+	c, err := g.charts.Chart(ctx, g.Repo, g.Name, g.Version)
+	if err != nil {
+		return goal.State{}, err
+	}
+	if !c.Present {
+		return goal.State{}, nil
+	}
+	if c.Inputs != string(g.Stamp.Inputs) {
+		return goal.State{}, &ChartChangedError{Component: g.Component, Ref: g.String()[len("chart pushed "):], Have: c.Inputs, Want: g.Stamp.Inputs}
+	}
+	return goal.State{Achieved: true, Digest: c.Digest}, nil
+}
+
+// Achieve packages the chart reproducibly in a temporary directory and pushes it.
+func (g *ChartPushed) Achieve(ctx context.Context) error {
+	tmp, err := os.MkdirTemp("", "shiplane-chart-*")
+	if err != nil {
+		return fmt.Errorf("packaging chart %s: %w", g.Name, err)
+	}
+	defer os.RemoveAll(tmp)
+	opts := []helm.PackageOption{helm.WithOutputDir(tmp), helm.WithProgress(g.out)}
+	if g.Dependencies != nil {
+		opts = append(opts, helm.WithDependencies(g.Repo, g.Dependencies), helm.WithPuller(g.puller))
+	}
+	pkg, err := helm.PackageChart(ctx, g.Dir, g.Stamp, opts...)
+	if err != nil {
+		return err
+	}
+	if _, err := g.charts.Push(ctx, pkg, g.Repo); err != nil {
+		return fmt.Errorf("pushing chart %s %s: %w", g.Name, g.Version, err)
+	}
+	return nil
+}
+
+// ChartChangedError is a chart version already published from other chart files.
+type ChartChangedError struct {
+	Component string
+	Ref       string
+	Have      string
+	Want      identity.Key
+}
+
+func (e *ChartChangedError) Error() string {
+	fix := "bump the version"
+	if e.Component != "" {
+		fix = "run: go run mage.go bump " + e.Component + " patch"
+	} else {
+		fix = "run: go run mage.go bump platform patch"
+	}
+	return fmt.Sprintf("%s is already published from other chart files (%s, now %s); a published version is never overwritten: %s",
+		e.Ref, orNone(e.Have), e.Want, fix)
+}
+
+func trimScheme(repo string) string {
+	const scheme = "oci://"
+	if len(repo) > len(scheme) && repo[:len(scheme)] == scheme {
+		return repo[len(scheme):]
+	}
+	return repo
+}
