@@ -1,0 +1,269 @@
+package lane
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
+	"github.com/shiplane/shiplane/magefiles/guard"
+	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/published/publishedtest"
+)
+
+// updating reports -update. A dependency of this test binary (Helm's test helpers) may already
+// define the flag; then it is shared rather than defined twice.
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite testdata/*.golden")
+	}
+}
+
+// scenarioFiles is a small repository: base ← api ← worker, and addon ← addon2 on tool, which is
+// never published.
+func scenarioFiles() map[string]string {
+	chart := func(name, v string) string {
+		return "apiVersion: v2\nname: " + name + "\ndescription: the " + name + " chart\nversion: " + v + "\nappVersion: \"" + v + "\"\n" +
+			"sources: [https://example.com/demo]\nannotations:\n  org.opencontainers.image.licenses: MIT\n"
+	}
+	files := map[string]string{
+		"VERSION": "1.0.0\n",
+		"deploy/components.yaml": `project: demo
+source: https://example.com/demo
+license: MIT
+components:
+  - name: base
+    description: base image
+    paths: [base]
+    version_file: base/VERSION
+    image: {dockerfile: base/Dockerfile}
+  - name: api
+    description: the API
+    paths: [api, charts/api]
+    version_file: api/VERSION
+    image: {dockerfile: api/Dockerfile, from: base}
+    chart: charts/api
+    depends_on: [base]
+  - name: worker
+    description: the worker
+    paths: [worker]
+    version_file: worker/VERSION
+    image: {dockerfile: worker/Dockerfile}
+    depends_on: [api]
+  - name: tool
+    paths: [tool]
+    version_file: tool/VERSION
+    publish: false
+  - name: addon
+    description: needs tool
+    paths: [addon]
+    version_file: addon/VERSION
+    image: {dockerfile: addon/Dockerfile}
+    depends_on: [tool]
+  - name: addon2
+    description: needs addon
+    paths: [addon2]
+    version_file: addon2/VERSION
+    image: {dockerfile: addon2/Dockerfile}
+    depends_on: [addon, worker]
+`,
+		"charts/api/Chart.yaml": chart("api", "1.0.0"),
+	}
+	for _, c := range []string{"base", "api", "worker", "tool", "addon", "addon2"} {
+		files[c+"/VERSION"] = "1.0.0\n"
+		files[c+"/Dockerfile"] = "FROM scratch\n"
+		files[c+"/main.go"] = "package main\n"
+	}
+	return files
+}
+
+// scenario opens a workspace on dir and plans a release to a fake registry whose state is mem.
+func scenario(t *testing.T, dir string, mem *publishedtest.Memory) (*plan.Plan, *Workspace) {
+	t.Helper()
+	ws, err := Open(t.Context(), Config{Root: dir, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := ws.Repo.Tags(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	commits := map[string]string{}
+	for tag := range tags {
+		c, err := ws.Repo.TagCommit(t.Context(), tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits[tag] = c
+	}
+	p := Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}
+	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: commits, Releases: mem}, "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl, ws
+}
+
+// publishAll records every artifact of ws as published from its current inputs, and tags them.
+func publishAll(t *testing.T, ws *Workspace, mem *publishedtest.Memory, dir string) {
+	t.Helper()
+	for _, c := range ws.Manifest.Components {
+		if !c.Publish {
+			continue
+		}
+		if c.Image != nil {
+			mem.Images["registry.test/rel/"+c.Image.Name+":"+c.Version] = published.Image{Present: true, Digest: "sha256:" + c.Name, Inputs: string(ws.Keys[c.Name])}
+		}
+		if c.Chart != "" {
+			mem.Charts[publishedtest.ChartKey("oci://registry.test/charts", chartName(c.Chart), c.Version)] = published.Chart{Present: true, Inputs: string(ws.ChartKeys[c.Name])}
+		}
+		gittest.Git(t, dir, "tag", "-a", "-m", "release", ComponentTag(c.Name, c.Version))
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "plan-"+name+".golden")
+	if updating() {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("plan %s changed:\n--- got\n%s--- want\n%s", name, got, want)
+	}
+}
+
+func TestPlanScenarios(t *testing.T) {
+	t.Run("new-components", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		pl, _ := scenario(t, dir, publishedtest.New())
+		golden(t, "new-components", pl.String())
+		assertBlockedRefusal(t, pl)
+	})
+
+	t.Run("unchanged-released", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		mem := publishedtest.New()
+		_, ws := scenario(t, dir, mem)
+		publishAll(t, ws, mem, dir)
+		gittest.Write(t, dir, map[string]string{"README": "docs only\n"})
+		gittest.Commit(t, dir, "docs")
+		pl, _ := scenario(t, dir, mem)
+		golden(t, "unchanged-released", pl.String())
+		if n := pl.Count(plan.Publish); n != 0 {
+			t.Errorf("an unchanged release would publish %d artifacts", n)
+		}
+	})
+
+	t.Run("changed-without-bump-then-bumped", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		mem := publishedtest.New()
+		_, ws := scenario(t, dir, mem)
+		publishAll(t, ws, mem, dir)
+		gittest.Write(t, dir, map[string]string{"api/main.go": "package main // changed\n"})
+		gittest.Commit(t, dir, "change api")
+		pl, _ := scenario(t, dir, mem)
+		golden(t, "changed-without-bump", pl.String())
+		var cwb *guard.ChangedWithoutBump
+		if !errors.As(pl.Err(), &cwb) || cwb.Component != "api" || !strings.Contains(strings.Join(cwb.Files, " "), "api/main.go") {
+			t.Fatalf("Err() = %v", pl.Err())
+		}
+
+		if err := Bump(t.Context(), Config{Root: dir, Stdout: &strings.Builder{}, Progress: &strings.Builder{}}, "api", "minor"); err != nil {
+			t.Fatal(err)
+		}
+		gittest.Commit(t, dir, "bump api")
+		pl, _ = scenario(t, dir, mem)
+		golden(t, "bumped-after-change", pl.String())
+		for _, l := range pl.Levels {
+			for _, e := range l {
+				if e.Name == "api" {
+					for _, s := range e.Steps {
+						if s.Decision != plan.Publish {
+							t.Errorf("bumped api: %s: %s", s.Goal, s.Decision)
+						}
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("published-from-other-inputs", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		mem := publishedtest.New()
+		mem.Images["registry.test/rel/worker:1.0.0"] = published.Image{Present: true, Inputs: "sha256:someone-else"}
+		pl, _ := scenario(t, dir, mem)
+		golden(t, "published-from-other-inputs", pl.String())
+		var pdi *guard.PublishedWithDifferentInputs
+		if !errors.As(pl.Err(), &pdi) || pdi.Component != "worker" {
+			t.Fatalf("Err() = %v", pl.Err())
+		}
+	})
+
+	t.Run("unknown-answer-fails", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		mem := publishedtest.New()
+		mem.Unknown["registry.test/rel/base:1.0.0"] = errors.New("503 Service Unavailable")
+		ws, err := Open(t.Context(), Config{Root: dir, Getenv: func(string) string { return "" }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = ws.MakePlan(t.Context(), Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}, State{Images: mem, Charts: mem, Releases: mem}, "v1.0.0")
+		if !errors.Is(err, published.ErrUnknown) {
+			t.Fatalf("err = %v, want it to wrap published.ErrUnknown", err)
+		}
+	})
+
+	t.Run("cycle", func(t *testing.T) {
+		files := scenarioFiles()
+		files["deploy/components.yaml"] = strings.Replace(files["deploy/components.yaml"], "    paths: [base]\n", "    paths: [base]\n    depends_on: [worker]\n", 1)
+		dir := gittest.New(t, files)
+		_, err := Open(t.Context(), Config{Root: dir, Getenv: func(string) string { return "" }})
+		if err == nil {
+			t.Fatal("a cycle was accepted")
+		}
+		golden(t, "cycle", err.Error()+"\n")
+	})
+}
+
+// assertBlockedRefusal: addon and addon2 are blocked by tool (never published), through two
+// levels; the plan names the immediate blockers and the cause, and refuses.
+func assertBlockedRefusal(t *testing.T, pl *plan.Plan) {
+	t.Helper()
+	var blocked []*guard.Blocked
+	var re *plan.RefusedError
+	if errors.As(pl.Err(), &re) {
+		for _, e := range re.Errs {
+			var b *guard.Blocked
+			if errors.As(e, &b) {
+				blocked = append(blocked, b)
+			}
+		}
+	}
+	if len(blocked) != 2 {
+		t.Fatalf("blocked refusals = %v", blocked)
+	}
+	for _, b := range blocked {
+		if strings.Join(b.Causes, ",") != "tool" {
+			t.Errorf("%s: causes %v", b.Component, b.Causes)
+		}
+		if b.Component == "addon2" && strings.Join(b.Immediate, ",") != "addon" {
+			t.Errorf("addon2: immediate blockers %v, want [addon]", b.Immediate)
+		}
+	}
+}
