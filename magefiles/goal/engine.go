@@ -181,7 +181,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Status, res.Reason = Planned, st.Detail
 		return
 	}
-	r.printf("%s: %s …\n", n.Component, n.Goal)
+	r.printf("%s …\n", res.label())
 	if err := n.Goal.Achieve(ctx); err != nil {
 		res.Status, res.Reason, res.Err = Failed, err.Error(), err
 		return
