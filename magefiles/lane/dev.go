@@ -25,6 +25,9 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := ws.Guard(ctx, DevCheck, nil); err != nil {
+		return err
+	}
 	d, err := docker.New(ctx, docker.WithHost(ws.Config.Getenv("DOCKER_HOST")))
 	if err != nil {
 		return err

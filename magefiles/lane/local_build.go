@@ -20,6 +20,9 @@ func BuildAllLocal(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := ws.Guard(ctx, LocalCheck, nil); err != nil {
+		return err
+	}
 	d, err := docker.New(ctx, docker.WithHost(ws.Config.Getenv("DOCKER_HOST")))
 	if err != nil {
 		return err

@@ -267,3 +267,34 @@ func assertBlockedRefusal(t *testing.T, pl *plan.Plan) {
 		}
 	}
 }
+
+// TestLocalLaneGuards: an inconsistent chart refuses the local lane before it contacts the daemon
+// (DOCKER_HOST points nowhere); a change without a bump is only a warning there.
+func TestLocalLaneGuards(t *testing.T) {
+	files := scenarioFiles()
+	dir := gittest.New(t, files)
+	gittest.Git(t, dir, "tag", "-a", "-m", "r", "api/v1.0.0")
+	env := map[string]string{"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+	var progress strings.Builder
+	cfg := Config{Root: dir, Progress: &progress, Getenv: func(k string) string { return env[k] }}
+
+	gittest.Write(t, dir, map[string]string{"api/main.go": "package main // changed\n"})
+	err := BuildAllLocal(t.Context(), cfg)
+	var re *RefusedError
+	if errors.As(err, &re) {
+		t.Fatalf("a change without a bump refused the local lane: %v", err)
+	}
+	if !strings.Contains(progress.String(), "warning: api: 1 file changed (api/main.go) since tag api/v1.0.0") {
+		t.Errorf("no changed-without-bump warning:\n%s", progress.String())
+	}
+
+	gittest.Write(t, dir, map[string]string{"charts/api/Chart.yaml": strings.Replace(files["charts/api/Chart.yaml"], "version: 1.0.0", "version: 0.9.0", 1)})
+	err = BuildAllLocal(t.Context(), cfg)
+	var mismatch *guard.ChartVersionMismatch
+	if !errors.As(err, &re) || !errors.As(err, &mismatch) || mismatch.Component != "api" {
+		t.Fatalf("err = %v, want a refusal naming api's chart", err)
+	}
+	if !strings.Contains(err.Error(), "charts/api/Chart.yaml") {
+		t.Errorf("the refusal does not name the file: %v", err)
+	}
+}
