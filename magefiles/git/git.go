@@ -321,3 +321,19 @@ func (r *Repo) PushTag(ctx context.Context, remote, name string) error {
 	}
 	return nil
 }
+
+// ErrNoRemote is a remote that is not configured.
+var ErrNoRemote = errors.New("no such git remote")
+
+// RemoteURL returns the URL of remote, or an error wrapping ErrNoRemote when it is not configured.
+func (r *Repo) RemoteURL(ctx context.Context, remote string) (string, error) {
+	out, err := r.out(ctx, "remote", "get-url", remote)
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("%w %q: add it with git remote add %s <url>", ErrNoRemote, remote, remote)
+		}
+		return "", err
+	}
+	return out, nil
+}

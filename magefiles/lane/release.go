@@ -82,9 +82,9 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 	} else if needGitHub {
 		return nil, fmt.Errorf("cannot release to GitHub: %w", ErrNoGitHub)
 	}
-	tags, err := w.Repo.RemoteTags(ctx, Remote)
+	tags, err := w.remoteTags(ctx)
 	if err != nil {
-		return nil, red.Error(fmt.Errorf("%w; a release pushes tags to the remote %q: add it (git remote add %s <url>)", err, Remote, Remote))
+		return nil, red.Error(err)
 	}
 	b.state = State{Images: reg, Charts: charts, Tags: tags}
 	if b.gh != nil {
@@ -381,9 +381,9 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	remote, err := ws.Repo.RemoteTags(ctx, Remote)
+	remote, err := ws.remoteTags(ctx)
 	if err != nil {
-		return fmt.Errorf("%w; tagRelease pushes the tag to %q: add the remote (git remote add %s <url>)", err, Remote, Remote)
+		return err
 	}
 	if err := ws.releaseFacts(ctx, &facts, tag, remote); err != nil {
 		return err
@@ -404,4 +404,12 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, short(ws.Head.Hash), Remote)
 	fmt.Fprintf(ws.Config.Progress, "CI runs releaseAll for %s; preview it with: go run mage.go releasePlan\n", tag)
 	return nil
+}
+
+// remoteTags lists the release remote's tags, saying first when the remote is not configured.
+func (w *Workspace) remoteTags(ctx context.Context) (map[string]string, error) {
+	if _, err := w.Repo.RemoteURL(ctx, Remote); err != nil {
+		return nil, fmt.Errorf("releases read and push tags on a git remote: %w", err)
+	}
+	return w.Repo.RemoteTags(ctx, Remote)
 }
