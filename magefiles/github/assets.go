@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"mime"
 	"net/http"
@@ -171,9 +170,9 @@ func (c *Client) sameContent(ctx context.Context, a AssetDetail, size int64, sum
 	return n == size && hex.EncodeToString(h.Sum(nil)) == sum, nil
 }
 
-// fetch downloads asset a into h, at most limit bytes. GitHub answers with a redirect to a
+// fetch downloads asset a into w (a hash, or a buffer), at most limit bytes. GitHub answers with a redirect to a
 // pre-signed URL; the token goes there only when it is on the API or upload host itself.
-func (c *Client) fetch(ctx context.Context, a AssetDetail, h hash.Hash, limit int64) (int64, error) {
+func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit int64) (int64, error) {
 	op := fmt.Sprintf("downloading asset %s (id %d) to compare it", a.Name, a.ID)
 	rc, redirect, err := c.api.Repositories.DownloadReleaseAsset(ctx, c.owner, c.name, a.ID, nil)
 	if err != nil {
@@ -209,7 +208,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, h hash.Hash, limit in
 		rc = resp.Body
 	}
 	defer rc.Close()
-	n, err := io.Copy(h, io.LimitReader(rc, limit))
+	n, err := io.Copy(w, io.LimitReader(rc, limit))
 	if err != nil {
 		return n, fmt.Errorf("%s: %w", op, c.red.wrap(err))
 	}

@@ -36,6 +36,7 @@ type releaseBackends struct {
 	reg    *registry.Client
 	charts *helm.Client
 	gh     *github.Client
+	obs    *observed
 	state  State
 	red    *pipeline.Redactor
 	out    io.Writer
@@ -69,7 +70,6 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 		return nil, err
 	}
 	b := &releaseBackends{reg: reg, charts: charts, red: red, out: out}
-	b.pub = Publisher{Registry: s.Registry, ChartRepo: s.ChartRepo, Images: reg, Charts: charts, Release: true}
 	token, repo := w.Config.Getenv("GITHUB_TOKEN"), w.Config.Getenv("GITHUB_REPOSITORY")
 	if token != "" && repo != "" {
 		opts := []github.Option{github.WithProgress(out)}
@@ -86,10 +86,9 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 	if err != nil {
 		return nil, red.Error(err)
 	}
-	b.state = State{Images: reg, Charts: charts, Tags: tags}
-	if b.gh != nil {
-		b.state.Releases = b.gh
-	}
+	b.obs = newObserved(reg, charts, b.gh)
+	b.pub = Publisher{Registry: s.Registry, ChartRepo: s.ChartRepo, Images: b.obs, Charts: chartView{b.obs}, Release: true}
+	b.state = State{Images: b.obs, Charts: b.obs, Tags: tags, Releases: b.obs}
 	return b, nil
 }
 
@@ -110,6 +109,9 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	}
 	if tag == "" {
 		tag = ReleaseTag(ws.Manifest.Platform.Version)
+	}
+	if err := b.obs.loadIndex(ctx, tag); err != nil {
+		return b.red.Error(err)
 	}
 	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag)
 	if err != nil {
@@ -141,6 +143,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		return err
 	}
 	out := b.out
+	if err := b.obs.loadIndex(ctx, tag); err != nil {
+		return b.red.Error(err)
+	}
 	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag)
 	if err != nil {
 		return b.red.Error(err)
@@ -191,7 +196,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	nodes := append(append([]*goal.Node(nil), verify...), builds...)
 	pubs := ws.PublishNodes(b.pub, builds)
 	nodes = append(nodes, pubs...)
-	tags := publish.NewRemoteTags(ws.Repo, Remote)
+	tags := publish.NewRemoteTags(ws.Repo, Remote).Seed(b.state.Tags)
 	byComponent := map[string][]*goal.Node{}
 	for _, n := range pubs {
 		byComponent[n.Component] = append(byComponent[n.Component], n)
@@ -215,7 +220,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	rel := publish.NewReleasePublished(publish.ReleasePublished{
 		Tag: tag, Name: tag, Body: ws.releaseBody(tag), Prerelease: prerelease(ws.Manifest.Platform.Version),
 		Assets: func(ctx context.Context) ([]publish.Asset, error) { return ws.releaseAssets(ctx, b, tag, skip) },
-	}, b.gh, out)
+	}, b.obs, out)
 	all = append(all, &goal.Node{Component: PlatformComponent, Goal: rel, After: append([]*goal.Node(nil), nodes...)})
 
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, all)
@@ -297,6 +302,7 @@ type ReleasedComponent struct {
 	ImageDigest string `json:"image_digest,omitempty"`
 	Chart       string `json:"chart,omitempty"`
 	ChartDigest string `json:"chart_digest,omitempty"`
+	ChartInputs string `json:"chart_inputs,omitempty"`
 }
 
 // releaseAssets pulls every released chart back from the chart repository (the exact published
@@ -305,12 +311,12 @@ func (w *Workspace) releaseAssets(ctx context.Context, b *releaseBackends, tag s
 	m := ReleaseManifest{Tag: tag, Version: w.Manifest.Platform.Version, Commit: w.Head.Hash}
 	var assets []publish.Asset
 	addChart := func(name, version string) (string, error) {
-		data, err := b.charts.PullChart(ctx, b.pub.ChartRepo, name, version)
+		data, err := b.obs.PullChart(ctx, b.pub.ChartRepo, name, version)
 		if err != nil {
 			return "", err
 		}
 		assets = append(assets, publish.Asset{Name: fmt.Sprintf("%s-%s.tgz", name, version), Content: data})
-		ch, err := b.charts.Chart(ctx, b.pub.ChartRepo, name, version)
+		ch, err := b.obs.Chart(ctx, b.pub.ChartRepo, name, version)
 		if err != nil {
 			return "", err
 		}
@@ -323,7 +329,7 @@ func (w *Workspace) releaseAssets(ctx context.Context, b *releaseBackends, tag s
 		rc := ReleasedComponent{Name: c.Name, Version: c.Version, Inputs: string(w.Keys[c.Name])}
 		if c.Image != nil {
 			rc.Image = b.pub.ImageRepository(c) + ":" + c.Version
-			d, ok, err := b.reg.Digest(ctx, rc.Image)
+			d, ok, err := b.obs.Digest(ctx, rc.Image)
 			if err != nil {
 				return nil, err
 			}
@@ -339,14 +345,15 @@ func (w *Workspace) releaseAssets(ctx context.Context, b *releaseBackends, tag s
 			if err != nil {
 				return nil, err
 			}
-			rc.ChartDigest = d
+			rc.ChartDigest, rc.ChartInputs = d, string(w.ChartKeys[c.Name])
 		}
 		m.Components = append(m.Components, rc)
 	}
 	if pc := w.Manifest.Platform.Chart; pc != "" && !skip[PlatformComponent] {
 		name := chartName(pc)
 		rc := ReleasedComponent{Name: PlatformComponent, Version: w.Manifest.Platform.Version, Inputs: string(w.ChartKeys[identity.PlatformChart]),
-			Chart: fmt.Sprintf("%s/%s:%s", b.pub.ChartRepo, name, w.Manifest.Platform.Version)}
+			ChartInputs: string(w.ChartKeys[identity.PlatformChart]),
+			Chart:       fmt.Sprintf("%s/%s:%s", b.pub.ChartRepo, name, w.Manifest.Platform.Version)}
 		d, err := addChart(name, w.Manifest.Platform.Version)
 		if err != nil {
 			return nil, err

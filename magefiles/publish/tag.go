@@ -44,6 +44,19 @@ func (r *RemoteTags) Get(ctx context.Context) (map[string]string, error) {
 	return r.tags, nil
 }
 
+// Seed starts the cache from tags already read in this run (nil keeps it empty).
+func (r *RemoteTags) Seed(tags map[string]string) *RemoteTags {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if tags != nil {
+		r.tags = make(map[string]string, len(tags))
+		for k, v := range tags {
+			r.tags[k] = v
+		}
+	}
+	return r
+}
+
 func (r *RemoteTags) invalidate() {
 	r.mu.Lock()
 	r.tags = nil
