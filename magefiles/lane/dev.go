@@ -168,7 +168,7 @@ func (w *Workspace) PublishNodes(p Publisher, builds []*goal.Node) []*goal.Node 
 		n := &goal.Node{Component: c.Name, Goal: publish.NewChartPushed(publish.ChartPushed{
 			Component: c.Name, Name: chartName(c.Chart), Version: c.Version, Dir: w.Path(c.Chart), Repo: p.ChartRepo,
 			Stamp: w.chartStamp(c.Name, w.ChartKeys[c.Name]),
-		}, p.Charts, p.Charts, out)}
+		}, p.Charts, p.Charts, out).WithVerified(p.Images, p.Memo)}
 		deps[chartName(c.Chart)] = c.Version
 		chartNodes = append(chartNodes, n)
 	}
@@ -178,7 +178,7 @@ func (w *Workspace) PublishNodes(p Publisher, builds []*goal.Node) []*goal.Node 
 			Name: chartName(pc), Version: w.Manifest.Platform.Version, Dir: w.Path(pc), Repo: p.ChartRepo,
 			Stamp:        w.chartStamp(PlatformComponent, w.ChartKeys[identity.PlatformChart]),
 			Dependencies: deps,
-		}, p.Charts, p.Charts, out)})
+		}, p.Charts, p.Charts, out).WithVerified(p.Images, p.Memo)})
 	}
 	return nodes
 }

@@ -145,6 +145,23 @@ func TestPushAllDev(t *testing.T) {
 	if w := reg.Writes(); w != 0 {
 		t.Errorf("second run made %d writes:\n%s", w, reg.Dump())
 	}
+	// The request budget of a no-change run: one manifest HEAD per tag (two per image, one per
+	// chart) and the auth handshakes; no manifest or blob is read.
+	images, chartCount := 0, 1 // the umbrella chart
+	for _, c := range ws.Manifest.Components {
+		if c.Image != nil {
+			images++
+		}
+		if c.Chart != "" {
+			chartCount++
+		}
+	}
+	if heads := reg.Count("HEAD", "/manifests/"); heads > 2*images+chartCount {
+		t.Errorf("second run: %d manifest HEADs for %d image tags and %d charts:\n%s", heads, 2*images, chartCount, reg.Dump())
+	}
+	if gets := reg.Count("GET", "/manifests/") + reg.Count("GET", "/blobs/"); gets != 0 {
+		t.Errorf("second run read %d manifests or blobs:\n%s", gets, reg.Dump())
+	}
 	var r goal.Report
 	readReport(t, report, &r)
 	for _, res := range r.Results {

@@ -33,10 +33,28 @@ type ChartPushed struct {
 	// Dependencies, for an umbrella chart, map each file:// dependency to the version published in Repo.
 	Dependencies map[string]string
 
-	charts Charts
-	puller helm.Puller
-	out    io.Writer
+	charts   Charts
+	puller   helm.Puller
+	out      io.Writer
+	digester Digester
+	verified *DigestMemo
 }
+
+// Digester answers a manifest HEAD.
+type Digester interface {
+	Digest(ctx context.Context, ref string) (digest string, present bool, err error)
+}
+
+// WithVerified lets Assess settle the chart with one manifest HEAD when the tag still holds a
+// digest already verified to carry the chart's inputs (memo keyed by reference and inputs).
+func (g *ChartPushed) WithVerified(d Digester, memo *DigestMemo) *ChartPushed {
+	g.digester, g.verified = d, memo
+	return g
+}
+
+func (g *ChartPushed) ref() string { return trimScheme(g.Repo) + "/" + g.Name + ":" + g.Version }
+
+func (g *ChartPushed) memoKey() string { return "chart " + g.ref() + " " + string(g.Stamp.Inputs) }
 
 var _ goal.Goal = (*ChartPushed)(nil)
 
@@ -56,9 +74,23 @@ func (g *ChartPushed) String() string {
 // Assess: absent → to push; present from the same chart files → achieved; present from other
 // chart files → refused, as the version was not bumped.
 func (g *ChartPushed) Assess(ctx context.Context) (goal.State, error) {
+	if g.verified != nil && g.digester != nil {
+		if want, ok := g.verified.Get(g.memoKey()); ok {
+			d, present, err := g.digester.Digest(ctx, g.ref())
+			if err != nil {
+				return goal.State{}, err
+			}
+			if present && d == want {
+				return goal.State{Achieved: true, Digest: d}, nil
+			}
+		}
+	}
 	c, err := g.charts.Chart(ctx, g.Repo, g.Name, g.Version)
 	if err != nil {
 		return goal.State{}, err
+	}
+	if c.Present && c.Inputs == string(g.Stamp.Inputs) && g.verified != nil {
+		g.verified.Put(g.memoKey(), c.Digest)
 	}
 	if !c.Present {
 		return goal.State{}, nil

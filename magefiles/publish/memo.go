@@ -1,15 +1,19 @@
 package publish
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 )
 
-// DigestMemo remembers the registry digest of local images by image ID. Computing it means
-// exporting and compressing the image, so it is done once per image ID. It memoises a pure
-// function of the image, never a belief about what a registry holds.
+// DigestMemo remembers digests that are pure functions of their key: the registry digest of a local
+// image by image ID (computing it means exporting and compressing the image), and the digest a
+// reference was verified to hold for given inputs (a digest names immutable content, so once
+// verified it stays true). It never stands in for asking the registry: callers still HEAD the tag
+// and use the memo only to interpret the answer.
 type DigestMemo struct {
 	dir string
 	mu  sync.Mutex
@@ -28,8 +32,9 @@ func DefaultMemoDir() string {
 	return filepath.Join(d, "shiplane", "digests")
 }
 
-func (m *DigestMemo) file(id string) string {
-	return filepath.Join(m.dir, strings.ReplaceAll(id, ":", "-"))
+func (m *DigestMemo) file(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return filepath.Join(m.dir, hex.EncodeToString(h[:]))
 }
 
 // Get returns the digest remembered for the image ID.
