@@ -308,3 +308,18 @@ func (p *Project) Endpoints() []Endpoint {
 	}
 	return out
 }
+
+// BindSources lists the host folders the project bind-mounts, in service order, without duplicates.
+func (p *Project) BindSources() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, name := range p.Order {
+		for _, v := range p.Services[name].Volumes {
+			if v.Type == types.VolumeTypeBind && v.Source != "" && !seen[v.Source] {
+				seen[v.Source] = true
+				out = append(out, v.Source)
+			}
+		}
+	}
+	return out
+}

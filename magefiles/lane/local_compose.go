@@ -2,8 +2,10 @@ package lane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -38,6 +40,9 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 		return err
 	}
 	defer r.Close()
+	if err := makeBindSources(p, out); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "compose project %s: up with %s\n", p.Name, describe(ws, p, include))
 	if err := r.Up(ctx, p); err != nil {
 		return err
@@ -208,4 +213,23 @@ func describe(w *Workspace, p *compose.Project, include []string) string {
 		s += " (bundles: " + strings.Join(names, ", ") + ")"
 	}
 	return s
+}
+
+// makeBindSources creates missing bind-mounted folders writable by every user: left to the daemon
+// they would be root-owned, and the services run as a non-root user (connector-fs moves the files
+// it has submitted into its inbox's processed/ folder).
+func makeBindSources(p *compose.Project, out io.Writer) error {
+	for _, src := range p.BindSources() {
+		if _, err := os.Stat(src); err == nil || !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(src, 0o777); err != nil {
+			return fmt.Errorf("creating the bind-mounted folder %s: %w", src, err)
+		}
+		if err := os.Chmod(src, 0o777); err != nil { // MkdirAll's mode passes through the umask
+			return fmt.Errorf("making %s writable for the containers' non-root user: %w", src, err)
+		}
+		fmt.Fprintf(out, "created %s (bind-mounted; writable by the containers)\n", src)
+	}
+	return nil
 }
