@@ -33,7 +33,8 @@ type BuildOptions struct {
 	Tags []string
 	// BuildArgs are passed as --build-arg. Default: none.
 	BuildArgs map[string]string
-	// Labels are added to the image config. Default: none.
+	// Labels are added to the image config, as one LABEL instruction appended to the Dockerfile in
+	// the context stream (the source file is not touched). Default: none.
 	Labels map[string]string
 	// NoCache disables the builder's layer cache. Default: false.
 	NoCache bool

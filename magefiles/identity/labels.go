@@ -49,8 +49,7 @@ func Labels(m *manifest.Manifest, c *manifest.Component, s Stamp) map[string]str
 	if m.License != "" {
 		l[LabelLicenses] = m.License
 	}
-	if c.Description != "" {
-		l[LabelDescription] = c.Description
-	}
+	// Always set, even empty: an image FROM another would otherwise inherit its description.
+	l[LabelDescription] = c.Description
 	return l
 }
