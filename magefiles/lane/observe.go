@@ -11,6 +11,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -265,4 +266,38 @@ func (o *observed) EnsureAsset(ctx context.Context, id int64, name string, conte
 func (o *observed) Publish(ctx context.Context, id int64) error {
 	defer o.forgetReleases()
 	return o.gh.Publish(ctx, id)
+}
+
+// prefetchLimit bounds the lookups a release makes at once before planning; it is about the
+// registry's latency, not the machine's cores, so it is not the engine's worker count.
+const prefetchLimit = 32
+
+// prefetch asks about every artifact at once, so the plan, which decides one component after
+// another, answers from memory. A failed lookup is not kept: the plan asks again and reports it.
+func (o *observed) prefetch(ctx context.Context, in plan.Input) {
+	sem := make(chan struct{}, prefetchLimit)
+	var wg sync.WaitGroup
+	for _, c := range in.Components {
+		for _, a := range c.Artifacts {
+			if a.Kind != plan.Image && a.Kind != plan.Chart {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				if a.Kind == plan.Image {
+					o.Image(ctx, a.Ref) //nolint:errcheck // see above
+				} else {
+					o.Chart(ctx, a.Repo, a.Name, a.Version) //nolint:errcheck // see above
+				}
+			}()
+		}
+	}
+	wg.Wait()
 }

@@ -146,6 +146,9 @@ func (w *Workspace) MakePlan(ctx context.Context, p Publisher, st State, tag str
 	}
 	in.Refusals = append(in.Refusals, placement...)
 	in.AllowBlocked = w.Config.Getenv("ALLOW_BLOCKED") == "1"
+	if o, ok := st.Images.(*observed); ok {
+		o.prefetch(ctx, in)
+	}
 	return plan.Make(ctx, in, st)
 }
 
