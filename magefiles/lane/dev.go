@@ -51,6 +51,11 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	if err := dev.check(); err != nil {
 		return err
 	}
+	for _, repo := range []string{dev.Registry, dev.ChartRepo} {
+		if err := registry.Reachable(ctx, repo); err != nil {
+			return fmt.Errorf("nothing was built or pushed: %w", err)
+		}
+	}
 	fmt.Fprintf(out, "dev registry %s, charts %s\n", dev.Registry, dev.ChartRepo)
 	ws.warnDirty(out)
 	builds := ws.LocalBuildNodes(d, build.WithProgress(out))
