@@ -2,17 +2,14 @@ package build_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/build/buildtest"
-	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/progress"
@@ -34,15 +31,7 @@ func fixture(t *testing.T, mainSrc string) string {
 		"app/cmd/app/main.go":      mainSrc,
 		"app/cmd/app/unrelated.md": "sources never reach the context",
 	}
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gittest.Write(t, dir, files)
 	return dir
 }
 
@@ -78,23 +67,9 @@ func statuses(r *goal.Report) string {
 	return strings.Join(s, " ")
 }
 
-// cleanup removes the test project's images now (left over by an interrupted run) and at the end.
-func cleanup(t *testing.T, d *docker.Client) {
-	if err := testenv.RemoveImages(t.Context(), d, project); err != nil {
-		t.Fatalf("removing leftovers: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
-		defer cancel()
-		if err := testenv.RemoveImages(ctx, d, project); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-}
-
 func TestImageBuiltAchievesOnceThenRetagsThenRebuildsOnNewInputs(t *testing.T) {
 	real := testenv.RequireDocker(t)
-	cleanup(t, real)
+	testenv.CleanupImages(t, real, project)
 	ctx := t.Context()
 	dir := fixture(t, goodMain)
 	base, app := specs(dir, "one")
@@ -163,7 +138,7 @@ func TestImageBuiltAchievesOnceThenRetagsThenRebuildsOnNewInputs(t *testing.T) {
 
 func TestCompileErrorNamesTheComponentAndTheCompilerMessage(t *testing.T) {
 	real := testenv.RequireDocker(t)
-	cleanup(t, real)
+	testenv.CleanupImages(t, real, project)
 	dir := fixture(t, "package main\n\nfunc main() { undefinedThing() }\n")
 	_, app := specs(dir, "broken")
 	app.BaseImage = "scratch-is-never-reached"

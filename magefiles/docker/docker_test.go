@@ -3,17 +3,15 @@ package docker_test
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -43,22 +41,9 @@ func TestNewHonoursDockerHostFromTheEnvironment(t *testing.T) {
 	}
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestWriteContextHonoursDockerignore(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	gittest.Write(t, dir, map[string]string{
 		"Dockerfile":      "FROM scratch\n",
 		".dockerignore":   "*.go\nsrc/\n*.tmp\n!keep.tmp\nDockerfile\n",
 		"main.go":         "package main",
@@ -97,24 +82,10 @@ func TestWriteContextHonoursDockerignore(t *testing.T) {
 	}
 }
 
-// cleanupImages removes the test's images now (left over by an interrupted run) and when it ends.
-func cleanupImages(t *testing.T, d *docker.Client, project string) {
-	if err := testenv.RemoveImages(t.Context(), d, project); err != nil {
-		t.Fatalf("removing leftovers: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
-		defer cancel()
-		if err := testenv.RemoveImages(ctx, d, project); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-}
-
 func TestBuildInspectTagListRemove(t *testing.T) {
 	d := testenv.RequireDocker(t)
 	const project = "shiplane-test-docker"
-	cleanupImages(t, d, project)
+	testenv.CleanupImages(t, d, project)
 	ctx := t.Context()
 
 	if _, found, err := d.InspectImage(ctx, project+"/none:1.0.0"); err != nil || found {
@@ -122,7 +93,7 @@ func TestBuildInspectTagListRemove(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	gittest.Write(t, dir, map[string]string{
 		"Dockerfile":    "ARG BASE_IMAGE=scratch\nFROM ${BASE_IMAGE}\nARG MSG\nCOPY hello.txt /hello.txt\nLABEL test.msg=$MSG\n",
 		".dockerignore": "secret.txt\n",
 		"hello.txt":     "hello\n",
@@ -178,7 +149,7 @@ func TestBuildInspectTagListRemove(t *testing.T) {
 func TestBuildErrorNamesTheDockerfileStep(t *testing.T) {
 	d := testenv.RequireDocker(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	gittest.Write(t, dir, map[string]string{
 		"Dockerfile":    "FROM scratch\nCOPY hello.txt /hello.txt\nCOPY secret.txt /secret.txt\n",
 		".dockerignore": "secret.txt\n",
 		"hello.txt":     "hello\n",
@@ -201,7 +172,7 @@ func TestBuildErrorNamesTheDockerfileStep(t *testing.T) {
 func TestLabelsArriveExactlyInOneStep(t *testing.T) {
 	d := testenv.RequireDocker(t)
 	const project = "shiplane-test-docker-labels"
-	cleanupImages(t, d, project)
+	testenv.CleanupImages(t, d, project)
 	labels := map[string]string{
 		"org.opencontainers.image.description": `Quotes "x", 'y', a $HOME, a ${VAR}, a back\slash\, a ` + "`tick`" + ` and  two  spaces`,
 		"org.opencontainers.image.version":     "1.2.3",
@@ -209,7 +180,7 @@ func TestLabelsArriveExactlyInOneStep(t *testing.T) {
 	}
 	for _, escape := range []string{"", "# escape=`\n"} {
 		dir := t.TempDir()
-		writeFiles(t, dir, map[string]string{"Dockerfile": escape + "FROM scratch\nCOPY hello.txt /hello.txt", "hello.txt": "hi"})
+		gittest.Write(t, dir, map[string]string{"Dockerfile": escape + "FROM scratch\nCOPY hello.txt /hello.txt", "hello.txt": "hi"})
 		var out bytes.Buffer
 		ref := project + "/labels:" + map[string]string{"": "backslash", "# escape=`\n": "backtick"}[escape]
 		if _, err := d.BuildImage(t.Context(), docker.BuildOptions{ContextDir: dir, Tags: []string{ref}, Labels: labels, Output: &out}); err != nil {
@@ -231,7 +202,7 @@ func TestLabelsArriveExactlyInOneStep(t *testing.T) {
 
 	// A value no Dockerfile line can hold still arrives, through the API.
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "hello.txt": "hi"})
+	gittest.Write(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY hello.txt /hello.txt\n", "hello.txt": "hi"})
 	multi := map[string]string{"multi": "line one\nline two"}
 	if _, err := d.BuildImage(t.Context(), docker.BuildOptions{ContextDir: dir, Tags: []string{project + "/labels:multi"}, Labels: multi}); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/graph"
 )
 
 // Engine runs goals. Build one with New.
@@ -222,48 +224,15 @@ func (r *run) printf(format string, args ...any) {
 
 // cycle returns a description of a dependency cycle among the nodes, or "".
 func (r *run) cycle() string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := make(map[*Node]int, len(r.nodes))
-	var stack []*Node
-	var found []*Node
-	var visit func(n *Node) bool
-	visit = func(n *Node) bool {
-		color[n] = grey
-		stack = append(stack, n)
-		for _, d := range n.After {
-			switch color[d] {
-			case grey:
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] == d {
-						found = append(append([]*Node(nil), stack[k:]...), d)
-						break
-					}
-				}
-				return true
-			case white:
-				if visit(d) {
-					return true
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[n] = black
-		return false
+	found := graph.FindCycle(r.nodes, func(n *Node) []*Node { return n.After })
+	if found == nil {
+		return ""
 	}
-	for _, n := range r.nodes {
-		if color[n] == white && visit(n) {
-			names := make([]string, len(found))
-			for i, f := range found {
-				names[i] = Result{Component: f.Component, Goal: f.Goal.String()}.label()
-			}
-			return strings.Join(names, " -> ")
-		}
+	names := make([]string, len(found))
+	for i, f := range found {
+		names[i] = Result{Component: f.Component, Goal: f.Goal.String()}.label()
 	}
-	return ""
+	return strings.Join(names, " -> ")
 }
 
 func (r Result) label() string {

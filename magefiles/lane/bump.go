@@ -30,15 +30,11 @@ func (e *UnknownComponentError) Error() string {
 // nothing else is touched. "platform" bumps the root VERSION and the umbrella chart. A downgrade,
 // the same version or an invalid spec is refused before anything is written.
 func Bump(ctx context.Context, cfg Config, component, spec string) error {
-	cfg = cfg.withDefaults()
-	root, err := filepath.Abs(cfg.Root)
+	ws, err := openManifest(cfg)
 	if err != nil {
 		return err
 	}
-	m, err := manifest.Load(root, cfg.Components)
-	if err != nil {
-		return err
-	}
+	root, m := ws.Config.Root, ws.Manifest
 	var versionFile, chartDir, umbrellaDep string
 	if component == PlatformComponent {
 		versionFile, chartDir = m.Platform.VersionFile, m.Platform.Chart

@@ -23,7 +23,7 @@ import (
 // cfg.Stdout. The project is named by COMPOSE_PROJECT_NAME, else the files, else the manifest's
 // project; compose/.env supplies defaults the environment (cfg.Getenv) overrides.
 func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
-	ws, err := openCompose(cfg)
+	ws, err := openManifest(cfg)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 // bundles were included (every bundle's files are loaded), with the project's volumes and orphan
 // containers. The shared network stays.
 func ComposeDownLocal(ctx context.Context, cfg Config) error {
-	ws, err := openCompose(cfg)
+	ws, err := openManifest(cfg)
 	if err != nil {
 		return err
 	}
@@ -97,22 +97,6 @@ func (e *UnknownBundleError) Error() string {
 	}
 	return fmt.Sprintf("unknown bundle %q (include or COMPOSE_INCLUDE); valid bundles: %s; %s",
 		e.Name, strings.Join(e.Valid, ", "), manifest.Suggest(e.Name, e.Valid))
-}
-
-// openCompose loads what the compose lane needs: the manifest. Unlike Open it reads no git facts or
-// settings, so it works in any checkout.
-func openCompose(cfg Config) (*Workspace, error) {
-	cfg = cfg.withDefaults()
-	root, err := filepath.Abs(cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", cfg.Root, err)
-	}
-	cfg.Root = root
-	m, err := manifest.Load(root, cfg.Components)
-	if err != nil {
-		return nil, err
-	}
-	return &Workspace{Config: cfg, Manifest: m}, nil
 }
 
 // selectBundles resolves bundle names (blank ones and repeats ignored), in the order given.

@@ -133,9 +133,9 @@ func waitNote(s DeploySettings) string {
 }
 
 // openDeploy loads what the deploy lane needs: the manifest and its topological levels. Like
-// openCompose it reads no git facts or settings file: a deploy works in any checkout.
+// openManifest it reads no git facts or settings file: a deploy works in any checkout.
 func openDeploy(cfg Config) (*Workspace, error) {
-	ws, err := openCompose(cfg)
+	ws, err := openManifest(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -85,16 +85,11 @@ type Workspace struct {
 
 // Open loads the manifest and settings and reads the git facts every lane needs.
 func Open(ctx context.Context, cfg Config) (*Workspace, error) {
-	cfg = cfg.withDefaults()
-	root, err := filepath.Abs(cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", cfg.Root, err)
-	}
-	cfg.Root = root
-	m, err := manifest.Load(root, cfg.Components)
+	ws, err := openManifest(cfg)
 	if err != nil {
 		return nil, err
 	}
+	cfg, root, m := ws.Config, ws.Config.Root, ws.Manifest
 	s, err := settings.Load(root, cfg.Settings, cfg.Getenv)
 	if err != nil {
 		return nil, err
@@ -131,6 +126,22 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	}
 	return &Workspace{Config: cfg, Manifest: m, Settings: s, Repo: repo, Head: head, Trees: trees, Keys: keys,
 		ChartKeys: chartKeys, HeadTrees: headTrees, Levels: levels}, nil
+}
+
+// openManifest applies cfg's defaults and loads the manifest: all the compose, deploy and bump
+// lanes need. Unlike Open it reads no git facts or settings, so it works in any checkout.
+func openManifest(cfg Config) (*Workspace, error) {
+	cfg = cfg.withDefaults()
+	root, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", cfg.Root, err)
+	}
+	cfg.Root = root
+	m, err := manifest.Load(root, cfg.Components)
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Config: cfg, Manifest: m}, nil
 }
 
 // Dirty reports whether c is built from anything that differs from HEAD: an uncommitted edit in

@@ -5,8 +5,6 @@ package localregistry
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,9 +18,10 @@ import (
 	"time"
 
 	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem" // the storage driver
 	"github.com/sirupsen/logrus"
+
+	"github.com/shiplane/shiplane/magefiles/registry/distribution"
 )
 
 // DefaultAddr is where Serve listens when addr is "".
@@ -54,8 +53,6 @@ func (e *AddrInUseError) Unwrap() error { return e.Err }
 
 // shutdownGrace is how long in-flight requests get once ctx is cancelled.
 const shutdownGrace = 5 * time.Second
-
-var logMu sync.Mutex
 
 // Serve serves an OCI registry over plain HTTP on addr ("" means DefaultAddr; use a loopback
 // address) with the filesystem storage under dir ("" means DefaultDir(), created if missing)
@@ -98,25 +95,14 @@ func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 	defer ln.Close()
 
 	pw := &lineWriter{w: progress}
-	logMu.Lock()
-	logrus.SetOutput(pw)
-	logrus.SetLevel(logrus.WarnLevel)
-	logMu.Unlock()
+	distribution.SetLog(pw, logrus.WarnLevel)
 
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return fmt.Errorf("generating the local registry's upload secret: %w", err)
-	}
-	cfg := &configuration.Configuration{}
-	cfg.Storage = configuration.Storage{
+	cfg := distribution.Config(configuration.Storage{
 		"filesystem": configuration.Parameters{"rootdirectory": abs},
-		"delete":     configuration.Parameters{"enabled": true},
-	}
-	cfg.HTTP.Secret = hex.EncodeToString(secret)
-	cfg.Log.AccessLog.Disabled = true
-	app, err := newApp(context.WithoutCancel(ctx), cfg)
+	}, "")
+	app, err := distribution.NewApp(context.WithoutCancel(ctx), cfg)
 	if err != nil {
-		return err
+		return fmt.Errorf("starting the local registry: %w", err)
 	}
 	defer func() { _ = app.Shutdown() }()
 
@@ -142,17 +128,6 @@ func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 	<-errc
 	pw.line("local registry: stopped")
 	return nil
-}
-
-// newApp builds the registry application, turning its panics (how it reports bad configuration)
-// into an error.
-func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handlers.App, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("starting the local registry: %v", p)
-		}
-	}()
-	return handlers.NewApp(ctx, cfg), nil
 }
 
 // announce writes a line for every manifest pushed.

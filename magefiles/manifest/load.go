@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/shiplane/shiplane/magefiles/diag"
 	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
@@ -25,42 +25,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
+	scope := ""
 	if e.Component != "" {
-		fmt.Fprintf(&b, "component %q: ", e.Component)
+		scope = fmt.Sprintf("component %q", e.Component)
 	}
-	b.WriteString(e.Problem)
-	if e.Fix != "" {
-		b.WriteString("; fix: ")
-		b.WriteString(e.Fix)
-	}
-	return b.String()
+	return diag.Format(e.File, e.Line, scope, e.Problem, nil, e.Fix)
 }
 
 // Errors is every problem found in one manifest, in file order.
 type Errors []*Error
 
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+func (es Errors) Error() string { return diag.Lines(es) }
 
 // Unwrap lets errors.As find each *Error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+func (es Errors) Unwrap() []error { return diag.Unwrap(es) }
 
 // Load reads and validates the manifest at file (relative to root unless absolute). Paths inside the
 // manifest are relative to root. All problems are reported at once as Errors.
@@ -127,12 +105,7 @@ var (
 func (p *parser) parse(data []byte) *Manifest {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line := 0
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			err = errors.New(te.Errors[0])
-		}
-		p.fail(line, "", "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "), "correct the YAML syntax")
+		p.fail(0, "", diag.YAMLProblem(err), "correct the YAML syntax")
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -293,7 +266,7 @@ func (p *parser) bundle(m *Manifest, n *yaml.Node) {
 		c := m.Component(name)
 		switch {
 		case c == nil:
-			p.fail(n.Line, "", fmt.Sprintf("bundle %q names unknown component %q", b.Name, name), suggest(name, m.Names()))
+			p.fail(n.Line, "", fmt.Sprintf("bundle %q names unknown component %q", b.Name, name), diag.Suggest(name, m.Names()))
 		case c.Bundle != "":
 			p.fail(n.Line, "", fmt.Sprintf("component %q is in bundles %q and %q", name, c.Bundle, b.Name), "keep it in one bundle")
 		default:
@@ -308,17 +281,17 @@ func (p *parser) checkGraph(m *Manifest) {
 	for _, c := range m.Components {
 		for _, d := range c.DependsOn {
 			if m.Component(d) == nil {
-				p.fail(c.Line, c.Name, fmt.Sprintf("depends_on names unknown component %q", d), suggest(d, m.Names()))
+				p.fail(c.Line, c.Name, fmt.Sprintf("depends_on names unknown component %q", d), diag.Suggest(d, m.Names()))
 			}
 		}
 		if c.Image != nil && c.Image.From != "" {
 			from := m.Component(c.Image.From)
 			switch {
 			case from == nil:
-				p.fail(c.Line, c.Name, fmt.Sprintf("image.from names unknown component %q", c.Image.From), suggest(c.Image.From, m.Names()))
+				p.fail(c.Line, c.Name, fmt.Sprintf("image.from names unknown component %q", c.Image.From), diag.Suggest(c.Image.From, m.Names()))
 			case from.Image == nil:
 				p.fail(c.Line, c.Name, fmt.Sprintf("image.from names %q, which has no image", c.Image.From), "point from: at a component with an image")
-			case !contains(c.DependsOn, c.Image.From):
+			case !slices.Contains(c.DependsOn, c.Image.From):
 				p.fail(c.Line, c.Name, fmt.Sprintf("image is built from %q but does not depend on it", c.Image.From), fmt.Sprintf("add %q to depends_on", c.Image.From))
 			}
 		}
@@ -400,13 +373,13 @@ func (m *Manifest) checkFiles() Errors {
 // fields walks a mapping, reporting unknown keys with the nearest valid one.
 func (p *parser) fields(n *yaml.Node, comp string, keys []string, f func(key string, v *yaml.Node)) {
 	if n.Kind != yaml.MappingNode {
-		p.fail(n.Line, comp, fmt.Sprintf("expected a mapping, found %s", kind(n)), "write key: value pairs here")
+		p.fail(n.Line, comp, fmt.Sprintf("expected a mapping, found %s", diag.NodeKind(n)), "write key: value pairs here")
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		if !contains(keys, k.Value) {
-			p.fail(k.Line, comp, fmt.Sprintf("unknown key %q", k.Value), suggest(k.Value, keys))
+		if !slices.Contains(keys, k.Value) {
+			p.fail(k.Line, comp, fmt.Sprintf("unknown key %q", k.Value), diag.Suggest(k.Value, keys))
 			continue
 		}
 		f(k.Value, n.Content[i+1])
@@ -415,7 +388,7 @@ func (p *parser) fields(n *yaml.Node, comp string, keys []string, f func(key str
 
 func (p *parser) str(n *yaml.Node, comp string) string {
 	if n.Kind != yaml.ScalarNode {
-		p.fail(n.Line, comp, fmt.Sprintf("expected a string, found %s", kind(n)), "write a single value")
+		p.fail(n.Line, comp, fmt.Sprintf("expected a string, found %s", diag.NodeKind(n)), "write a single value")
 		return ""
 	}
 	return n.Value
@@ -436,21 +409,10 @@ func (p *parser) seq(n *yaml.Node, comp string) []*yaml.Node {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.fail(n.Line, comp, fmt.Sprintf("expected a list, found %s", kind(n)), "write a list, e.g. [a, b]")
+		p.fail(n.Line, comp, fmt.Sprintf("expected a list, found %s", diag.NodeKind(n)), "write a list, e.g. [a, b]")
 		return nil
 	}
 	return n.Content
-}
-
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	default:
-		return fmt.Sprintf("%q", n.Value)
-	}
 }
 
 func validName(s string) bool {
@@ -465,51 +427,8 @@ func validName(s string) bool {
 	return s != ""
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// suggest names the closest valid choice, or lists them all.
-func suggest(got string, valid []string) string {
-	best, bestD := "", len(got)/2+2
-	for _, v := range valid {
-		if d := Distance(got, v); d < bestD {
-			best, bestD = v, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
-	sorted := append([]string(nil), valid...)
-	sort.Strings(sorted)
-	return "use one of: " + strings.Join(sorted, ", ")
-}
-
 // Suggest returns "did you mean …" or the list of valid choices, for callers that reject a name.
-func Suggest(got string, valid []string) string { return suggest(got, valid) }
+func Suggest(got string, valid []string) string { return diag.Suggest(got, valid) }
 
 // Distance is the Levenshtein edit distance between a and b.
-func Distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func Distance(a, b string) int { return diag.Distance(a, b) }

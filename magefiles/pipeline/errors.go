@@ -2,7 +2,8 @@ package pipeline
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
 // Error is one problem with the release file: where it is, what is wrong and how to fix it. Its
@@ -28,28 +29,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
+	scope := ""
 	switch {
 	case e.Goal != "":
-		fmt.Fprintf(&b, "verify goal %q: ", e.Goal)
+		scope = fmt.Sprintf("verify goal %q", e.Goal)
 	case e.Var != "":
-		fmt.Fprintf(&b, "var %q: ", e.Var)
+		scope = fmt.Sprintf("var %q", e.Var)
 	}
-	b.WriteString(e.Problem)
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	if e.Fix != "" {
-		b.WriteString("; fix: ")
-		b.WriteString(e.Fix)
-	}
-	return e.red.String(b.String())
+	return e.red.String(diag.Format(e.File, e.Line, scope, e.Problem, e.Err, e.Fix))
 }
 
 // Unwrap returns the cause.
@@ -59,22 +46,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // validation problems).
 type Errors []*Error
 
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+func (es Errors) Error() string { return diag.Lines(es) }
 
 // Unwrap lets errors.Is/As reach each *Error.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+func (es Errors) Unwrap() []error { return diag.Unwrap(es) }
 
 // CommandError is a command that did not succeed: a sh! reference, a gpg decryption or a shell
 // goal. Command and Stderr are already redacted with the secrets known when it failed.

@@ -8,12 +8,15 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/shiplane/shiplane/magefiles/diag"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
@@ -297,11 +300,7 @@ func (p *parser) sorted() Errors {
 func (p *parser) parse(data []byte) *fileSpec {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			err = errors.New(te.Errors[0])
-		}
-		p.fail(0, "", "", "not valid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "), "correct the YAML syntax")
+		p.fail(0, "", "", diag.YAMLProblem(err), "correct the YAML syntax")
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -425,7 +424,7 @@ func (p *parser) mapping(n *yaml.Node, goalName string, envNames bool) []kv {
 func (p *parser) template(n *yaml.Node, goalName, varName string, valuePos bool) *template {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
-		p.fail(n.Line, goalName, varName, fmt.Sprintf("expected a string, found %s", kind(n)), "write a single value (quote it if it holds YAML syntax)")
+		p.fail(n.Line, goalName, varName, fmt.Sprintf("expected a string, found %s", diag.NodeKind(n)), "write a single value (quote it if it holds YAML syntax)")
 		return nil
 	}
 	value := n.Value
@@ -467,7 +466,7 @@ func (p *parser) check(f *fileSpec) {
 			}
 			fix := "define it under vars:"
 			if len(f.order) > 0 {
-				fix = suggestOne(r.name, f.order)
+				fix = diag.Suggest(r.name, f.order)
 			}
 			p.fail(r.line, goalName, varName, fmt.Sprintf("unknown var %q in %s", r.name, r.text), fix)
 		}
@@ -500,7 +499,7 @@ func (p *parser) check(f *fileSpec) {
 		}
 		for _, a := range g.after {
 			if byName[a] == nil {
-				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown verify goal %q", a), suggestOne(a, names))
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown verify goal %q", a), diag.Suggest(a, names))
 			}
 		}
 	}
@@ -510,7 +509,7 @@ func (p *parser) check(f *fileSpec) {
 }
 
 func kindFix(got string, kinds []string) string {
-	fix := suggestOne(got, kinds)
+	fix := diag.Suggest(got, kinds)
 	if strings.HasPrefix(fix, "did you mean") {
 		fix += " (registered kinds: " + strings.Join(kinds, ", ") + ")"
 	}
@@ -527,7 +526,7 @@ func (p *parser) varCycles(f *fileSpec) {
 			}
 		})
 	}
-	if cyc := findCycle(f.order, deps); cyc != nil {
+	if cyc := graph.FindCycle(f.order, func(n string) []string { return deps[n] }); cyc != nil {
 		p.fail(f.vars[cyc[0]].line, "", cyc[0], "vars refer to each other in a cycle: "+strings.Join(cyc, " -> "), "make one of them a plain value")
 	}
 }
@@ -539,51 +538,10 @@ func (p *parser) goalCycles(f *fileSpec, byName map[string]*goalDef) {
 		order[i] = g.name
 		deps[g.name] = g.after
 	}
-	if cyc := findCycle(order, deps); cyc != nil {
+	if cyc := graph.FindCycle(order, func(n string) []string { return deps[n] }); cyc != nil {
 		g := byName[cyc[0]]
 		p.fail(g.afterLine, cyc[0], "", "after: forms a cycle: "+strings.Join(cyc, " -> "), "remove one of these after: entries")
 	}
-}
-
-// findCycle returns the first cycle (first element repeated at the end) in file order, or nil.
-func findCycle(order []string, deps map[string][]string) []string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack, found []string
-	var visit func(n string) bool
-	visit = func(n string) bool {
-		color[n] = grey
-		stack = append(stack, n)
-		for _, d := range deps[n] {
-			switch color[d] {
-			case grey:
-				for k := len(stack) - 1; k >= 0; k-- {
-					if stack[k] == d {
-						found = append(append([]string(nil), stack[k:]...), d)
-						break
-					}
-				}
-				return true
-			case white:
-				if visit(d) {
-					return true
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[n] = black
-		return false
-	}
-	for _, n := range order {
-		if color[n] == white && visit(n) {
-			return found
-		}
-	}
-	return nil
 }
 
 // fields walks a mapping, reporting duplicate keys and, when keys is not nil, unknown keys with
@@ -591,7 +549,7 @@ func findCycle(order []string, deps map[string][]string) []string {
 func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key string, k, v *yaml.Node)) {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a mapping, found %s", kind(n)), "write key: value pairs here")
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a mapping, found %s", diag.NodeKind(n)), "write key: value pairs here")
 		return
 	}
 	seen := map[string]int{}
@@ -602,8 +560,8 @@ func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key
 			continue
 		}
 		seen[k.Value] = k.Line
-		if keys != nil && !contains(keys, k.Value) {
-			p.fail(k.Line, goalName, "", fmt.Sprintf("unknown key %q", k.Value), suggestOne(k.Value, keys))
+		if keys != nil && !slices.Contains(keys, k.Value) {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("unknown key %q", k.Value), diag.Suggest(k.Value, keys))
 			continue
 		}
 		f(k.Value, k, n.Content[i+1])
@@ -613,7 +571,7 @@ func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key
 func (p *parser) str(n *yaml.Node, goalName string) string {
 	n = deref(n)
 	if n.Kind != yaml.ScalarNode {
-		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a string, found %s", kind(n)), "write a single value")
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a string, found %s", diag.NodeKind(n)), "write a single value")
 		return ""
 	}
 	if isNull(n) {
@@ -628,7 +586,7 @@ func (p *parser) seq(n *yaml.Node, goalName string) []*yaml.Node {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a list, found %s", kind(n)), "write a list, e.g. [a, b]")
+		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a list, found %s", diag.NodeKind(n)), "write a list, e.g. [a, b]")
 		return nil
 	}
 	return n.Content
@@ -642,14 +600,3 @@ func deref(n *yaml.Node) *yaml.Node {
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	default:
-		return fmt.Sprintf("%q", n.Value)
-	}
-}

@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
 // The reference sources.
@@ -84,7 +87,7 @@ func (p *exprParser) parseValue() *template {
 	if strings.HasPrefix(strings.TrimSpace(p.s), pgpHeader) {
 		return &template{pgp: p.s, line: p.lineAt(0)}
 	}
-	if src := refSource(p.s, 0); src != "" && contains(sources, src) {
+	if src := refSource(p.s, 0); src != "" && slices.Contains(sources, src) {
 		r := p.parseRef(0, len(p.s), p.s)
 		if r == nil {
 			return nil
@@ -221,7 +224,7 @@ func (p *exprParser) parseRef(start, end int, text string) *ref {
 		}
 		r.cmd = cmd
 	default:
-		p.fail(start, fmt.Sprintf("%s: unknown reference source %q", text, src), suggestOne(src, sources))
+		p.fail(start, fmt.Sprintf("%s: unknown reference source %q", text, src), diag.Suggest(src, sources))
 		return nil
 	}
 	return r

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
-	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
@@ -140,15 +139,3 @@ func validKind(s string) bool {
 	}
 	return s != ""
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// suggestOne is "did you mean …?" or the list of valid choices.
-func suggestOne(got string, valid []string) string { return manifest.Suggest(got, valid) }

@@ -23,6 +23,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/flock"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
@@ -101,7 +102,7 @@ func PlatformImages(t testing.TB) *lane.Workspace {
 func buildPlatform(t testing.TB) (*lane.Workspace, string, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
-	unlock, err := lock(ctx, filepath.Join(os.TempDir(), "shiplane-platform-images.lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(os.TempDir(), "shiplane-platform-images.lock"))
 	if err != nil {
 		return nil, "", err
 	}
@@ -189,6 +190,22 @@ func CopyRepo(t testing.TB, project string) string {
 		}
 	})
 	return dst
+}
+
+// CleanupImages removes the images RemoveImages removes for project now (left over by an
+// interrupted run) and again when the test ends.
+func CleanupImages(t testing.TB, d *docker.Client, project string) {
+	t.Helper()
+	if err := RemoveImages(t.Context(), d, project); err != nil {
+		t.Fatalf("removing leftovers: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), time.Minute)
+		defer cancel()
+		if err := RemoveImages(ctx, d, project); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
 }
 
 // RemoveImages removes every image tagged <project>/*, together with the untagged images built on

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/flock"
 )
 
 // mainModule is the module path whose go.mod marks the repository root.
@@ -67,7 +69,7 @@ func binaries(t testing.TB) (*binSet, error) {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, fmt.Errorf("creating cache dir: %w", err)
 	}
-	unlock, err := lock(ctx, filepath.Join(base, ".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(base, ".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("locking cache %s: %w", base, err)
 	}

@@ -27,6 +27,8 @@ import (
 	"github.com/distribution/distribution/v3/registry/handlers"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory" // the storage driver
 	"github.com/sirupsen/logrus"
+
+	"github.com/shiplane/shiplane/magefiles/registry/distribution"
 )
 
 // Request is one request the registry received, as recorded after it was answered.
@@ -93,22 +95,15 @@ func New(t testing.TB, opts ...Option) *Registry {
 	for _, o := range opts {
 		o(&c)
 	}
-	silenceOnce.Do(func() {
-		logrus.SetOutput(io.Discard)
-		logrus.SetLevel(logrus.PanicLevel)
-	})
+	silenceOnce.Do(func() { distribution.SetLog(io.Discard, logrus.PanicLevel) })
 
-	cfg := &configuration.Configuration{}
-	cfg.Storage = configuration.Storage{
+	cfg := distribution.Config(configuration.Storage{
 		"inmemory":    configuration.Parameters{},
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
-		"delete":      configuration.Parameters{"enabled": true},
-	}
-	cfg.HTTP.Secret = "registrytest-upload-state-secret"
-	cfg.Log.AccessLog.Disabled = true
+	}, "registrytest-upload-state-secret")
 	cfg.Validation.Disabled = true // allow any foreign-layer URL in test manifests
 
-	app, err := newApp(context.WithoutCancel(t.Context()), cfg)
+	app, err := distribution.NewApp(context.WithoutCancel(t.Context()), cfg)
 	if err != nil {
 		t.Fatalf("registrytest: starting the registry: %v", err)
 	}
@@ -124,17 +119,6 @@ func New(t testing.TB, opts ...Option) *Registry {
 	r.srv = httptest.NewServer(r.logged(h))
 	t.Cleanup(r.Close)
 	return r
-}
-
-// newApp builds the registry application, turning its panics (its way of reporting bad
-// configuration) into an error.
-func newApp(ctx context.Context, cfg *configuration.Configuration) (app *handlers.App, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("distribution registry: %v", p)
-		}
-	}()
-	return handlers.NewApp(ctx, cfg), nil
 }
 
 // Close stops the registry. It is called automatically when the test ends; calling it twice is fine.

@@ -1,6 +1,6 @@
 //go:build unix
 
-package testenv
+package flock
 
 import (
 	"context"
@@ -11,9 +11,11 @@ import (
 	"time"
 )
 
-// lock takes an exclusive flock on path, waiting until ctx ends. The kernel drops the lock when
-// the holder dies, so it is never stale.
-func lock(ctx context.Context, path string) (unlock func(), err error) {
+// Lock takes an exclusive lock on path (created if missing), waiting until it is free or ctx
+// ends. Call unlock to release it. On Unix it is a flock: the kernel drops it when the holder
+// dies, so a lock is never stale. Elsewhere path is created exclusively and removed by unlock; a
+// lock file older than 30 minutes is taken to be abandoned.
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock %s: %w", path, err)
@@ -34,7 +36,7 @@ func lock(ctx context.Context, path string) (unlock func(), err error) {
 		case <-ctx.Done():
 			f.Close()
 			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(poll):
 		}
 	}
 }
