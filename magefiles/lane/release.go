@@ -65,7 +65,15 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 		return nil, fmt.Errorf("nowhere to release to: set %s", strings.Join(missing, " and "))
 	}
 	reg := registry.New(registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out))
-	charts, err := helm.NewClient(helm.WithClientProgress(out), helm.WithInsecureHosts(w.Settings.InsecureRegistries...))
+	for _, ref := range []string{s.Registry, strings.TrimPrefix(s.ChartRepo, "oci://")} {
+		host, _, _ := strings.Cut(ref, "/")
+		red.Add(reg.Secrets(ctx, host)...) // the registry credentials, should an answer repeat them
+	}
+	// Charts go through the image client's retrying transport: Helm's own retries neither a reset
+	// connection nor a cut-off answer. Helm decides which hosts it reaches over plain HTTP.
+	chartTransport := registry.NewTransport(registry.WithInsecure(func(string) bool { return true }))
+	charts, err := helm.NewClient(helm.WithClientProgress(out), helm.WithInsecureHosts(w.Settings.InsecureRegistries...),
+		helm.WithTransport(chartTransport))
 	if err != nil {
 		return nil, err
 	}

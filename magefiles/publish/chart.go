@@ -2,14 +2,20 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"strings"
+
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/registry"
 )
 
 // Charts is what ChartPushed needs of a chart repository client.
@@ -117,9 +123,20 @@ func (g *ChartPushed) Achieve(ctx context.Context) error {
 		return err
 	}
 	if _, err := g.charts.Push(ctx, pkg, g.Repo); err != nil {
-		return fmt.Errorf("pushing chart %s %s: %w", g.Name, g.Version, err)
+		return fmt.Errorf("pushing chart %s %s: %w", g.Name, g.Version, chartAuthError(g.Repo, err))
 	}
 	return nil
+}
+
+// chartAuthError makes the chart repository's refusal (401, 403) the *registry.AuthError an image
+// push gives, which names the registry and says how to log in.
+func chartAuthError(repo string, err error) error {
+	var er *errcode.ErrorResponse
+	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
+		host, _, _ := strings.Cut(trimScheme(repo), "/")
+		return &registry.AuthError{Registry: host, Status: er.StatusCode, Err: err}
+	}
+	return err
 }
 
 // ChartChangedError is a chart version already published from other chart files.

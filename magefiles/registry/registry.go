@@ -169,6 +169,43 @@ func New(opts ...Option) *Client {
 	return c
 }
 
+// NewTransport returns the transport a Client built with the same options sends its requests
+// through, for other clients of the same registries (the Helm chart client): it retries transient
+// failures (5xx, 408, 429 with Retry-After, connection resets and refusals, timeouts, truncated GET
+// answers) of the requests it can replay, and refuses plain HTTP to hosts the insecure predicate
+// does not allow. Of the options it uses WithTransport, WithRetry, WithInsecure and
+// WithAttemptTimeout, with New's defaults.
+func NewTransport(opts ...Option) http.RoundTripper { return New(opts...).rt }
+
+// Secrets returns the credential values the client's keychain holds for a registry host
+// ("host:port"), in the forms they travel in ("username:password", the password, tokens), so a
+// caller can keep them out of everything it prints; a registry that answers with a copy of the
+// credentials must not get them into a log. A host without credentials gives none.
+func (c *Client) Secrets(ctx context.Context, host string) []string {
+	reg, err := name.NewRegistry(host)
+	if err != nil {
+		return nil
+	}
+	a, err := authn.Resolve(ctx, c.o.keychain, reg)
+	if err != nil || a == nil || a == authn.Anonymous {
+		return nil
+	}
+	cfg, err := authn.Authorization(ctx, a)
+	if err != nil || cfg == nil {
+		return nil
+	}
+	var out []string
+	if cfg.Password != "" {
+		out = append(out, cfg.Username+":"+cfg.Password, cfg.Password)
+	}
+	for _, v := range []string{cfg.Auth, cfg.IdentityToken, cfg.RegistryToken} {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // Stats are totals over a Client's life: what went over the wire.
 type Stats struct {
 	// Requests is every HTTP request sent, retries included.

@@ -102,6 +102,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	hasBody := req.Body != nil && req.Body != http.NoBody
+	if hasBody && req.GetBody == nil && req.Method == http.MethodPut && req.ContentLength >= 0 && req.ContentLength <= maxBuffered {
+		// A whole blob or manifest sent in one PUT (the chart client's uploads) is kept in memory,
+		// so a failed try can be sent again; streamed uploads (PATCH) are redone by their caller.
+		r, err := withReplayableBody(req)
+		if err != nil {
+			return nil, err
+		}
+		req = r
+	}
 	replayable := !hasBody || req.GetBody != nil
 	attempts := t.policy.Attempts
 	if !replayable {
@@ -146,6 +155,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// withReplayableBody returns a copy of req whose body, read into memory, can be had again.
+func withReplayableBody(req *http.Request) (*http.Request, error) {
+	data, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("reading the request body: %w", err)
+	}
+	r := req.Clone(req.Context())
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+	return r, nil
 }
 
 // try sends one request, bounded by the attempt timeout when it has no body, and reads GET
