@@ -33,18 +33,17 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer d.Close()
-	out := progress.Locked(ws.Config.Progress)
-	reg := registry.New(registry.WithInsecure(ws.Settings.Insecure), registry.WithProgress(out))
-	charts, err := helm.NewClient(helm.WithClientProgress(out), helm.WithInsecureHosts(ws.Settings.InsecureRegistries...))
+	cl, err := ws.clients(ctx, ws.Settings.Dev)
 	if err != nil {
 		return err
 	}
+	out := cl.out
 	dev := Publisher{
 		Registry:  ws.Settings.Dev.Registry,
 		ChartRepo: ws.Settings.Dev.ChartRepo,
-		Images:    reg,
+		Images:    cl.reg,
 		Source:    registry.NewDaemon(d.API()),
-		Charts:    charts,
+		Charts:    cl.charts,
 		Memo:      publish.NewDigestMemo(publish.DefaultMemoDir()),
 		Moving:    true,
 	}
@@ -61,7 +60,10 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	builds := ws.LocalBuildNodes(d, build.WithProgress(out))
 	nodes := append(builds, ws.PublishNodes(dev, builds)...)
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
-	return ws.finish(r)
+	for i := range r.Results {
+		r.Results[i].Reason = cl.red.String(r.Results[i].Reason)
+	}
+	return cl.red.Error(ws.finish(r))
 }
 
 // Publisher is where and how a lane publishes: the policy, set once.

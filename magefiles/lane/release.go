@@ -25,7 +25,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
-	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
 )
@@ -46,13 +45,6 @@ type releaseBackends struct {
 // line it and the release print goes through a redactor that hides GITHUB_TOKEN and any
 // secret-looking environment value.
 func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseBackends, error) {
-	red := pipeline.NewRedactor()
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
-		if v := w.Config.Getenv(k); v != "" {
-			red.Add(v)
-		}
-	}
-	out := progress.Locked(red.Writer(w.Config.Progress))
 	s := w.Settings.Release
 	var missing []string
 	if s.Registry == "" {
@@ -64,19 +56,11 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("nowhere to release to: set %s", strings.Join(missing, " and "))
 	}
-	reg := registry.New(registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out))
-	for _, ref := range []string{s.Registry, strings.TrimPrefix(s.ChartRepo, "oci://")} {
-		host, _, _ := strings.Cut(ref, "/")
-		red.Add(reg.Secrets(ctx, host)...) // the registry credentials, should an answer repeat them
-	}
-	// Charts go through the image client's retrying transport: Helm's own retries neither a reset
-	// connection nor a cut-off answer. Helm decides which hosts it reaches over plain HTTP.
-	chartTransport := registry.NewTransport(registry.WithInsecure(func(string) bool { return true }))
-	charts, err := helm.NewClient(helm.WithClientProgress(out), helm.WithInsecureHosts(w.Settings.InsecureRegistries...),
-		helm.WithTransport(chartTransport))
+	cl, err := w.clients(ctx, s)
 	if err != nil {
 		return nil, err
 	}
+	reg, charts, red, out := cl.reg, cl.charts, cl.red, cl.out
 	b := &releaseBackends{reg: reg, charts: charts, red: red, out: out}
 	token, repo := w.Config.Getenv("GITHUB_TOKEN"), w.Config.Getenv("GITHUB_REPOSITORY")
 	if token != "" && repo != "" {
