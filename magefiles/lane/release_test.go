@@ -245,3 +245,68 @@ func fakeImage(t *testing.T, labels map[string]string) v1.Image {
 	}
 	return img
 }
+
+// TestTagReleaseAndPlan: tagRelease refuses an existing tag; releasePlan prints the plan, writes
+// nothing, and fails when releaseAll would refuse.
+func TestTagReleaseAndPlan(t *testing.T) {
+	r := newReleaseRepo(t, "shipplan")
+	ctx := t.Context()
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	err := lane.TagRelease(ctx, r.config())
+	var te *guard.TagExists
+	if !errors.As(err, &te) || te.Tag != "v1.0.0" {
+		t.Fatalf("second tagRelease: err = %v", err)
+	}
+
+	r.out.Reset()
+	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
+		t.Fatalf("releasePlan: %v\n%s", err, r.out)
+	}
+	for _, want := range []string{"release v1.0.0 at ", "level 0\n  base 1.0.0\n", "image pushed " + r.reg.Host() + "/rel/core:1.2.0: publish (not published)", "verdict: releaseAll would publish"} {
+		if !strings.Contains(r.out.String(), want) {
+			t.Errorf("releasePlan output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if r.reg.Writes() != 0 || r.gh.Writes() != 0 {
+		t.Errorf("releasePlan wrote: registry %d, GitHub %d", r.reg.Writes(), r.gh.Writes())
+	}
+
+	r.env["RELEASE_TAG"] = "v2.0.0"
+	defer delete(r.env, "RELEASE_TAG")
+	r.out.Reset()
+	err = lane.ReleasePlan(ctx, r.config())
+	if err == nil || !strings.Contains(r.out.String(), "verdict: releaseAll would refuse") {
+		t.Fatalf("releasePlan for a wrong tag: err = %v\n%s", err, r.out)
+	}
+}
+
+// TestFailingVerificationPublishesNothing: a verification goal that fails blocks every publish.
+func TestFailingVerificationPublishesNothing(t *testing.T) {
+	r := newReleaseRepo(t, "shipverify")
+	ctx := t.Context()
+	gittest.Write(t, r.root, map[string]string{"deploy/release.yaml": "verify:\n  - name: tests\n    run: echo failing on purpose; exit 3\n"})
+	gittest.Git(t, r.root, "commit", "-q", "-am", "a failing verification")
+	gittest.Git(t, r.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	err := lane.ReleaseAll(ctx, r.config())
+	if err == nil || !strings.Contains(err.Error(), "verify: tests: failed") {
+		t.Fatalf("err = %v\n%s", err, r.out)
+	}
+	if r.reg.Writes() != 0 || r.gh.Writes() != 0 {
+		t.Errorf("a failed verification let writes through: registry %d, GitHub %d", r.reg.Writes(), r.gh.Writes())
+	}
+	if tags := r.remoteTags(t); strings.Contains(tags, "core/v") {
+		t.Errorf("component tags pushed after a failed verification:\n%s", tags)
+	}
+	var rep goal.Report
+	readReport(t, r.report, &rep)
+	for _, res := range rep.Results {
+		if res.Component != "verify" && res.Status != goal.Blocked {
+			t.Errorf("%s: want blocked", res.Line())
+		}
+	}
+}
