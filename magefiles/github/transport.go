@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 )
 
 // secret is a string fmt never prints.
@@ -70,29 +72,20 @@ func idempotent(method string) bool {
 	return false
 }
 
-// attemptTimeoutError is a try that took longer than the attempt timeout.
-type attemptTimeoutError struct{ d time.Duration }
-
-func (e *attemptTimeoutError) Error() string   { return fmt.Sprintf("no complete answer within %s", e.d) }
-func (e *attemptTimeoutError) Timeout() bool   { return true }
-func (e *attemptTimeoutError) Temporary() bool { return true }
-
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	hasBody := req.Body != nil && req.Body != http.NoBody
+	hasBody := httpretry.HasBody(req)
 	attempts := t.policy.Attempts
 	if hasBody && req.GetBody == nil {
 		attempts = 1
 	}
 	for try := 1; ; try++ {
 		r := req
-		if try > 1 && hasBody {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, fmt.Errorf("rewinding the request body: %w", err)
+		if try > 1 {
+			var err error
+			if r, err = httpretry.Resend(req); err != nil {
+				return nil, err
 			}
-			r = req.Clone(ctx)
-			r.Body = body
 		}
 		resp, err := t.try(r, hasBody)
 		wait, why, again := t.decide(req, resp, err, try)
@@ -135,7 +128,7 @@ func (t *retryTransport) decide(req *http.Request, resp *http.Response, err erro
 		if !idempotent(req.Method) {
 			return 0, "", false // it may have been carried out: the caller looks before redoing it
 		}
-		if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+		if ra, ok := httpretry.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			if ra > t.policy.Max {
 				return 0, "", false
 			}
@@ -163,7 +156,7 @@ func (t *retryTransport) backoff(try int) time.Duration {
 // for a secondary rate limit (a 429, or a 403 whose documentation_url says so, the mark
 // go-github goes by too).
 func rateLimitWait(resp *http.Response, now time.Time) (time.Duration, bool) {
-	if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
+	if d, ok := httpretry.RetryAfter(resp.Header.Get("Retry-After"), now); ok {
 		return d, true
 	}
 	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
@@ -199,27 +192,13 @@ func peekJSON(resp *http.Response, v any) bool {
 	return err == nil && json.Unmarshal(buf, v) == nil
 }
 
-// retryAfter parses a Retry-After value: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
 // transientErr reports whether a failed try (no answer at all) is worth another. Cancellation by
 // the caller is not; our own attempt timeout is.
 func transientErr(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
 	}
-	var at *attemptTimeoutError
+	var at *httpretry.AttemptTimeoutError
 	if errors.As(err, &at) {
 		return true
 	}
@@ -235,71 +214,24 @@ func (t *retryTransport) try(r *http.Request, hasBody bool) (*http.Response, err
 	if !bounded {
 		return t.inner.RoundTrip(r)
 	}
-	ctx, cancel := context.WithTimeoutCause(r.Context(), t.timeout, &attemptTimeoutError{d: t.timeout})
-	resp, err := t.inner.RoundTrip(r.WithContext(ctx))
+	a, ar := httpretry.Begin(r, t.timeout)
+	resp, err := t.inner.RoundTrip(ar)
 	if err != nil {
-		err = timeoutCause(ctx, err)
-		cancel()
-		return nil, err
+		return nil, a.Fail(err)
 	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered))
-	if err != nil {
-		_ = resp.Body.Close()
-		err = timeoutCause(ctx, err)
-		cancel()
+	if err := a.ReadBody(resp, maxBuffered); err != nil {
 		return nil, fmt.Errorf("reading the answer to %s %s: %w", r.Method, r.URL.Path, err)
 	}
-	if len(buf) < maxBuffered {
-		_ = resp.Body.Close()
-		cancel()
-		resp.Body = io.NopCloser(bytes.NewReader(buf))
-		return resp, nil
-	}
-	body := resp.Body
-	resp.Body = &cancelOnClose{ReadCloser: struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(buf), body), body}, cancel: cancel}
 	return resp, nil
 }
 
-// timeoutCause replaces a context error caused by our attempt timeout with that cause.
-func timeoutCause(ctx context.Context, err error) error {
-	var at *attemptTimeoutError
-	if errors.As(context.Cause(ctx), &at) && !errors.As(err, &at) {
-		return fmt.Errorf("%w: %w", at, err)
-	}
-	return err
-}
+// drain discards the rest of an answer and closes it (httpretry.Drain).
+func drain(resp *http.Response) { httpretry.Drain(resp) }
 
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-func drain(resp *http.Response) {
-	if resp.Body != nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
-	}
-}
-
+// sleep waits d, or until ctx is done, and then returns ctx.Err().
 func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
+	if httpretry.Sleep(ctx, d) != nil {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return nil
 }

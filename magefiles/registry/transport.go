@@ -8,10 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 )
 
 // retryTransport retries transient failures of requests it can replay (no body, or a body it can
@@ -38,13 +38,6 @@ func retryableStatus(code int) bool {
 	}
 	return false
 }
-
-// attemptTimeoutError is a try that took longer than the attempt timeout.
-type attemptTimeoutError struct{ d time.Duration }
-
-func (e *attemptTimeoutError) Error() string   { return fmt.Sprintf("no complete answer within %s", e.d) }
-func (e *attemptTimeoutError) Timeout() bool   { return true }
-func (e *attemptTimeoutError) Temporary() bool { return true }
 
 // unreplayedError marks a transient failure of a request whose body could not be sent again: the
 // caller (go-containerregistry's upload loop) may redo the whole operation.
@@ -73,7 +66,7 @@ func transientErr(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
 	}
-	var at *attemptTimeoutError
+	var at *httpretry.AttemptTimeoutError
 	if errors.As(err, &at) {
 		return true
 	}
@@ -101,7 +94,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &InsecureError{Host: req.URL.Host}
 	}
 	ctx := req.Context()
-	hasBody := req.Body != nil && req.Body != http.NoBody
+	hasBody := httpretry.HasBody(req)
 	if hasBody && req.GetBody == nil && req.Method == http.MethodPut && req.ContentLength >= 0 && req.ContentLength <= maxBuffered {
 		// A whole blob or manifest sent in one PUT (the chart client's uploads) is kept in memory,
 		// so a failed try can be sent again; streamed uploads (PATCH) are redone by their caller.
@@ -118,13 +111,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for try := 1; ; try++ {
 		r := req
-		if try > 1 && hasBody {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, fmt.Errorf("rewinding the request body: %w", err)
+		if try > 1 {
+			var err error
+			if r, err = httpretry.Resend(req); err != nil {
+				return nil, err
 			}
-			r = req.Clone(ctx)
-			r.Body = body
 		}
 		resp, err := t.try(r, hasBody)
 		again := transientErr(ctx, err) || (err == nil && retryableStatus(resp.StatusCode))
@@ -134,7 +125,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if try >= attempts {
 			if !replayable {
 				if err == nil {
-					drain(resp)
+					httpretry.Drain(resp)
 					return nil, &unreplayedError{status: resp.StatusCode}
 				}
 				return nil, &unreplayedError{err: err}
@@ -143,15 +134,15 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := backoff(t.policy, try)
 		if err == nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > wait {
+			if ra, ok := httpretry.RetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && ra > wait {
 				wait = ra
 			}
-			drain(resp)
+			httpretry.Drain(resp)
 		}
 		if t.policy.Max > 0 && wait > t.policy.Max {
 			wait = t.policy.Max
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := httpretry.Sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 	}
@@ -173,68 +164,23 @@ func withReplayableBody(req *http.Request) (*http.Request, error) {
 // try sends one request, bounded by the attempt timeout when it has no body, and reads GET
 // answers in full.
 func (t *retryTransport) try(r *http.Request, hasBody bool) (*http.Response, error) {
-	cancel := context.CancelFunc(func() {})
-	if t.timeout > 0 && !hasBody {
-		var ctx context.Context
-		ctx, cancel = context.WithTimeoutCause(r.Context(), t.timeout, &attemptTimeoutError{d: t.timeout})
-		r = r.WithContext(ctx)
+	var d time.Duration
+	if !hasBody {
+		d = t.timeout
 	}
+	a, r := httpretry.Begin(r, d)
 	resp, err := t.inner.RoundTrip(r)
 	if err != nil {
-		err = timeoutCause(r.Context(), err)
-		cancel()
-		return nil, err
+		return nil, a.Fail(err)
 	}
 	if r.Method != http.MethodGet {
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+		a.ReleaseOnClose(resp)
 		return resp, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxBuffered))
-	if err != nil {
-		_ = resp.Body.Close()
-		err = timeoutCause(r.Context(), err)
-		cancel()
+	if err := a.ReadBody(resp, maxBuffered); err != nil {
 		return nil, fmt.Errorf("reading the answer to %s %s: %w", r.Method, r.URL.Redacted(), err)
 	}
-	if len(buf) < maxBuffered {
-		_ = resp.Body.Close()
-		cancel()
-		resp.Body = io.NopCloser(bytes.NewReader(buf))
-		return resp, nil
-	}
-	resp.Body = &cancelOnClose{
-		ReadCloser: struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(buf), resp.Body), resp.Body},
-		cancel: cancel,
-	}
 	return resp, nil
-}
-
-// timeoutCause replaces a context error caused by our attempt timeout with that cause.
-func timeoutCause(ctx context.Context, err error) error {
-	var at *attemptTimeoutError
-	if errors.As(context.Cause(ctx), &at) && !errors.As(err, &at) {
-		return fmt.Errorf("%w: %w", at, err)
-	}
-	return err
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	_ = resp.Body.Close()
 }
 
 // backoff is the wait after the try-th failed try: Initial, then doubling.
@@ -247,39 +193,4 @@ func backoff(p RetryPolicy, try int) time.Duration {
 		}
 	}
 	return d
-}
-
-// retryAfter parses a Retry-After value: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		return time.Duration(s) * time.Second, true
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		if d := at.Sub(now); d > 0 {
-			return d, true
-		}
-		return 0, true
-	}
-	return 0, false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-tm.C:
-		return nil
-	}
 }
