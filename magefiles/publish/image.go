@@ -177,18 +177,26 @@ func (g *ImagePushed) Achieve(ctx context.Context) error {
 	if len(g.MountFrom) > 0 {
 		opts = append(opts, registry.MountFrom(g.MountFrom...))
 	}
-	overwrite := true
+	// Immutable tags first, with the registry's overwrite guard on (plan found them absent, and a
+	// tag that appeared since is refused); then the moving ones, which may be moved.
+	var fixed, moving []string
 	for _, t := range missing {
-		if !g.moving(t) {
-			overwrite = false // plan checked the immutable ones are absent; keep the registry's guard on
+		if g.moving(t) {
+			moving = append(moving, t)
+		} else {
+			fixed = append(fixed, t)
 		}
 	}
-	if overwrite {
-		opts = append(opts, registry.AllowOverwrite())
+	var res registry.Pushed
+	if len(fixed) > 0 {
+		if res, err = g.reg.Push(ctx, img, fixed, opts...); err != nil {
+			return fmt.Errorf("pushing %s: %w", g.Local, err)
+		}
 	}
-	res, err := g.reg.Push(ctx, img, missing, opts...)
-	if err != nil {
-		return fmt.Errorf("pushing %s: %w", g.Local, err)
+	if len(moving) > 0 {
+		if res, err = g.reg.Push(ctx, img, moving, append(opts, registry.AllowOverwrite())...); err != nil {
+			return fmt.Errorf("pushing %s: %w", g.Local, err)
+		}
 	}
 	if g.memo != nil {
 		if id, err := img.ConfigName(); err == nil {
