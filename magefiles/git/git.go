@@ -159,23 +159,59 @@ func (r *Repo) Trees(ctx context.Context, paths []string) (map[string]string, er
 	if !filepath.IsAbs(indexPath) {
 		indexPath = filepath.Join(r.dir, indexPath)
 	}
+	copied := false
 	if data, err := os.ReadFile(indexPath); err == nil {
 		// Start from the real index: its stat cache spares re-hashing unchanged files.
 		if err := os.WriteFile(tmp.Name(), data, 0o600); err != nil {
 			return nil, fmt.Errorf("hashing inputs: %w", err)
 		}
+		copied = true
 	} else {
 		os.Remove(tmp.Name())
 	}
+	tree, err := r.stageAndWrite(ctx, env, paths)
+	if err != nil && copied {
+		// The real index cannot become a tree: it holds unmerged entries (a merge, rebase or
+		// cherry-pick stopped on a conflict, maybe far from these paths). Start again from HEAD's
+		// tree, or from an empty index before the first commit; only the stat cache is lost, and
+		// the paths are staged from the work tree either way.
+		if rerr := r.resetIndex(ctx, env); rerr != nil {
+			return nil, fmt.Errorf("%w (and starting a fresh index failed: %w)", err, rerr)
+		}
+		tree, err = r.stageAndWrite(ctx, env, paths)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.resolve(ctx, tree, paths)
+}
+
+// stageAndWrite stages paths from the work tree into the index env names and writes it as a tree.
+func (r *Repo) stageAndWrite(ctx context.Context, env, paths []string) (string, error) {
 	args := append([]string{"add", "--all", "--ignore-errors", "--"}, paths...)
 	if _, err := r.run(ctx, env, nil, args...); err != nil {
-		return nil, fmt.Errorf("hashing inputs %s: %w", strings.Join(paths, " "), err)
+		return "", fmt.Errorf("hashing inputs %s: %w", strings.Join(paths, " "), err)
 	}
 	tree, err := r.run(ctx, env, nil, "write-tree")
 	if err != nil {
-		return nil, fmt.Errorf("hashing inputs: %w", err)
+		return "", fmt.Errorf("hashing inputs: %w", err)
 	}
-	return r.resolve(ctx, strings.TrimSpace(tree), paths)
+	return strings.TrimSpace(tree), nil
+}
+
+// resetIndex makes the index env names hold HEAD's tree, or nothing in a repository without commits.
+func (r *Repo) resetIndex(ctx context.Context, env []string) error {
+	args := []string{"read-tree", "--empty"}
+	head, err := r.out(ctx, "rev-parse", "-q", "--verify", "HEAD^{tree}")
+	if err == nil {
+		args = []string{"read-tree", head}
+	} else if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		return fmt.Errorf("reading HEAD: %w", err)
+	}
+	if _, err := r.run(ctx, env, nil, args...); err != nil {
+		return err
+	}
+	return nil
 }
 
 // TreesAt returns the object id of each path in rev (a commit or tag); a path missing there maps to "".

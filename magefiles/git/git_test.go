@@ -3,8 +3,10 @@ package git_test
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +118,78 @@ func TestRepositoryWithoutCommits(t *testing.T) {
 	}
 	if h, err := r.Head(t.Context()); err != nil || h.Hash != "" {
 		t.Fatalf("Head = %+v, %v", h, err)
+	}
+	trees, err := r.Trees(t.Context(), []string{"x"})
+	if err != nil || trees["x"] == "" {
+		t.Fatalf("Trees = %v, %v", trees, err)
+	}
+}
+
+// TestTreesDuringAMergeConflict: a conflicted merge leaves unmerged entries in the real index, so a
+// copy of it cannot be written as a tree; Trees must still hash the paths as the work tree has them.
+func TestTreesDuringAMergeConflict(t *testing.T) {
+	dir := gittest.New(t, map[string]string{"svc/a/f": "a\n", "docs/readme": "base\n"})
+	gittest.Git(t, dir, "checkout", "-q", "-b", "side")
+	gittest.Write(t, dir, map[string]string{"docs/readme": "side\n"})
+	gittest.Commit(t, dir, "side")
+	gittest.Git(t, dir, "checkout", "-q", "main")
+	gittest.Write(t, dir, map[string]string{"docs/readme": "main\n"})
+	gittest.Commit(t, dir, "main")
+	cmd := exec.Command("git", "merge", "-q", "side")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), gittest.Env...)
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("test premise: the merge did not conflict:\n%s", out)
+	}
+	if u := gittest.Git(t, dir, "ls-files", "-u"); u == "" {
+		t.Fatal("test premise: no unmerged entries in the index")
+	}
+	ctx := t.Context()
+	r, err := git.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexBefore, _ := os.ReadFile(filepath.Join(dir, ".git", "index"))
+	trees, err := r.Trees(ctx, []string{"svc/a"})
+	if err != nil {
+		t.Fatalf("Trees during a merge conflict elsewhere: %v", err)
+	}
+	if want := gittest.Git(t, dir, "rev-parse", "HEAD:svc/a"); trees["svc/a"] != want {
+		t.Errorf("svc/a = %s, want HEAD's %s", trees["svc/a"], want)
+	}
+	// The conflicted path itself hashes as the work tree holds it, conflict markers and all.
+	gittest.Write(t, dir, map[string]string{"svc/a/f": "a, edited\n"})
+	trees, err = r.Trees(ctx, []string{"svc/a", "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if trees["svc/a"] == gittest.Git(t, dir, "rev-parse", "HEAD:svc/a") || trees["docs"] == "" ||
+		trees["docs"] == gittest.Git(t, dir, "rev-parse", "HEAD:docs") {
+		t.Errorf("trees do not follow the work tree: %v", trees)
+	}
+	if indexAfter, _ := os.ReadFile(filepath.Join(dir, ".git", "index")); !reflect.DeepEqual(indexBefore, indexAfter) {
+		t.Error("Trees modified the real index")
+	}
+}
+
+// TestTreesWithUnmergedEntriesBeforeTheFirstCommit: without a HEAD to start from, the fallback is an
+// empty index.
+func TestTreesWithUnmergedEntriesBeforeTheFirstCommit(t *testing.T) {
+	dir := t.TempDir()
+	gittest.Git(t, dir, "init", "-q")
+	gittest.Write(t, dir, map[string]string{"x/y": "1\n", "other": "2\n"})
+	blob := gittest.Git(t, dir, "hash-object", "-w", "other")
+	cmd := exec.Command("git", "update-index", "--index-info")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), gittest.Env...)
+	cmd.Stdin = strings.NewReader("100644 " + blob + " 2\tother\n100644 " + blob + " 3\tother\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git update-index: %v\n%s", err, out)
+	}
+	if u := gittest.Git(t, dir, "ls-files", "-u"); u == "" {
+		t.Fatal("test premise: no unmerged entries in the index")
+	}
+	r, err := git.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	trees, err := r.Trees(t.Context(), []string{"x"})
 	if err != nil || trees["x"] == "" {

@@ -17,7 +17,8 @@ import (
 type Key string
 
 // Keys computes every component's key from trees, the git object id of each input path (as
-// returned by git.Repo.Trees). A path missing from trees is an error: it would make the key lie.
+// returned by git.Repo.Trees). A path missing from trees is an *UntrackedError saying why, when m.Root
+// lets it look: it would make the key lie.
 func Keys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error) {
 	keys := make(map[string]Key, len(m.Components))
 	var visit func(c *manifest.Component, depth int) (Key, error)
@@ -35,7 +36,7 @@ func Keys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error)
 		for _, p := range paths {
 			t, ok := trees[p]
 			if !ok || t == "" {
-				return "", fmt.Errorf("component %s: input path %s is not in git's view of the work tree (is it ignored?)", c.Name, p)
+				return "", untracked(m.Root, c.Name, p, false)
 			}
 			fmt.Fprintf(h, "path %s %s\n", p, t)
 		}
@@ -111,7 +112,7 @@ func ChartKeys(m *manifest.Manifest, trees map[string]string) (map[string]Key, e
 	chartKey := func(name, dir string, deps []string) (Key, error) {
 		t, ok := trees[dir]
 		if !ok || t == "" {
-			return "", fmt.Errorf("chart %s: directory %s is not in git's view of the work tree", name, dir)
+			return "", untracked(m.Root, name, dir, true)
 		}
 		h := sha256.New()
 		fmt.Fprintf(h, "shiplane-chart-v1\nchart %s\ntree %s\n", name, t)

@@ -1,8 +1,14 @@
 package identity_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/shiplane/shiplane/magefiles/git"
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 )
@@ -90,6 +96,73 @@ func TestChartKeys(t *testing.T) {
 	for i := range want {
 		if paths[i] != want[i] {
 			t.Fatalf("Paths = %v, want %v", paths, want)
+		}
+	}
+}
+
+// TestUntrackedPathsSayWhy: a path git holds nothing for (an empty directory, a directory of ignored
+// files, a nested repository, a missing path) fails with its own cause, checked against real git.
+func TestUntrackedPathsSayWhy(t *testing.T) {
+	dir := gittest.New(t, map[string]string{"svc/ok/main.go": "package main\n", ".gitignore": "*.log\n"})
+	gittest.Write(t, dir, map[string]string{"svc/ign/debug.log": "x\n"})
+	if err := os.MkdirAll(filepath.Join(dir, "svc/empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nested := filepath.Join(dir, "svc/nested")
+	gittest.Write(t, nested, map[string]string{"f": "n\n"})
+	gittest.Git(t, nested, "init", "-q")
+	gittest.Commit(t, nested, "nested")
+	r, err := git.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path    string
+		cause   identity.Cause
+		mention string
+	}{
+		{"svc/empty", identity.CauseEmpty, "input path svc/empty holds no files git tracks (it is an empty directory)"},
+		{"svc/ign", identity.CauseIgnored, "everything in it is ignored"},
+		{"svc/nested", identity.CauseRepository, "submodule or nested repository"},
+	}
+	for _, tc := range cases {
+		trees, err := r.Trees(t.Context(), []string{"svc/ok", tc.path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trees[tc.path] != "" || trees["svc/ok"] == "" {
+			t.Fatalf("test premise: git has %q for %s, %q for svc/ok", trees[tc.path], tc.path, trees["svc/ok"])
+		}
+		m := &manifest.Manifest{Root: dir, Components: []*manifest.Component{{Name: "c", Paths: []string{"svc/ok", tc.path}}}}
+		_, err = identity.Keys(m, trees)
+		var ue *identity.UntrackedError
+		if !errors.As(err, &ue) || ue.Cause != tc.cause || ue.Path != tc.path || !strings.Contains(err.Error(), tc.mention) {
+			t.Errorf("%s: err = %v, want cause %d mentioning %q", tc.path, err, tc.cause, tc.mention)
+		}
+	}
+
+	// A path that does not exist (git add refuses it, so this only reaches Keys from other callers).
+	_, err = identity.Keys(&manifest.Manifest{Root: dir, Components: []*manifest.Component{{Name: "c", Paths: []string{"svc/gone"}}}}, map[string]string{})
+	if ue := (*identity.UntrackedError)(nil); !errors.As(err, &ue) || ue.Cause != identity.CauseMissing || !strings.Contains(err.Error(), "svc/gone does not exist") {
+		t.Errorf("missing: err = %v", err)
+	}
+
+	// A chart directory says the same, as a chart's.
+	m := &manifest.Manifest{Root: dir, Components: []*manifest.Component{{Name: "c", Paths: []string{"svc/ok"}, Chart: "svc/empty"}}}
+	_, err = identity.ChartKeys(m, map[string]string{"svc/ok": "t"})
+	var ue *identity.UntrackedError
+	if !errors.As(err, &ue) || !ue.Chart || ue.Cause != identity.CauseEmpty || !strings.HasPrefix(err.Error(), "chart c: directory svc/empty holds no files git tracks") {
+		t.Errorf("chart: err = %v", err)
+	}
+
+	// Without a root to look in, the message lists every cause.
+	_, err = identity.Keys(&manifest.Manifest{Components: []*manifest.Component{{Name: "c", Paths: []string{"svc/x"}}}}, map[string]string{})
+	if !errors.As(err, &ue) || ue.Cause != identity.CauseUnknown {
+		t.Fatalf("no root: err = %v", err)
+	}
+	for _, cause := range []string{"empty", "ignored", "submodule or nested repository"} {
+		if !strings.Contains(err.Error(), cause) {
+			t.Errorf("no root: message %q does not name %q", err, cause)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // PlatformComponent is the name bump accepts for the platform release version (root VERSION and
 // the umbrella chart).
-const PlatformComponent = "platform"
+const PlatformComponent = manifest.ReservedName
 
 // UnknownComponentError is a component name the manifest does not know.
 type UnknownComponentError struct {
@@ -28,13 +28,15 @@ func (e *UnknownComponentError) Error() string {
 // It rewrites the component's VERSION file, its chart's version and appVersion, and the umbrella
 // chart's pin on that chart (so the umbrella stays consistent); comments and layout are kept and
 // nothing else is touched. "platform" bumps the root VERSION and the umbrella chart. A downgrade,
-// the same version or an invalid spec is refused before anything is written.
+// the same version, an invalid spec or a file whose edit cannot be made is refused before anything
+// is written. Output goes to cfg's Stdout and Progress, defaulted as Config says.
 func Bump(ctx context.Context, cfg Config, component, spec string) error {
 	ws, err := openManifest(cfg)
 	if err != nil {
 		return err
 	}
-	root, m := ws.Config.Root, ws.Manifest
+	// ws.Config is cfg with its defaults: output goes there, never to the caller's (maybe nil) writers.
+	cfg, root, m := ws.Config, ws.Config.Root, ws.Manifest
 	var versionFile, chartDir, umbrellaDep string
 	if component == PlatformComponent {
 		versionFile, chartDir = m.Platform.VersionFile, m.Platform.Chart
@@ -58,44 +60,41 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 		return fmt.Errorf("bump %s: %w", component, err)
 	}
 
-	// Check every file before writing any, so a bad chart leaves nothing half-bumped.
-	var edits []func() error
+	// Plan every edit in memory before writing any: an edit that cannot be made (a chart value
+	// with a tag or an anchor, a flow-style chart) is refused here and leaves nothing half-bumped.
+	var edits []*version.Edit
 	var touched []string
-	edits = append(edits, func() error { return version.WriteFile(abs(versionFile), next) })
-	touched = append(touched, versionFile)
-	if chartDir != "" {
-		chartFile := filepath.Join(chartDir, "Chart.yaml")
-		if _, err := version.ReadChart(abs(chartFile)); err != nil {
-			return fmt.Errorf("bump %s: %w", component, err)
-		}
-		edits = append(edits, func() error { return version.SetChartVersion(abs(chartFile), next.String()) })
-		touched = append(touched, chartFile)
-	}
-	if umbrellaDep != "" && m.Platform.Chart != "" {
-		umbrellaFile := filepath.Join(m.Platform.Chart, "Chart.yaml")
-		u, err := version.ReadChart(abs(umbrellaFile))
+	plan := func(file string, e *version.Edit, err error) error {
 		if err != nil {
 			return fmt.Errorf("bump %s: %w", component, err)
 		}
-		for _, d := range u.Dependencies {
-			if d.Name == umbrellaDep {
-				edits = append(edits, func() error {
-					err := version.SetDependencyVersion(abs(umbrellaFile), umbrellaDep, next.String())
-					var nf *version.DependencyNotFoundError
-					if errors.As(err, &nf) {
-						return nil
-					}
-					return err
-				})
-				touched = append(touched, umbrellaFile+" (dependency "+umbrellaDep+")")
-				break
+		edits = append(edits, e)
+		touched = append(touched, file)
+		return nil
+	}
+	e, err := version.PlanFile(abs(versionFile), next)
+	if err := plan(versionFile, e, err); err != nil {
+		return err
+	}
+	if chartDir != "" {
+		chartFile := filepath.ToSlash(filepath.Join(chartDir, "Chart.yaml"))
+		e, err := version.PlanChartVersion(abs(chartFile), next.String())
+		if err := plan(chartFile, e, err); err != nil {
+			return err
+		}
+	}
+	if umbrellaDep != "" && m.Platform.Chart != "" {
+		umbrellaFile := filepath.ToSlash(filepath.Join(m.Platform.Chart, "Chart.yaml"))
+		e, err := version.PlanDependencyVersion(abs(umbrellaFile), umbrellaDep, next.String())
+		var nf *version.DependencyNotFoundError
+		if !errors.As(err, &nf) { // an umbrella without a pin on this chart has nothing to follow
+			if err := plan(umbrellaFile+" (dependency "+umbrellaDep+")", e, err); err != nil {
+				return err
 			}
 		}
 	}
-	for _, edit := range edits {
-		if err := edit(); err != nil {
-			return fmt.Errorf("bump %s: %w", component, err)
-		}
+	if err := version.ApplyAll(edits...); err != nil {
+		return fmt.Errorf("bump %s: %w", component, err)
 	}
 	fmt.Fprintf(cfg.Stdout, "%s: %s → %s\n", component, cur, next)
 	for _, f := range touched {

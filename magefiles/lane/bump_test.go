@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -160,5 +161,60 @@ func TestBumpRefusesWithoutWriting(t *testing.T) {
 	}
 	if got := changedLines(before, snapshot(t, root)); len(got) != 0 {
 		t.Errorf("a refused bump wrote: %v", got)
+	}
+}
+
+// TestBumpWithZeroConfigDoesNotPanic: the mage target passes a Config without writers; Bump must
+// use the defaults (os.Stdout, os.Stderr), not the nil writers it was given.
+func TestBumpWithZeroConfigDoesNotPanic(t *testing.T) {
+	root := copyTree(t)
+	t.Setenv("SHIPLANE_COMPONENTS", "")
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("Bump panicked: %v", r)
+		}
+	}()
+	if err := Bump(t.Context(), Config{Root: root}, "core", "patch"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := version.ReadFile(filepath.Join(root, "services/core/VERSION")); err != nil || v.String() != "1.2.1" {
+		t.Errorf("core VERSION = %v, %v", v, err)
+	}
+}
+
+// TestBumpRefusesAnUneditableChartBeforeWriting: ReadChart accepts a tagged appVersion, but the
+// chart edit cannot keep it; bump must refuse before writing VERSION (no half-bumped component).
+func TestBumpRefusesAnUneditableChartBeforeWriting(t *testing.T) {
+	root := copyTree(t)
+	chart := filepath.Join(root, "charts/core/Chart.yaml")
+	data, err := os.ReadFile(chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tagged := regexp.MustCompile(`(?m)^appVersion:.*$`).ReplaceAllString(string(data), "appVersion: !!str 1.2.0")
+	if tagged == string(data) {
+		t.Fatal("test bug: charts/core/Chart.yaml has no appVersion line")
+	}
+	if err := os.WriteFile(chart, []byte(tagged), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := version.ReadChart(chart); err != nil {
+		t.Fatalf("test premise: ReadChart refuses the tagged chart: %v", err)
+	}
+	before := snapshot(t, root)
+	var out, progress bytes.Buffer
+	err = Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &progress}, "core", "patch")
+	var fe *version.FileError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "appVersion") {
+		t.Fatalf("err = %v, want a *version.FileError about appVersion", err)
+	}
+	if got := changedLines(before, snapshot(t, root)); len(got) != 0 {
+		t.Errorf("a refused bump wrote: %v", got)
+	}
+	if v, err := version.ReadFile(filepath.Join(root, "services/core/VERSION")); err != nil || v.String() != "1.2.0" {
+		t.Errorf("core VERSION = %v, %v; want it untouched at 1.2.0", v, err)
+	}
+	if out.Len() != 0 || progress.Len() != 0 {
+		t.Errorf("a refused bump reported: %q %q", out.String(), progress.String())
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/shiplane/shiplane/magefiles/diag"
@@ -132,9 +135,10 @@ func (p *parser) parse(data []byte) *Manifest {
 			p.fields(v, "", platformKeys, func(key string, v *yaml.Node) {
 				switch key {
 				case "version_file":
-					m.Platform.VersionFile = p.str(v, "")
+					m.Platform.VersionFile = p.path(v, "", "platform.version_file")
 				case "chart":
-					m.Platform.Chart = p.str(v, "")
+					m.Platform.Chart = p.path(v, "", "platform.chart")
+					m.Platform.chartLine = v.Line
 				}
 			})
 		case "components":
@@ -166,12 +170,51 @@ func (p *parser) parse(data []byte) *Manifest {
 		seen[c.Name] = c.Line
 		m.Components = append(m.Components, c)
 	}
+	p.checkUnique(m)
 	if bundlesNode != nil {
 		for _, bn := range p.seq(bundlesNode, "") {
 			p.bundle(m, bn)
 		}
 	}
 	return m
+}
+
+// checkUnique refuses two images with one repository name and two charts with one directory base
+// name (the name a chart is pushed and depended on by), the umbrella chart included.
+func (p *parser) checkUnique(m *Manifest) {
+	type owner struct {
+		comp string
+		line int
+		dir  string
+	}
+	images := map[string]owner{}
+	charts := map[string]owner{}
+	if m.Platform.Chart != "" {
+		charts[path.Base(m.Platform.Chart)] = owner{line: m.Platform.chartLine, dir: m.Platform.Chart}
+	}
+	for _, c := range m.Components {
+		if c.Image != nil && c.Image.Name != "" {
+			if o, dup := images[c.Image.Name]; dup {
+				p.fail(c.line("image.name"), c.Name, fmt.Sprintf("image name %q is also the image of component %q (line %d)", c.Image.Name, o.comp, o.line),
+					"give each image its own name: set image.name")
+			} else {
+				images[c.Image.Name] = owner{comp: c.Name, line: c.line("image.name")}
+			}
+		}
+		if c.Chart != "" {
+			base := path.Base(c.Chart)
+			if o, dup := charts[base]; dup {
+				other := fmt.Sprintf("component %q's chart %s (line %d)", o.comp, o.dir, o.line)
+				if o.comp == "" {
+					other = fmt.Sprintf("the umbrella chart %s (line %d)", o.dir, o.line)
+				}
+				p.fail(c.line("chart"), c.Name, fmt.Sprintf("chart %s has the same directory name %q as %s; charts are pushed and depended on by that name", c.Chart, base, other),
+					"rename one of the chart directories")
+			} else {
+				charts[base] = owner{comp: c.Name, line: c.line("chart"), dir: c.Chart}
+			}
+		}
+	}
 }
 
 func (p *parser) component(n *yaml.Node) *Component {
@@ -193,18 +236,32 @@ func (p *parser) component(n *yaml.Node) *Component {
 	if !validName(c.Name) {
 		p.fail(n.Line, c.Name, "invalid component name", "use lower-case letters, digits and dashes, starting with a letter")
 	}
+	if c.Name == ReservedName {
+		p.fail(n.Line, c.Name, fmt.Sprintf("the name %q is reserved: it is the umbrella release (root VERSION and umbrella chart; bump %s bumps it)", ReservedName, ReservedName),
+			"rename the component")
+	}
+	// mark records where a field's value is, when it has one: a value rejected as a path is then
+	// not also reported as missing.
+	c.lines = map[string]int{}
+	mark := func(field string, v *yaml.Node) {
+		if v.Kind == yaml.ScalarNode && v.Value != "" {
+			c.lines[field] = v.Line
+		}
+	}
 	p.fields(n, c.Name, componentKeys, func(key string, v *yaml.Node) {
 		switch key {
 		case "description":
 			c.Description = p.str(v, c.Name)
 		case "paths":
-			c.Paths = p.strs(v, c.Name)
+			c.Paths = p.inputPaths(c, v)
 		case "version_file":
-			c.VersionFile = p.str(v, c.Name)
+			c.VersionFile = p.path(v, c.Name, "version_file")
+			mark(key, v)
 		case "chart":
-			c.Chart = p.str(v, c.Name)
+			c.Chart = p.path(v, c.Name, "chart")
+			mark(key, v)
 		case "compose":
-			c.Compose = p.str(v, c.Name)
+			c.Compose = p.path(v, c.Name, "compose")
 		case "depends_on":
 			c.DependsOn = p.strs(v, c.Name)
 		case "publish":
@@ -215,30 +272,39 @@ func (p *parser) component(n *yaml.Node) *Component {
 			c.Publish = b
 		case "image":
 			c.Image = &Image{}
+			c.lines["image.name"] = v.Line
 			p.fields(v, c.Name, imageKeys, func(key string, v *yaml.Node) {
 				switch key {
 				case "name":
 					c.Image.Name = p.str(v, c.Name)
+					mark("image.name", v)
 				case "dockerfile":
-					c.Image.Dockerfile = p.str(v, c.Name)
+					c.Image.Dockerfile = p.path(v, c.Name, "image.dockerfile")
+					mark("image.dockerfile", v)
 				case "main":
-					c.Image.Main = p.str(v, c.Name)
+					c.Image.Main = p.path(v, c.Name, "image.main")
+					mark("image.main", v)
 				case "from":
 					c.Image.From = p.str(v, c.Name)
 				}
 			})
-			if c.Image.Name == "" {
+			named := c.Image.Name != ""
+			if !named {
 				c.Image.Name = c.Name
 			}
-			if c.Image.Dockerfile == "" {
+			if (named || validName(c.Name)) && !validRepository(c.Image.Name) {
+				p.fail(c.line("image.name"), c.Name, fmt.Sprintf("image name %q is not a valid repository name", c.Image.Name),
+					"use lower-case letters and digits, separated by single dots, dashes or underscores (e.g. core or connector-fs); set image.name")
+			}
+			if c.Image.Dockerfile == "" && c.lines["image.dockerfile"] == 0 { // not a rejected one
 				p.fail(v.Line, c.Name, "image without a dockerfile", "add dockerfile: <path to Dockerfile>")
 			}
 		}
 	})
-	if len(c.Paths) == 0 {
+	if len(c.Paths) == 0 && c.lines["paths rejected"] == 0 {
 		p.fail(n.Line, c.Name, "no input paths", "add paths: [<the directories this component is built from>]")
 	}
-	if c.VersionFile == "" {
+	if c.VersionFile == "" && c.lines["version_file"] == 0 { // not a rejected one
 		p.fail(n.Line, c.Name, "no version_file", "add version_file: <path>/VERSION")
 	}
 	return c
@@ -314,7 +380,9 @@ func (p *parser) checkGraph(m *Manifest) {
 }
 
 // checkFiles reports input paths, VERSION files, Dockerfiles, main packages, charts and compose
-// files that do not exist, and VERSION files that are not semver.
+// files that do not exist; input paths and chart directories that are (or lie behind) symbolic
+// links; VERSION files that are not semver, or whose component version carries build metadata; and
+// images built from files outside the component's input paths.
 func (m *Manifest) checkFiles() Errors {
 	var errs Errors
 	fail := func(line int, comp, problem, fix string) {
@@ -324,43 +392,86 @@ func (m *Manifest) checkFiles() Errors {
 		st, err := os.Stat(filepath.Join(m.Root, filepath.FromSlash(p)))
 		return err == nil && st.IsDir() == dir
 	}
-	readVersion := func(line int, comp, file string) string {
+	readVersion := func(line int, comp, file string) *semver.Version {
 		if !exists(file, false) {
 			fail(line, comp, fmt.Sprintf("version file %s does not exist", file), fmt.Sprintf("create %s containing a version such as 0.1.0", file))
-			return ""
+			return nil
 		}
 		v, err := version.ReadFile(filepath.Join(m.Root, filepath.FromSlash(file)))
 		var fe *version.FileError
 		if errors.As(err, &fe) {
 			fe.Path = file // name it as the manifest does, not by its absolute path
 			fail(line, comp, fe.Error(), fmt.Sprintf("write a semantic version such as 1.2.3 into %s", file))
-			return ""
+			return nil
 		} else if err != nil {
 			fail(line, comp, fmt.Sprintf("%s: %v", file, err), fmt.Sprintf("write a semantic version such as 1.2.3 into %s", file))
-			return ""
+			return nil
 		}
-		return v.String()
+		return v
 	}
-	m.Platform.Version = readVersion(m.Platform.Line, "", m.Platform.VersionFile)
-	if m.Platform.Chart != "" && !exists(filepath.Join(m.Platform.Chart, "Chart.yaml"), false) {
-		fail(m.Platform.Line, "", fmt.Sprintf("umbrella chart %s has no Chart.yaml", m.Platform.Chart), "correct platform.chart")
+	// linked reports a symbolic link at p or at one of its parent directories: git records a link
+	// as the text of its target, so edits behind it would never change an input key.
+	linked := func(line int, comp, what, p, fix string) bool {
+		link, target := m.symlink(p)
+		if link == "" {
+			return false
+		}
+		where := fmt.Sprintf("%s %s is a symbolic link (to %s)", what, p, target)
+		if link != p {
+			where = fmt.Sprintf("%s %s lies behind the symbolic link %s (to %s)", what, p, link, target)
+		}
+		fail(line, comp, where+"; git records a link as the name of its target, so edits behind it would not change the key", fix)
+		return true
+	}
+	if v := readVersion(m.Platform.Line, "", m.Platform.VersionFile); v != nil {
+		m.Platform.Version = v.String()
+	}
+	if m.Platform.Chart != "" {
+		line := m.Platform.chartLine
+		if line == 0 {
+			line = m.Platform.Line
+		}
+		if !linked(line, "", "umbrella chart", m.Platform.Chart, "point platform.chart at the real directory") &&
+			!exists(filepath.Join(m.Platform.Chart, "Chart.yaml"), false) {
+			fail(m.Platform.Line, "", fmt.Sprintf("umbrella chart %s has no Chart.yaml", m.Platform.Chart), "correct platform.chart")
+		}
 	}
 	for _, c := range m.Components {
+		pathsOK := true
 		for _, p := range c.Paths {
-			if _, err := os.Stat(filepath.Join(m.Root, filepath.FromSlash(p))); err != nil {
+			if linked(c.line("paths:"+p), c.Name, "input path", p, "list the real directory in paths: instead") {
+				pathsOK = false
+			} else if _, err := os.Stat(filepath.Join(m.Root, filepath.FromSlash(p))); err != nil {
 				fail(c.Line, c.Name, fmt.Sprintf("input path %s does not exist", p), "correct paths: or create it")
+				pathsOK = false
 			}
 		}
-		c.Version = readVersion(c.Line, c.Name, c.VersionFile)
+		if v := readVersion(c.Line, c.Name, c.VersionFile); v != nil {
+			c.Version = v.String()
+			if meta := v.Metadata(); meta != "" {
+				bare := strings.TrimSuffix(v.Original(), "+"+meta)
+				fail(c.line("version_file"), c.Name, fmt.Sprintf("%s: version %s carries build metadata (+%s), and \"+\" cannot appear in an image tag", c.VersionFile, v, meta),
+					fmt.Sprintf("drop it: write %s into %s", bare, c.VersionFile))
+			}
+		}
 		if c.Image != nil {
 			if !exists(c.Image.Dockerfile, false) {
 				fail(c.Line, c.Name, fmt.Sprintf("Dockerfile %s does not exist", c.Image.Dockerfile), "create it or correct image.dockerfile")
+			} else if ctx := c.Image.Context(); pathsOK && !c.covers(ctx) {
+				fail(c.line("image.dockerfile"), c.Name,
+					fmt.Sprintf("image.dockerfile %s is outside the input paths: its directory %s is the build context, so the key would miss files that go into the image", c.Image.Dockerfile, ctx),
+					fmt.Sprintf("add %s to paths:, or move the Dockerfile under one of %s", ctx, strings.Join(c.Paths, ", ")))
 			}
 			if c.Image.Main != "" && !exists(c.Image.Main, true) {
 				fail(c.Line, c.Name, fmt.Sprintf("main package %s does not exist", c.Image.Main), "correct image.main (a directory holding package main)")
+			} else if c.Image.Main != "" && pathsOK && !c.covers(c.Image.Main) {
+				fail(c.line("image.main"), c.Name,
+					fmt.Sprintf("image.main %s is outside the input paths, so the key would miss the code compiled into the image", c.Image.Main),
+					fmt.Sprintf("add %s to paths:, or move the package under one of %s", c.Image.Main, strings.Join(c.Paths, ", ")))
 			}
 		}
-		if c.Chart != "" && !exists(filepath.Join(c.Chart, "Chart.yaml"), false) {
+		if c.Chart != "" && !linked(c.line("chart"), c.Name, "chart", c.Chart, "point chart: at the real directory") &&
+			!exists(filepath.Join(c.Chart, "Chart.yaml"), false) {
 			fail(c.Line, c.Name, fmt.Sprintf("chart %s has no Chart.yaml", c.Chart), "correct chart: or create the chart")
 		}
 		if c.Compose != "" && !exists(c.Compose, false) {
@@ -368,6 +479,35 @@ func (m *Manifest) checkFiles() Errors {
 		}
 	}
 	return errs
+}
+
+// covers reports whether p (a normalised path) is one of c's input paths or lies under one.
+func (c *Component) covers(p string) bool {
+	for _, in := range c.Paths {
+		if p == in || strings.HasPrefix(p, in+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// symlink returns the first of p and its parent directories, from the root down, that is a
+// symbolic link, with the link's text; "" when there is none (or p does not exist).
+func (m *Manifest) symlink(p string) (link, target string) {
+	parts := strings.Split(p, "/")
+	for i := range parts {
+		prefix := strings.Join(parts[:i+1], "/")
+		full := filepath.Join(m.Root, filepath.FromSlash(prefix))
+		st, err := os.Lstat(full)
+		if err != nil {
+			return "", ""
+		}
+		if st.Mode()&os.ModeSymlink != 0 {
+			target, _ := os.Readlink(full)
+			return prefix, target
+		}
+	}
+	return "", ""
 }
 
 // fields walks a mapping, reporting unknown keys with the nearest valid one.
@@ -404,6 +544,54 @@ func (p *parser) strs(n *yaml.Node, comp string) []string {
 	return out
 }
 
+// path reads a path value: relative to the repository root, inside it, and normalised ("./c" and
+// "c/" become "c"), so that the same content always gives the same input key. A rejected path
+// reads as "".
+func (p *parser) path(n *yaml.Node, comp, field string) string {
+	s := p.str(n, comp)
+	if s == "" {
+		return ""
+	}
+	clean := path.Clean(s)
+	switch {
+	case path.IsAbs(s) || filepath.IsAbs(s):
+		p.fail(n.Line, comp, fmt.Sprintf("%s %q is absolute", field, s), "write it relative to the repository root")
+	case slices.Contains(strings.Split(s, "/"), ".."):
+		p.fail(n.Line, comp, fmt.Sprintf("%s %q contains \"..\"", field, s), "write it from the repository root without \"..\": every path must lie inside the repository")
+	case clean == ".":
+		fix := "name a path inside the repository"
+		if field == "input path" {
+			fix = "list the directories the component is built from: the repository root would make every change anywhere a change of this component"
+		}
+		p.fail(n.Line, comp, fmt.Sprintf("%s %q is the repository root", field, s), fix)
+	default:
+		return clean
+	}
+	return ""
+}
+
+// inputPaths reads a component's paths, normalised, refusing one listed twice.
+func (p *parser) inputPaths(c *Component, n *yaml.Node) []string {
+	var out []string
+	for _, e := range p.seq(n, c.Name) {
+		reported := len(p.errs)
+		s := p.path(e, c.Name, "input path")
+		if s == "" {
+			if len(p.errs) > reported { // refused, and said so: not also "no input paths"
+				c.lines["paths rejected"] = e.Line
+			}
+			continue
+		}
+		if first, dup := c.lines["paths:"+s]; dup {
+			p.fail(e.Line, c.Name, fmt.Sprintf("input path %s is listed twice (first at line %d)", s, first), "remove one of them")
+			continue
+		}
+		c.lines["paths:"+s] = e.Line
+		out = append(out, s)
+	}
+	return out
+}
+
 func (p *parser) seq(n *yaml.Node, comp string) []*yaml.Node {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil
@@ -413,6 +601,26 @@ func (p *parser) seq(n *yaml.Node, comp string) []*yaml.Node {
 		return nil
 	}
 	return n.Content
+}
+
+// ReservedName is the component name the umbrella release goes by.
+const ReservedName = "platform"
+
+// validRepository reports whether s is one repository path component as registries accept it:
+// [a-z0-9]+([._-][a-z0-9]+)*.
+func validRepository(s string) bool {
+	sep := true // at the start, or just after a separator: a letter or digit must follow
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9':
+			sep = false
+		case (ch == '.' || ch == '_' || ch == '-') && !sep:
+			sep = true
+		default:
+			return false
+		}
+	}
+	return s != "" && !sep
 }
 
 func validName(s string) bool {

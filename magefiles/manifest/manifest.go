@@ -40,13 +40,17 @@ type Platform struct {
 	Chart string
 	// Line is where the platform block starts.
 	Line int
+
+	chartLine int // the line of the chart value, 0 when unknown
 }
 
 // Component is one independently versioned part of the repository.
 type Component struct {
 	Name        string
 	Description string
-	// Paths are the input paths: the component's identity is their git tree hash.
+	// Paths are the input paths: the component's identity is their git tree hash. Every manifest
+	// path is normalised (slash-separated, cleaned: "./c" and "c/" are "c") and lies inside the
+	// repository.
 	Paths []string
 	// VersionFile is the path of the component's VERSION file.
 	VersionFile string
@@ -65,6 +69,18 @@ type Component struct {
 	Bundle string
 	// Line is the manifest line where the component starts.
 	Line int
+
+	// lines are the manifest lines of some values, for precise errors: keyed by field name
+	// ("chart", "version_file", "image.name", "image.dockerfile", "image.main") or "paths:" + path.
+	lines map[string]int
+}
+
+// line returns the manifest line of a field's value, or the component's line when unknown.
+func (c *Component) line(field string) int {
+	if l := c.lines[field]; l > 0 {
+		return l
+	}
+	return c.Line
 }
 
 // Image describes how a component's container image is built.

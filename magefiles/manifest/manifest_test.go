@@ -96,26 +96,56 @@ func TestValidationErrors(t *testing.T) {
 		}
 		return strings.Replace(good, old, new, 1)
 	}
+	editAll := func(pairs ...string) string { // old, new, old, new, …
+		out := good
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if !strings.Contains(out, pairs[i]) {
+				t.Fatalf("test bug: %q not in manifest", pairs[i])
+			}
+			out = strings.Replace(out, pairs[i], pairs[i+1], 1)
+		}
+		return out
+	}
 	cases := []struct {
 		name  string
 		yaml  string
 		files map[string]string
+		links map[string]string // symbolic link → its target
 	}{
-		{"unknown-key", edit("    depends_on: [base]", "    dependson: [base]"), nil},
-		{"unknown-top-key", "projekt: x\n" + good, nil},
-		{"duplicate-name", good[:strings.Index(good, "bundles:")] + "  - name: base\n    paths: [svc/base]\n    version_file: svc/base/VERSION\n", nil},
-		{"unknown-dependency", edit("depends_on: [base]", "depends_on: [bsae]"), nil},
-		{"cycle", edit("    version_file: svc/base/VERSION\n", "    version_file: svc/base/VERSION\n    depends_on: [api]\n"), nil},
-		{"missing-dockerfile", edit("dockerfile: svc/api/Dockerfile", "dockerfile: svc/api/Dockerfile.missing"), nil},
-		{"missing-version-file", edit("version_file: svc/api/VERSION", "version_file: svc/api/VERSON"), nil},
-		{"invalid-semver", good, map[string]string{"svc/api/VERSION": "2.0\n"}},
-		{"missing-input-path", edit("paths: [svc/api]", "paths: [svc/apii]"), nil},
-		{"from-not-a-dependency", edit("    depends_on: [base]\n", ""), nil},
-		{"bad-publish", edit("publish: false", "publish: maybe"), nil},
-		{"bad-yaml", "components: [\n", nil},
-		{"no-name", edit("  - name: api\n", "  - description: x\n"), nil},
-		{"unknown-bundle-component", edit("components: [api]", "components: [apx]"), nil},
-		{"wrong-type", edit("paths: [svc/api]", "paths: {a: b}"), nil},
+		{"unknown-key", edit("    depends_on: [base]", "    dependson: [base]"), nil, nil},
+		{"unknown-top-key", "projekt: x\n" + good, nil, nil},
+		{"duplicate-name", good[:strings.Index(good, "bundles:")] + "  - name: base\n    paths: [svc/base]\n    version_file: svc/base/VERSION\n", nil, nil},
+		{"unknown-dependency", edit("depends_on: [base]", "depends_on: [bsae]"), nil, nil},
+		{"cycle", edit("    version_file: svc/base/VERSION\n", "    version_file: svc/base/VERSION\n    depends_on: [api]\n"), nil, nil},
+		{"missing-dockerfile", edit("dockerfile: svc/api/Dockerfile", "dockerfile: svc/api/Dockerfile.missing"), nil, nil},
+		{"missing-version-file", edit("version_file: svc/api/VERSION", "version_file: svc/api/VERSON"), nil, nil},
+		{"invalid-semver", good, map[string]string{"svc/api/VERSION": "2.0\n"}, nil},
+		{"missing-input-path", edit("paths: [svc/api]", "paths: [svc/apii]"), nil, nil},
+		{"from-not-a-dependency", edit("    depends_on: [base]\n", ""), nil, nil},
+		{"bad-publish", edit("publish: false", "publish: maybe"), nil, nil},
+		{"bad-yaml", "components: [\n", nil, nil},
+		{"no-name", edit("  - name: api\n", "  - description: x\n"), nil, nil},
+		{"unknown-bundle-component", edit("components: [api]", "components: [apx]"), nil, nil},
+		{"wrong-type", edit("paths: [svc/api]", "paths: {a: b}"), nil, nil},
+		{"symlink-input-path", edit("paths: [svc/api]", "paths: [svc/api, svc/shared, linked/inner]"),
+			map[string]string{"lib/x.go": "package lib\n", "real/inner/y.go": "package inner\n"},
+			map[string]string{"svc/shared": "../lib", "linked": "real"}},
+		{"dockerfile-outside-paths", edit("dockerfile: svc/api/Dockerfile", "dockerfile: docker/api/Dockerfile"),
+			map[string]string{"docker/api/Dockerfile": "FROM scratch\n"}, nil},
+		{"main-outside-paths", edit("      from: base\n", "      from: base\n      main: ./cmd/api\n"),
+			map[string]string{"cmd/api/main.go": "package main\n"}, nil},
+		{"path-forms", edit("paths: [svc/api]", "paths: [/srv/api, ../api, svc/../svc/api, ., svc/api]"), nil, nil},
+		{"path-forms-other-fields", editAll("version_file: svc/api/VERSION", "version_file: /svc/api/VERSION",
+			"dockerfile: svc/api/Dockerfile", "dockerfile: ../svc/api/Dockerfile"), nil, nil},
+		{"duplicate-input-path", edit("paths: [svc/api]", "paths: [svc/api, ./svc/api/]"), nil, nil},
+		{"build-metadata", good, map[string]string{"svc/api/VERSION": "2.0.0+build.1\n"}, nil},
+		{"invalid-image-name", edit("      from: base\n", "      from: base\n      name: API_server\n"), nil, nil},
+		{"duplicate-image-name", edit("      from: base\n", "      from: base\n      name: base\n"), nil, nil},
+		{"duplicate-chart-name", editAll("    publish: false\n", "    publish: false\n    chart: more/web\n",
+			"    version_file: svc/base/VERSION\n", "    version_file: svc/base/VERSION\n    chart: charts/web\n"), nil, nil},
+		{"chart-named-like-the-umbrella", editAll("  version_file: VERSION\n", "  version_file: VERSION\n  chart: charts/platform\n",
+			"    publish: false\n", "    publish: false\n    chart: more/platform\n"), nil, nil},
+		{"reserved-name", edit("bundles:", "  - name: platform\n    paths: [svc/base]\n    version_file: svc/base/VERSION\nbundles:"), nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +154,15 @@ func TestValidationErrors(t *testing.T) {
 				files[k] = v
 			}
 			root := writeTree(t, files)
+			for link, target := range tc.links {
+				p := filepath.Join(root, filepath.FromSlash(link))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, p); err != nil {
+					t.Fatal(err)
+				}
+			}
 			_, err := manifest.Load(root, manifest.DefaultFile)
 			if err == nil {
 				t.Fatal("Load accepted a bad manifest")
@@ -147,6 +186,49 @@ func TestValidationErrors(t *testing.T) {
 				t.Errorf("error message changed\n got: %s\nwant: %s", got, want)
 			}
 		})
+	}
+}
+
+// TestPathsAreNormalised: "./c", "c/" and "c//d" name the same path as "c" and "c/d", so identical
+// content gives identical input keys whatever the spelling.
+func TestPathsAreNormalised(t *testing.T) {
+	yaml := strings.NewReplacer(
+		"paths: [svc/api]", "paths: [./svc/api/]",
+		"version_file: svc/api/VERSION", "version_file: ./svc//api/VERSION",
+		"dockerfile: svc/api/Dockerfile", "dockerfile: svc/api/./Dockerfile",
+		"      from: base\n", "      from: base\n      main: ./svc/api/cmd/api/\n",
+	).Replace(good)
+	root := writeTree(t, map[string]string{"deploy/components.yaml": yaml, "svc/api/cmd/api/main.go": "package main\n"})
+	m, err := manifest.Load(root, manifest.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := m.Component("api")
+	if len(api.Paths) != 1 || api.Paths[0] != "svc/api" || api.VersionFile != "svc/api/VERSION" ||
+		api.Image.Dockerfile != "svc/api/Dockerfile" || api.Image.Main != "svc/api/cmd/api" || api.Image.Binary() != "api" {
+		t.Errorf("not normalised: paths %q, version_file %q, dockerfile %q, main %q", api.Paths, api.VersionFile, api.Image.Dockerfile, api.Image.Main)
+	}
+}
+
+// TestImageNames: an image name is one repository path component, [a-z0-9]+([._-][a-z0-9]+)*.
+// TestEmptyInputPathIsNoPath: an empty entry is not a path, and a component with nothing else has none.
+func TestEmptyInputPathIsNoPath(t *testing.T) {
+	_, errs := manifest.Parse("c.yaml", []byte(strings.Replace(good, "paths: [svc/api]", `paths: [""]`, 1)))
+	if len(errs) != 1 || !strings.Contains(errs[0].Problem, "no input paths") {
+		t.Fatalf("errs = %v", errs)
+	}
+}
+
+func TestImageNames(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"core": true, "connector-fs": true, "a.b_c-d": true, "v2": true, "0x": true,
+		"Core": false, "a--b": false, "-a": false, "a-": false, "a/b": false, "a..b": false, "a b": false, "ü": false,
+	} {
+		yaml := strings.Replace(good, "      from: base\n", "      from: base\n      name: \""+name+"\"\n", 1)
+		_, errs := manifest.Parse("c.yaml", []byte(yaml))
+		if got := len(errs) == 0; got != ok {
+			t.Errorf("image name %q: accepted %v, want %v (%v)", name, got, ok, errs)
+		}
 	}
 }
 

@@ -18,19 +18,34 @@ import (
 // quoting style (a plain value that would not read back as the same string is
 // double-quoted); every other byte of the file is kept. A missing appVersion
 // is added, double-quoted, on the line after version. The file is rewritten
-// atomically, and not at all when nothing changes.
+// atomically, and not at all when nothing changes. It is PlanChartVersion
+// followed by Apply.
 func SetChartVersion(path, version string) error {
+	e, err := PlanChartVersion(path, version)
+	if err != nil {
+		return err
+	}
+	if err := e.Apply(); err != nil {
+		return fmt.Errorf("setting chart version to %s: %w", version, err)
+	}
+	return nil
+}
+
+// PlanChartVersion computes and checks SetChartVersion's edit without writing
+// anything: it fails exactly where SetChartVersion would, with the same errors,
+// and otherwise returns the edit for Apply or ApplyAll.
+func PlanChartVersion(path, version string) (*Edit, error) {
 	if _, err := Parse(version); err != nil {
-		return fmt.Errorf("setting chart version in %s: %w", path, err)
+		return nil, fmt.Errorf("setting chart version in %s: %w", path, err)
 	}
 	d, err := loadChart(path)
 	if err != nil {
-		return fmt.Errorf("setting chart version to %s: %w", version, err)
+		return nil, fmt.Errorf("setting chart version to %s: %w", version, err)
 	}
 	e := newEditor(d)
 	ver, ok := d.keys["version"]
 	if !ok {
-		return &FileError{Path: path, Problem: "chart has no version key", Fix: fmt.Sprintf("add a top-level line version: %s", version)}
+		return nil, &FileError{Path: path, Problem: "chart has no version key", Fix: fmt.Sprintf("add a top-level line version: %s", version)}
 	}
 	err = e.set(ver, "version", version)
 	if err == nil {
@@ -40,13 +55,14 @@ func SetChartVersion(path, version string) error {
 			err = e.insertAfter(d.root, ver, "appVersion", version, yaml.DoubleQuotedStyle)
 		}
 	}
+	var edit *Edit
 	if err == nil {
-		err = e.commit()
+		edit, err = e.result()
 	}
 	if err != nil {
-		return fmt.Errorf("setting chart version to %s: %w", version, err)
+		return nil, fmt.Errorf("setting chart version to %s: %w", version, err)
 	}
-	return nil
+	return edit, nil
 }
 
 // SetDependencyVersion sets the version of every entry of a Chart.yaml's
@@ -54,19 +70,33 @@ func SetChartVersion(path, version string) error {
 // exact version or a semver constraint. Layout, quoting and comments are kept
 // as SetChartVersion does; an entry without a version gets one on the line
 // after its name. It fails with *DependencyNotFoundError when no entry has
-// that name and *ConstraintError for an invalid version.
+// that name and *ConstraintError for an invalid version. It is
+// PlanDependencyVersion followed by Apply.
 func SetDependencyVersion(path, depName, version string) error {
+	e, err := PlanDependencyVersion(path, depName, version)
+	if err != nil {
+		return err
+	}
+	if err := e.Apply(); err != nil {
+		return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+	}
+	return nil
+}
+
+// PlanDependencyVersion computes and checks SetDependencyVersion's edit
+// without writing anything, failing exactly where SetDependencyVersion would.
+func PlanDependencyVersion(path, depName, version string) (*Edit, error) {
 	if err := checkConstraint(version); err != nil {
-		return fmt.Errorf("setting dependency %s in %s: %w", depName, path, err)
+		return nil, fmt.Errorf("setting dependency %s in %s: %w", depName, path, err)
 	}
 	d, err := loadChart(path)
 	if err != nil {
-		return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+		return nil, fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
 	}
 	var items []depItem
 	if kv, ok := d.keys["dependencies"]; ok {
 		if items, err = d.dependencies(kv.value); err != nil {
-			return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+			return nil, fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
 		}
 	}
 	e := newEditor(d)
@@ -79,7 +109,7 @@ func SetDependencyVersion(path, depName, version string) error {
 		}
 		name, err := d.scalar(nameKV, "dependencies[].name")
 		if err != nil {
-			return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+			return nil, fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
 		}
 		names = append(names, name)
 		if name != depName {
@@ -92,16 +122,17 @@ func SetDependencyVersion(path, depName, version string) error {
 			err = e.insertAfter(it.node, nameKV, "version", version, 0)
 		}
 		if err != nil {
-			return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+			return nil, fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
 		}
 	}
 	if !found {
-		return &DependencyNotFoundError{Path: path, Name: depName, Available: names}
+		return nil, &DependencyNotFoundError{Path: path, Name: depName, Available: names}
 	}
-	if err := e.commit(); err != nil {
-		return fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
+	edit, err := e.result()
+	if err != nil {
+		return nil, fmt.Errorf("setting dependency %s to %s: %w", depName, version, err)
 	}
-	return nil
+	return edit, nil
 }
 
 func checkConstraint(v string) error {
@@ -205,15 +236,15 @@ func (e *editor) insertAfter(m *yaml.Node, after keyValue, key, value string, st
 	return nil
 }
 
-// commit applies the splices, checks that the result parses to the expected
-// tree, and writes it atomically if it differs from the original.
-func (e *editor) commit() error {
+// result applies the splices in memory and checks that the result parses to
+// the expected tree; it writes nothing.
+func (e *editor) result() (*Edit, error) {
 	slices.SortStableFunc(e.splice, func(a, b splice) int { return a.start - b.start })
 	var out bytes.Buffer
 	prev := 0
 	for _, s := range e.splice {
 		if s.start < prev {
-			return &FileError{Path: e.d.path, Problem: "edits overlap", Fix: "edit the file by hand"}
+			return nil, &FileError{Path: e.d.path, Problem: "edits overlap", Fix: "edit the file by hand"}
 		}
 		out.Write(e.d.data[prev:s.start])
 		out.WriteString(s.text)
@@ -222,16 +253,13 @@ func (e *editor) commit() error {
 	out.Write(e.d.data[prev:])
 	edited := out.Bytes()
 	if bytes.Equal(edited, e.d.data) {
-		return nil
+		return &Edit{Path: e.d.path, old: e.d.data, new: e.d.data, existed: true}, nil
 	}
 	var got yaml.Node
 	if err := yaml.Unmarshal(edited, &got); err != nil || !sameTree(&got, e.d.doc, 0) {
-		return &FileError{Path: e.d.path, Problem: "the edit would change more than the intended values (unusual layout)", Fix: "edit the file by hand"}
+		return nil, &FileError{Path: e.d.path, Problem: "the edit would change more than the intended values (unusual layout)", Fix: "edit the file by hand"}
 	}
-	if err := writeAtomic(e.d.path, edited); err != nil {
-		return fmt.Errorf("writing %s: %w", e.d.path, err)
-	}
-	return nil
+	return &Edit{Path: e.d.path, old: e.d.data, new: edited, existed: true}, nil
 }
 
 // sameTree compares two YAML trees by kind, style, tag, value, anchor and
