@@ -56,36 +56,55 @@ func New(opts ...Option) *Engine {
 }
 
 type run struct {
-	e      *Engine
-	sem    chan struct{}
-	mu     sync.Mutex // guards progress writes
-	nodes  []*Node
-	index  map[*Node]int
-	done   []chan struct{}
-	res    []Result
-	state  []State
-	aerr   []error
-	assess []time.Duration
+	e       *Engine
+	sem     chan struct{}
+	mu      sync.Mutex // guards progress writes
+	nodes   []*Node
+	index   map[*Node]int
+	done    []chan struct{}
+	res     []Result
+	state   []State
+	aerr    []error
+	assess  []time.Duration
+	invalid []bool // the node cannot run at all (see invalid); its result is already set
 }
 
 // Run assesses every node, then achieves the missing ones in dependency order, at most the
 // configured number at a time. A node runs after every node in its After list has finished; if one
 // of them failed or was blocked, the node is reported blocked unless it is already achieved or
-// skipped. The report lists the nodes in the order given.
+// skipped, or its own assessment failed (then it is failed: a check that cannot tell fails, and
+// its reason also names the blockers). The report lists the nodes in the order given.
+//
+// A node listed more than once (the same pointer) is run once and reported once, at its first
+// position: running it twice could achieve it twice, concurrently. A nil node, a node without a
+// Goal, and a node with a nil entry in After are failed with ErrInvalidNode, never a panic; what
+// depends on them is blocked.
 func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 	start := e.now()
+	nodes = dedupe(nodes)
 	r := &run{e: e, sem: make(chan struct{}, e.workers), nodes: nodes, index: make(map[*Node]int, len(nodes))}
 	for i, n := range nodes {
-		r.index[n] = i
+		if n != nil {
+			r.index[n] = i
+		}
 	}
 	r.done = make([]chan struct{}, len(nodes))
 	r.res = make([]Result, len(nodes))
 	r.state = make([]State, len(nodes))
 	r.aerr = make([]error, len(nodes))
 	r.assess = make([]time.Duration, len(nodes))
-	for i := range nodes {
+	r.invalid = make([]bool, len(nodes))
+	for i, n := range nodes {
 		r.done[i] = make(chan struct{})
-		r.res[i] = Result{Component: nodes[i].Component, Goal: nodes[i].Goal.String()}
+		if err := invalid(n, i); err != nil {
+			r.invalid[i] = true
+			r.res[i] = Result{Goal: "(nil goal node)", Status: Failed, Reason: err.Error(), Err: err}
+			if n != nil {
+				r.res[i].Component, r.res[i].Goal = n.Component, goalName(n)
+			}
+			continue
+		}
+		r.res[i] = Result{Component: n.Component, Goal: n.Goal.String()}
 	}
 	if cyc := r.cycle(); cyc != "" {
 		for i := range nodes {
@@ -98,6 +117,9 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 	r.printf("assessing %d goals\n", len(nodes))
 	var wg sync.WaitGroup
 	for i := range nodes {
+		if r.invalid[i] {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -118,12 +140,59 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 		go func() {
 			defer wg.Done()
 			defer close(r.done[i])
-			r.finish(ctx, i)
+			if !r.invalid[i] {
+				r.finish(ctx, i)
+			}
 			r.printf("%s\n", r.res[i].Line())
 		}()
 	}
 	wg.Wait()
 	return &Report{Results: r.res, Duration: e.now().Sub(start), DryRun: e.dryRun}
+}
+
+// ErrInvalidNode is a node the engine cannot run: nil, without a Goal, or with a nil entry in
+// After. The error in its Result wraps it and says which.
+var ErrInvalidNode = errors.New("invalid goal node")
+
+// invalid says why the node at position i of the run list cannot run, or nil.
+func invalid(n *Node, i int) error {
+	switch {
+	case n == nil:
+		return fmt.Errorf("%w: entry %d of the run list is nil; remove it", ErrInvalidNode, i+1)
+	case n.Goal == nil:
+		return fmt.Errorf("%w: it has no Goal; set the goal it stands for", ErrInvalidNode)
+	}
+	for k, dep := range n.After {
+		if dep == nil {
+			return fmt.Errorf("%w: nil dependency: After[%d] is nil; remove it or set it to the goal that must succeed first", ErrInvalidNode, k)
+		}
+	}
+	return nil
+}
+
+// dedupe returns nodes with every repeat of a pointer removed, first positions kept. Nil entries
+// are kept (each is reported as an invalid node).
+func dedupe(nodes []*Node) []*Node {
+	seen := make(map[*Node]bool, len(nodes))
+	out := make([]*Node, 0, len(nodes))
+	for _, n := range nodes {
+		if n != nil {
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// goalName names a node's goal without calling a nil Goal.
+func goalName(n *Node) string {
+	if n == nil || n.Goal == nil {
+		return "(no goal)"
+	}
+	return n.Goal.String()
 }
 
 func (r *run) finish(ctx context.Context, i int) {
@@ -133,7 +202,7 @@ func (r *run) finish(ctx context.Context, i int) {
 	for _, dep := range n.After {
 		j, ok := r.index[dep]
 		if !ok {
-			res.Status, res.Reason = Failed, fmt.Sprintf("depends on goal %q, which is not part of this run", dep.Goal.String())
+			res.Status, res.Reason = Failed, fmt.Sprintf("depends on goal %q, which is not part of this run", goalName(dep))
 			res.Err = errors.New(res.Reason)
 			return
 		}
@@ -155,6 +224,12 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
 		return
 	}
+	if err != nil && len(blockers) > 0 {
+		// Its own check could not tell: that is a failure of its own, whatever blocks it too.
+		res.Status, res.Err = Failed, err
+		res.Reason = fmt.Sprintf("%v; also blocked by %s", err, strings.Join(blockers, ", "))
+		return
+	}
 	if len(blockers) > 0 {
 		res.Status, res.Reason = Blocked, "by "+strings.Join(blockers, ", ")
 		return
@@ -170,6 +245,10 @@ func (r *run) finish(ctx context.Context, i int) {
 	if upstreamChanged {
 		// What this goal builds on has just changed: look again before acting.
 		st, err = n.Goal.Assess(ctx)
+		if err == nil && st.Skip != "" {
+			res.Status, res.Reason = Skipped, st.Skip
+			return
+		}
 		if err == nil && st.Achieved {
 			res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
 			return
@@ -224,13 +303,18 @@ func (r *run) printf(format string, args ...any) {
 
 // cycle returns a description of a dependency cycle among the nodes, or "".
 func (r *run) cycle() string {
-	found := graph.FindCycle(r.nodes, func(n *Node) []*Node { return n.After })
+	found := graph.FindCycle(r.nodes, func(n *Node) []*Node {
+		if n == nil {
+			return nil // a nil node or dependency is reported as an invalid node, not walked
+		}
+		return n.After
+	})
 	if found == nil {
 		return ""
 	}
 	names := make([]string, len(found))
 	for i, f := range found {
-		names[i] = Result{Component: f.Component, Goal: f.Goal.String()}.label()
+		names[i] = Result{Component: f.Component, Goal: goalName(f)}.label()
 	}
 	return strings.Join(names, " -> ")
 }

@@ -2,6 +2,7 @@ package goal_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -183,4 +184,118 @@ func equal(a, b map[string]goal.Status) bool {
 		}
 	}
 	return true
+}
+
+func TestOwnAssessErrorFailsEvenWhenBlocked(t *testing.T) {
+	base := goaltest.NewFake("base")
+	base.AchieveErr = errors.New("compile error")
+	nb := node("base", base)
+	g := goaltest.NewFake("core")
+	g.AssessErr = errors.New("registry answered 503")
+	r := goal.New().Run(t.Context(), []*goal.Node{nb, node("core", g, nb)})
+	res := r.Results[1]
+	if res.Status != goal.Failed || res.Err != g.AssessErr || g.Achieved.Load() != 0 {
+		t.Fatalf("got %s (err %v), achieved %d times", res.Line(), res.Err, g.Achieved.Load())
+	}
+	if want := "registry answered 503; also blocked by base: base"; res.Reason != want {
+		t.Errorf("reason = %q, want %q", res.Reason, want)
+	}
+	if err := r.Err(); !errors.Is(err, g.AssessErr) || !errors.Is(err, base.AchieveErr) {
+		t.Errorf("Err() drops an error: %v", err)
+	}
+}
+
+func TestSameNodeTwiceRunsOnceAndIsReportedOnce(t *testing.T) {
+	g := goaltest.NewFake("g")
+	g.Sleep = 20 * time.Millisecond
+	n := node("c", g)
+	other := node("d", goaltest.NewFake("other"), n)
+	r := goal.New(goal.WithWorkers(4)).Run(t.Context(), []*goal.Node{n, other, n, n})
+	if len(r.Results) != 2 || r.Results[0].Goal != "g" || r.Results[1].Goal != "other" {
+		t.Fatalf("results = %+v", r.Results)
+	}
+	if r.Results[0].Status != goal.NewlyAchieved || r.Results[1].Status != goal.NewlyAchieved {
+		t.Fatalf("got %s / %s", r.Results[0].Line(), r.Results[1].Line())
+	}
+	if a, s := g.Achieved.Load(), g.Assessed.Load(); a != 1 || s != 2 {
+		t.Errorf("achieved %d times, assessed %d times; want 1 and 2", a, s)
+	}
+}
+
+// scripted is a goal whose assessments return states in turn (the last one repeats).
+type scripted struct {
+	states   []goal.State
+	assessed atomic.Int32
+	achieved atomic.Int32
+}
+
+func (s *scripted) String() string { return "scripted" }
+
+func (s *scripted) Assess(context.Context) (goal.State, error) {
+	i := int(s.assessed.Add(1)) - 1
+	return s.states[min(i, len(s.states)-1)], nil
+}
+
+func (s *scripted) Achieve(context.Context) error { s.achieved.Add(1); return nil }
+
+func TestReassessmentAfterUpstreamChangeHonoursSkip(t *testing.T) {
+	up := node("base", goaltest.NewFake("base"))
+	s := &scripted{states: []goal.State{{}, {Skip: "nothing left to do"}}}
+	r := goal.New().Run(t.Context(), []*goal.Node{up, node("core", s, up)})
+	res := r.Results[1]
+	if r.Results[0].Status != goal.NewlyAchieved || res.Status != goal.Skipped || res.Reason != "nothing left to do" {
+		t.Fatalf("got %s / %s", r.Results[0].Line(), res.Line())
+	}
+	if s.achieved.Load() != 0 || s.assessed.Load() != 2 {
+		t.Errorf("achieved %d times, assessed %d times; want 0 and 2", s.achieved.Load(), s.assessed.Load())
+	}
+}
+
+func TestInvalidNodesFailWithoutPanicking(t *testing.T) {
+	good := node("a", goaltest.NewFake("a"))
+	nilDep := node("b", goaltest.NewFake("b"), good, nil)
+	dependent := node("c", goaltest.NewFake("c"), nilDep)
+	noGoal := &goal.Node{Component: "d"}
+	r := goal.New().Run(t.Context(), []*goal.Node{good, nilDep, dependent, noGoal, nil})
+	want := []struct {
+		status goal.Status
+		reason string
+	}{
+		{goal.NewlyAchieved, ""},
+		{goal.Failed, "invalid goal node: nil dependency: After[1] is nil; remove it or set it to the goal that must succeed first"},
+		{goal.Blocked, "by b: b"},
+		{goal.Failed, "invalid goal node: it has no Goal; set the goal it stands for"},
+		{goal.Failed, "invalid goal node: entry 5 of the run list is nil; remove it"},
+	}
+	if len(r.Results) != len(want) {
+		t.Fatalf("results = %+v", r.Results)
+	}
+	for i, w := range want {
+		if got := r.Results[i]; got.Status != w.status || got.Reason != w.reason {
+			t.Errorf("result %d: got %s, want %s (%s)", i, got.Line(), w.status, w.reason)
+		}
+	}
+	for _, i := range []int{1, 3, 4} {
+		if !errors.Is(r.Results[i].Err, goal.ErrInvalidNode) {
+			t.Errorf("result %d: Err = %v, want ErrInvalidNode", i, r.Results[i].Err)
+		}
+	}
+	if r.Results[3].Goal != "(no goal)" || r.Results[3].Component != "d" || r.Results[4].Goal != "(nil goal node)" {
+		t.Errorf("invalid nodes are named %q/%q and %q", r.Results[3].Component, r.Results[3].Goal, r.Results[4].Goal)
+	}
+	if !errors.Is(r.Err(), goal.ErrInvalidNode) {
+		t.Errorf("Err() = %v", r.Err())
+	}
+}
+
+func TestCycleWithNilDependencyDoesNotPanic(t *testing.T) {
+	a := node("a", goaltest.NewFake("a"))
+	b := node("b", goaltest.NewFake("b"), a, nil)
+	a.After = []*goal.Node{b}
+	r := goal.New().Run(t.Context(), []*goal.Node{a, b})
+	for _, res := range r.Results {
+		if res.Status != goal.Failed || !strings.Contains(res.Reason, "cycle: a: a -> b: b -> a: a") {
+			t.Fatalf("got %s", res.Line())
+		}
+	}
 }

@@ -65,8 +65,11 @@ func (s Status) OK() bool { return s != Failed && s != Blocked && s != Pending }
 // Node is a goal in a run: the component it belongs to and the goals that must succeed first.
 type Node struct {
 	Component string
-	Goal      Goal
-	After     []*Node
+	// Goal is required: a node without one is failed with ErrInvalidNode.
+	Goal Goal
+	// After lists the nodes that must succeed first; each must be in the same run. A nil entry
+	// fails the node with ErrInvalidNode.
+	After []*Node
 }
 
 // Result is the outcome of one goal.

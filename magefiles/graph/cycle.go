@@ -4,6 +4,10 @@ package graph
 // next (a node's dependencies, in order), and returns the first cycle it meets: its members in
 // walking order with the first repeated at the end (a self-dependency is [n n]), or nil when there
 // is none. For graphs other than a Graph's components: goals' After lists, a file's references.
+//
+// FindCycle itself never dereferences a node: next is called once for every node reached, the
+// zero value (a nil pointer) included when a dependency list holds one, so next must answer for it
+// (typically nil: no dependencies). Reporting such an entry is the caller's business.
 func FindCycle[T comparable](roots []T, next func(T) []T) []T {
 	const (
 		white = iota

@@ -27,3 +27,30 @@ func TestFindCycle(t *testing.T) {
 		}
 	}
 }
+
+// TestFindCycleNilDependency: a nil entry in a dependency list is walked like any node, handed to
+// next, and neither panics nor counts as a cycle.
+func TestFindCycleNilDependency(t *testing.T) {
+	type node struct{ after []*node }
+	a, b := &node{}, &node{}
+	a.after = []*node{nil, b}
+	b.after = []*node{nil}
+	var asked []*node
+	next := func(n *node) []*node {
+		asked = append(asked, n)
+		if n == nil {
+			return nil
+		}
+		return n.after
+	}
+	if got := graph.FindCycle([]*node{a, nil, b}, next); got != nil {
+		t.Fatalf("FindCycle = %v, want none", got)
+	}
+	if !slices.Contains(asked, nil) {
+		t.Errorf("next was not asked about the nil dependency: %v", asked)
+	}
+	b.after = append(b.after, a)
+	if got := graph.FindCycle([]*node{a}, next); !slices.Equal(got, []*node{a, b, a}) {
+		t.Errorf("FindCycle with a nil beside a cycle = %v, want [a b a]", got)
+	}
+}

@@ -263,8 +263,9 @@ func publishedInputs(c ComponentFacts) []error {
 
 // Publishable reports a *Blocked for every publishable component depending,
 // directly or transitively, on a component with publish: false, in the order
-// of components. manifest is the file where publish: is set. A dependency on
-// an unknown component is reported as the graph's error.
+// of components. manifest is the file where publish: is set. A graph that
+// cannot be built (a dependency on an unknown component …) is an
+// *InvalidDependencies wrapping the graph's error.
 func Publishable(manifest string, components []ComponentFacts) []error {
 	nodes := make([]graph.Node, len(components))
 	for i, c := range components {
@@ -272,7 +273,7 @@ func Publishable(manifest string, components []ComponentFacts) []error {
 	}
 	g, err := graph.New(nodes)
 	if err != nil {
-		return []error{fmt.Errorf("checking publishable dependencies: %w", err)}
+		return []error{&InvalidDependencies{Manifest: manifest, Err: err}}
 	}
 	blocked := g.Blocked()
 	var errs []error

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -18,7 +19,9 @@ type Violation interface {
 }
 
 // Violations returns every Violation in err's tree (errors.Join-ed errors and
-// wrapped errors included), in order.
+// wrapped errors included), in order. No error disappears: every joined
+// error holding no Violation at all is returned whole (its wrapping included)
+// as an *Unclassified, so listing the violations shows every error.
 func Violations(err error) []Violation {
 	var out []Violation
 	var walk func(error)
@@ -30,12 +33,17 @@ func Violations(err error) []Violation {
 			out = append(out, v)
 			return
 		}
-		switch u := err.(type) {
-		case interface{ Unwrap() []error }:
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range u.Unwrap() {
 				walk(e)
 			}
-		case interface{ Unwrap() error }:
+			return
+		}
+		if v := Violation(nil); !errors.As(err, &v) {
+			out = append(out, &Unclassified{Err: err})
+			return
+		}
+		if u, ok := err.(interface{ Unwrap() error }); ok {
 			walk(u.Unwrap())
 		}
 	}
@@ -53,6 +61,13 @@ const (
 	CleanTreeName       = "clean-tree"
 	ReleaseTagName      = "release-tag"
 	TagFreeName         = "tag-free"
+	// TagPlacementName is reported by the release lanes' tag placement
+	// check (*TagNotAtHead, *TagNotPushed), which needs git and the remote
+	// and so is not one of All.
+	TagPlacementName = "tag-placement"
+	// UnclassifiedName is what an *Unclassified reports: an error that is
+	// not a Violation, kept visible by Violations.
+	UnclassifiedName = "unclassified"
 )
 
 // maxListed is how many files a message lists before "and N more".
@@ -366,6 +381,97 @@ func (e *CannotTell) Error() string {
 // Guardrail returns the guardrail that could not decide.
 func (e *CannotTell) Guardrail() string { return e.Check }
 
+// InvalidDependencies reports a dependency graph the publishable check cannot
+// be run on (an unknown, empty or repeated component name). Unwrap returns
+// the graph's errors, so errors.As finds e.g. a *graph.UnknownDependencyError.
+type InvalidDependencies struct {
+	// Manifest is the file declaring the dependencies ("" when unknown).
+	Manifest string
+	// Err is the graph's error, which says what is wrong and how to fix it.
+	Err error
+}
+
+// Error implements error.
+func (e *InvalidDependencies) Error() string {
+	if e.Manifest == "" {
+		return fmt.Sprintf("cannot check publishable dependencies: %v", e.Err)
+	}
+	return fmt.Sprintf("%s: cannot check publishable dependencies: %v", e.Manifest, e.Err)
+}
+
+// Unwrap returns the graph's error.
+func (e *InvalidDependencies) Unwrap() error { return e.Err }
+
+// Guardrail returns PublishableName.
+func (e *InvalidDependencies) Guardrail() string { return PublishableName }
+
+// TagNotAtHead reports a release tag that points at another commit than
+// HEAD, so a release from HEAD would publish something other than the tag.
+type TagNotAtHead struct {
+	// Tag is the release tag; TagCommit the commit it points at (peeled);
+	// Head the commit checked out.
+	Tag, TagCommit, Head string
+	// Where is Local (the local tag) or Remote (the remote's tag); anything
+	// but Remote is read as Local.
+	Where Where
+}
+
+// Error implements error.
+func (e *TagNotAtHead) Error() string {
+	if e.Where == Remote {
+		return fmt.Sprintf("tag %s on the remote points at %s, but HEAD is %s; the remote tag moved: git fetch --tags --force and check it out (git checkout %s)", e.Tag, shortCommit(e.TagCommit), shortCommit(e.Head), e.Tag)
+	}
+	return fmt.Sprintf("tag %s points at %s, but HEAD is %s; check out the tag: git checkout %s", e.Tag, shortCommit(e.TagCommit), shortCommit(e.Head), e.Tag)
+}
+
+// Guardrail returns TagPlacementName.
+func (e *TagNotAtHead) Guardrail() string { return TagPlacementName }
+
+// TagNotPushed reports a release tag that exists locally but not on the
+// remote: a release runs from a pushed tag.
+type TagNotPushed struct {
+	// Tag is the release tag; Remote the git remote it is missing from
+	// ("" when unknown: the fix then says <remote>).
+	Tag, Remote string
+}
+
+// Error implements error.
+func (e *TagNotPushed) Error() string {
+	remote, on := e.Remote, "the remote "+e.Remote
+	if remote == "" {
+		remote, on = "<remote>", "the remote"
+	}
+	return fmt.Sprintf("tag %s is not on %s; push it: git push %s %s, or run: go run mage.go tagRelease", e.Tag, on, remote, e.Tag)
+}
+
+// Guardrail returns TagPlacementName.
+func (e *TagNotPushed) Guardrail() string { return TagPlacementName }
+
+// Unclassified is an error found among guardrail errors that is not a
+// Violation. Violations returns it rather than dropping it; its message is
+// the error's own.
+type Unclassified struct {
+	// Err is the error.
+	Err error
+}
+
+// Error implements error.
+func (e *Unclassified) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error.
+func (e *Unclassified) Unwrap() error { return e.Err }
+
+// Guardrail returns UnclassifiedName.
+func (e *Unclassified) Guardrail() string { return UnclassifiedName }
+
+// shortCommit abbreviates a commit hash to 12 characters for messages.
+func shortCommit(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
 // Compile-time proof that every type is a Violation.
 var (
 	_ Violation = (*InvalidVersion)(nil)
@@ -380,4 +486,8 @@ var (
 	_ Violation = (*TagNotSemver)(nil)
 	_ Violation = (*Blocked)(nil)
 	_ Violation = (*CannotTell)(nil)
+	_ Violation = (*InvalidDependencies)(nil)
+	_ Violation = (*TagNotAtHead)(nil)
+	_ Violation = (*TagNotPushed)(nil)
+	_ Violation = (*Unclassified)(nil)
 )

@@ -9,8 +9,15 @@
 //	for _, v := range guard.Violations(err) { fmt.Println(v.Guardrail(), v) }
 //
 // Every error a guardrail reports implements Violation, so errors.As finds it
-// by type, and Guardrail() names the guardrail that produced it. The package
-// does no I/O and imports no backend.
+// by type, and Guardrail() names the guardrail that produced it. Violations
+// drops nothing: an error that is not a Violation comes back as an
+// *Unclassified.
+//
+// Tag placement (the release tag at HEAD, locally and on the remote, and
+// pushed) needs git, so it is not one of All: the release lane decides it and
+// reports it with the types here, *TagNotAtHead and *TagNotPushed, whose
+// Guardrail() is TagPlacementName. The package does no I/O and imports no
+// backend.
 package guard
 
 // Facts is everything the guardrails look at. Each guardrail reads only the

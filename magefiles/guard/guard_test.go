@@ -2,6 +2,7 @@ package guard
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -107,7 +108,7 @@ func runCases(t *testing.T, guardrail string, cases []guardCase) {
 					t.Errorf("error %d is %T, want %T", i, errs[i], typ)
 				}
 			}
-			if joined := g.Run(f); (joined == nil) != (len(tt.want) == 0) || len(Violations(joined)) > len(tt.want) {
+			if joined := g.Run(f); (joined == nil) != (len(tt.want) == 0) || len(Violations(joined)) != len(tt.want) {
 				t.Errorf("Run = %v", joined)
 			}
 		})
@@ -348,8 +349,8 @@ func TestPublishable(t *testing.T) {
 		{
 			name:   "unknown dependency",
 			mutate: func(f *Facts) { get(f, "core").DependsOn = []string{"ghost"} },
-			want:   []string{`checking publishable dependencies: building dependency graph: component "core" depends on "ghost", which is not a component; define "ghost" or remove it from "core"'s dependencies`},
-			types:  []any{new(*graph.UnknownDependencyError)},
+			want:   []string{`deploy/components.yaml: cannot check publishable dependencies: building dependency graph: component "core" depends on "ghost", which is not a component; define "ghost" or remove it from "core"'s dependencies`},
+			types:  []any{new(*InvalidDependencies)},
 		},
 	})
 }
@@ -476,5 +477,117 @@ func TestAllListed(t *testing.T) {
 	}
 	if len(All) != 8 {
 		t.Errorf("%d guardrails, want 8", len(All))
+	}
+}
+
+// TestPublishableGraphErrorIsAViolation: a graph the publishable check cannot
+// build is a typed violation of that guardrail, still unwrapping to the
+// graph's error, and Violations lists it beside the others.
+func TestPublishableGraphErrorIsAViolation(t *testing.T) {
+	f := healthy()
+	get(&f, "core").DependsOn = []string{"ghost"}
+	f.Release.DirtyFiles = []string{"x"}
+	err := Run(f)
+	var names []string
+	for _, v := range Violations(err) {
+		names = append(names, v.Guardrail())
+	}
+	if want := []string{PublishableName, CleanTreeName}; !slices.Equal(names, want) {
+		t.Errorf("violations from %v, want %v\n%v", names, want, err)
+	}
+	var inv *InvalidDependencies
+	var unknown *graph.UnknownDependencyError
+	if !errors.As(err, &inv) || inv.Manifest != manifest || !errors.As(err, &unknown) || unknown.Dep != "ghost" {
+		t.Errorf("errors.As on %v: %+v, %+v", err, inv, unknown)
+	}
+	if got := (&InvalidDependencies{Err: errors.New("boom")}).Error(); got != "cannot check publishable dependencies: boom" {
+		t.Errorf("without a manifest: %q", got)
+	}
+}
+
+// TestViolationsDropsNothing: errors that are not violations come back as
+// *Unclassified, whole, in order.
+func TestViolationsDropsNothing(t *testing.T) {
+	dirty := &DirtyTree{Files: []string{"x"}}
+	blocked := &Blocked{Component: "core", Immediate: []string{"base"}, Causes: []string{"base"}, Manifest: manifest}
+	plain := errors.New("registry answered 503")
+	err := errors.Join(
+		dirty,
+		fmt.Errorf("reading facts: %w", plain),
+		fmt.Errorf("checking: %w", errors.Join(blocked, errors.New("disk full"))),
+		errors.Join(errors.New("a"), errors.New("b")),
+	)
+	var got []string
+	for _, v := range Violations(err) {
+		got = append(got, v.Guardrail()+" | "+v.Error())
+	}
+	want := []string{
+		CleanTreeName + " | " + dirty.Error(),
+		UnclassifiedName + " | reading facts: registry answered 503",
+		PublishableName + " | " + blocked.Error(),
+		UnclassifiedName + " | disk full",
+		UnclassifiedName + " | a",
+		UnclassifiedName + " | b",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Violations:\n got %q\nwant %q", got, want)
+	}
+	var u *Unclassified
+	if vs := Violations(err); !errors.As(vs[1], &u) || !errors.Is(u, plain) {
+		t.Errorf("Unclassified does not unwrap to the error: %v", vs[1])
+	}
+	if vs := Violations(plain); len(vs) != 1 || vs[0].Error() != plain.Error() {
+		t.Errorf("Violations(plain) = %v", vs)
+	}
+}
+
+func TestTagPlacementMessages(t *testing.T) {
+	const head = "923a1892e6ed4f0b6d5b1c2a3e4f5a6b7c8d9e0f"
+	const other = "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e"
+	for _, tt := range []struct {
+		name string
+		err  Violation
+		want string
+	}{
+		{
+			name: "local tag elsewhere",
+			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Local},
+			want: "tag v1.2.0 points at 1b2c3d4e5f60, but HEAD is 923a1892e6ed; check out the tag: git checkout v1.2.0",
+		},
+		{
+			name: "where unset reads as local",
+			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: "abc", Head: "def"},
+			want: "tag v1.2.0 points at abc, but HEAD is def; check out the tag: git checkout v1.2.0",
+		},
+		{
+			name: "remote tag moved",
+			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote},
+			want: "tag v1.2.0 on the remote points at 1b2c3d4e5f60, but HEAD is 923a1892e6ed; the remote tag moved: git fetch --tags --force and check it out (git checkout v1.2.0)",
+		},
+		{
+			name: "not pushed",
+			err:  &TagNotPushed{Tag: "v1.2.0", Remote: "origin"},
+			want: "tag v1.2.0 is not on the remote origin; push it: git push origin v1.2.0, or run: go run mage.go tagRelease",
+		},
+		{
+			name: "not pushed, remote unknown",
+			err:  &TagNotPushed{Tag: "v1.2.0"},
+			want: "tag v1.2.0 is not on the remote; push it: git push <remote> v1.2.0, or run: go run mage.go tagRelease",
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("message:\n got %q\nwant %q", got, tt.want)
+			}
+			if g := tt.err.Guardrail(); g != "tag-placement" {
+				t.Errorf("Guardrail() = %q", g)
+			}
+			if vs := Violations(fmt.Errorf("planning: %w", tt.err)); len(vs) != 1 || vs[0] != tt.err {
+				t.Errorf("Violations does not find it: %v", vs)
+			}
+		})
+	}
+	if _, ok := Lookup(TagPlacementName); ok {
+		t.Errorf("tag placement needs git: it must not be one of All")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/guard"
+	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
 
@@ -180,19 +181,31 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 		case Image:
 			img, err := state.Image(ctx, a.Ref)
 			if err != nil {
+				if unknown(&s, err) {
+					e.Steps = append(e.Steps, s)
+					continue
+				}
 				return e, err
 			}
-			s.Decision, s.Cause, s.Err = byInputs(c, a.Ref, img.Present, img.Inputs, a.Inputs)
+			s.Decision, s.Cause, s.Err = byInputs(c, a.Ref, "label", img.Present, img.Inputs, a.Inputs)
 		case Chart:
 			ch, err := state.Chart(ctx, a.Repo, a.Name, a.Version)
 			if err != nil {
+				if unknown(&s, err) {
+					e.Steps = append(e.Steps, s)
+					continue
+				}
 				return e, err
 			}
 			ref := strings.TrimPrefix(a.Repo, "oci://") + "/" + a.Name + ":" + a.Version
-			s.Decision, s.Cause, s.Err = byInputs(c, ref, ch.Present, ch.Inputs, a.Inputs)
+			s.Decision, s.Cause, s.Err = byInputs(c, ref, "annotation", ch.Present, ch.Inputs, a.Inputs)
 		case Release:
 			r, err := state.Release(ctx, a.Ref)
 			if err != nil {
+				if unknown(&s, err) {
+					e.Steps = append(e.Steps, s)
+					continue
+				}
 				return e, err
 			}
 			switch {
@@ -206,6 +219,10 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 		case GitTag:
 			t, err := state.Tag(ctx, a.Ref)
 			if err != nil {
+				if unknown(&s, err) {
+					e.Steps = append(e.Steps, s)
+					continue
+				}
 				return e, err
 			}
 			if t.Present {
@@ -220,10 +237,40 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 	return e, nil
 }
 
-func byInputs(c *Component, ref string, present bool, have, want string) (Decision, string, error) {
+// byInputs decides an artifact from what the registry holds at its reference: absent → publish;
+// carrying the current inputs → already published; carrying other inputs → refuse. An artifact
+// without an inputs key, or current inputs that are unknown, cannot be decided: a *guard.CannotTell,
+// refused, never read as "already published" (two empty keys are not a match). what names where
+// the key lives ("label" on an image, "annotation" on a chart manifest).
+// unknown turns an answer that could not be had into a refused step, so the plan still shows
+// everything it could decide; any other error stops the plan.
+func unknown(s *Step, err error) bool {
+	if !errors.Is(err, published.ErrUnknown) {
+		return false
+	}
+	s.Decision, s.Cause, s.Err = Refuse, "cannot tell whether it is published", err
+	return true
+}
+
+func byInputs(c *Component, ref, what string, present bool, have, want string) (Decision, string, error) {
+	question := fmt.Sprintf("whether %s was built from the current inputs", ref)
 	switch {
 	case !present:
 		return Publish, "not published", nil
+	case have == "":
+		err := &guard.CannotTell{
+			Check: guard.PublishedInputsName, Component: c.Name, Question: question,
+			Reason: fmt.Sprintf("the artifact at %s carries no %s %s: it was not published by shiplane", ref, identity.LabelInputs, what),
+			Fix:    fmt.Sprintf("bump the version: run: %s %s patch (published versions are never overwritten)", guard.BumpCommand, c.Name),
+		}
+		return Refuse, fmt.Sprintf("cannot tell: published without a %s %s", identity.LabelInputs, what), err
+	case want == "":
+		err := &guard.CannotTell{
+			Check: guard.PublishedInputsName, Component: c.Name, Question: question,
+			Reason: "the current inputs are unknown",
+			Fix:    "check that the component's source paths exist at HEAD and retry",
+		}
+		return Refuse, "cannot tell: the current inputs are unknown", err
 	case have == want:
 		return AlreadyPublished, "", nil
 	default:
