@@ -62,6 +62,7 @@ type ImageBuilt struct {
 	compiler Compiler
 	progress io.Writer
 	tempDir  string
+	revision string
 }
 
 var _ goal.Goal = (*ImageBuilt)(nil)
@@ -88,6 +89,12 @@ func WithProgress(w io.Writer) Option {
 		}
 	}
 }
+
+// WithRequiredRevision makes an image count as built only when its revision label is rev: an
+// image built from the same inputs at another commit, or from uncommitted edits, is rebuilt. The
+// release lane uses it so every image it publishes names the commit it is released from. Default:
+// any revision.
+func WithRequiredRevision(rev string) Option { return func(g *ImageBuilt) { g.revision = rev } }
 
 // WithTempDir sets where build contexts are assembled (and removed afterwards). Default:
 // os.TempDir().
@@ -137,6 +144,9 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 	}
 	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
 		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
+	}
+	if got := img.Labels[identity.LabelRevision]; g.revision != "" && got != g.revision {
+		return img, verdict{detail: fmt.Sprintf("%s was built at revision %q, want %q", ref, got, g.revision)}, nil
 	}
 	latest, found, err := g.daemon.InspectImage(ctx, g.spec.Latest())
 	if err != nil {

@@ -224,7 +224,8 @@ func (c *Client) helmClient(ctx context.Context, ref string) (*registry.Client, 
 	}
 	opts := []registry.ClientOption{
 		registry.ClientOptHTTPClient(&http.Client{Transport: &ctxTransport{ctx: ctx, base: c.transport}}),
-		registry.ClientOptWriter(c.progress),
+		// Helm's own "Pulled:/Pushed:/Digest:" lines repeat what this client already says.
+		registry.ClientOptWriter(io.Discard),
 		registry.ClientOptEnableCache(true),
 	}
 	if c.plainHTTP(host) {

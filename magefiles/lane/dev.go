@@ -3,6 +3,7 @@ package lane
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/build"
@@ -46,6 +47,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 		Charts:    cl.charts,
 		Memo:      publish.NewDigestMemo(publish.DefaultMemoDir()),
 		Moving:    true,
+		Out:       out,
 	}
 	if err := dev.check(); err != nil {
 		return err
@@ -86,6 +88,8 @@ type Publisher struct {
 	Release bool
 	// Skip names components not to publish (blocked ones, under ALLOW_BLOCKED=1).
 	Skip map[string]bool
+	// Out receives the goals' progress (the lane's redacting writer). Default: the workspace's.
+	Out io.Writer
 }
 
 func (p Publisher) check() error {
@@ -131,7 +135,10 @@ func shortHash(h string) string {
 // charts it depends on. builds are the local build nodes (by component) the image pushes follow;
 // a push follows the push of the image it is built FROM, so shared layers can be mounted.
 func (w *Workspace) PublishNodes(p Publisher, builds []*goal.Node) []*goal.Node {
-	out := progress.Locked(w.Config.Progress)
+	out := p.Out
+	if out == nil {
+		out = progress.Locked(w.Config.Progress)
+	}
 	buildOf := map[string]*goal.Node{}
 	for _, b := range builds {
 		buildOf[b.Component] = b
@@ -174,7 +181,7 @@ func (w *Workspace) PublishNodes(p Publisher, builds []*goal.Node) []*goal.Node 
 		}
 		n := &goal.Node{Component: c.Name, Goal: publish.NewChartPushed(publish.ChartPushed{
 			Component: c.Name, Name: chartName(c.Chart), Version: c.Version, Dir: w.Path(c.Chart), Repo: p.ChartRepo,
-			Stamp: w.chartStamp(c.Name, w.ChartKeys[c.Name]),
+			Stamp: w.chartStamp(c.Name, c.Chart, w.ChartKeys[c.Name]),
 		}, p.Charts, p.Charts, out).WithVerified(p.Images, p.Memo)}
 		deps[chartName(c.Chart)] = c.Version
 		chartNodes = append(chartNodes, n)
@@ -183,17 +190,21 @@ func (w *Workspace) PublishNodes(p Publisher, builds []*goal.Node) []*goal.Node 
 	if pc := w.Manifest.Platform.Chart; pc != "" && !p.Skip[PlatformComponent] {
 		nodes = append(nodes, &goal.Node{Component: PlatformComponent, After: chartNodes, Goal: publish.NewChartPushed(publish.ChartPushed{
 			Name: chartName(pc), Version: w.Manifest.Platform.Version, Dir: w.Path(pc), Repo: p.ChartRepo,
-			Stamp:        w.chartStamp(PlatformComponent, w.ChartKeys[identity.PlatformChart]),
+			Stamp:        w.chartStamp(PlatformComponent, pc, w.ChartKeys[identity.PlatformChart]),
 			Dependencies: deps,
 		}, p.Charts, p.Charts, out).WithVerified(p.Images, p.Memo)})
 	}
 	return nodes
 }
 
-func (w *Workspace) chartStamp(component string, key identity.Key) helm.Stamp {
+func (w *Workspace) chartStamp(component, dir string, key identity.Key) helm.Stamp {
+	rev := w.Head.Hash
+	if w.Trees[dir] != w.HeadTrees[dir] {
+		rev += "-dirty" // packaged from uncommitted edits: no commit holds this chart
+	}
 	return helm.Stamp{
 		Created:     w.Head.Time,
-		Revision:    w.Head.Hash,
+		Revision:    rev,
 		Source:      w.Manifest.Source,
 		Inputs:      key,
 		Annotations: map[string]string{identity.LabelComponent: component},

@@ -20,11 +20,27 @@ func ReleaseTag(version string) string { return "v" + version }
 // whether its inputs changed since the tag of its current version. The platform (root VERSION and
 // umbrella chart) is a component here, tagged v<version>.
 func (w *Workspace) Facts(ctx context.Context) (guard.Facts, error) {
+	return w.facts(ctx, nil)
+}
+
+// facts gathers the facts, reading the tags of the components' versions from remote (tag name →
+// commit, as ls-remote lists them) when it is not nil, else from the local repository. A release
+// decides from the remote: a local tag that was never pushed proves nothing, and a pushed one this
+// clone has not fetched still counts (its commit must be here to compare, else the check cannot
+// tell and says to fetch).
+func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.Facts, error) {
 	m := w.Manifest
 	f := guard.Facts{Manifest: m.File}
-	tags, err := w.Repo.Tags(ctx)
+	local, err := w.Repo.Tags(ctx)
 	if err != nil {
 		return f, err
+	}
+	tagRev := func(tag string) (string, bool) {
+		if remote != nil {
+			c, ok := remote[tag]
+			return c, ok
+		}
+		return "refs/tags/" + tag, local[tag]
 	}
 	add := func(name, versionFile, ver string, deps []string, publish bool, chart string, paths []string, img *guard.ImageFacts, tag string) error {
 		cf := guard.ComponentFacts{Name: name, VersionFile: versionFile, Version: ver, DependsOn: deps, Publish: publish, Image: img, Tag: tag}
@@ -44,15 +60,21 @@ func (w *Workspace) Facts(ctx context.Context) (guard.Facts, error) {
 			}
 		}
 		cf.HeadInputs = treesOf(paths, w.Trees)
-		if tags[tag] {
+		if rev, ok := tagRev(tag); ok {
 			cf.TagExists = true
-			at, err := w.Repo.TreesAt(ctx, "refs/tags/"+tag, paths)
+			if _, err := w.Repo.Commit(ctx, rev); err != nil {
+				// The tag's commit is not in this clone: leave TagInputs empty, so the guard
+				// says it cannot tell and asks for a fetch.
+				f.Components = append(f.Components, cf)
+				return nil
+			}
+			at, err := w.Repo.TreesAt(ctx, rev, paths)
 			if err != nil {
 				return err
 			}
 			cf.TagInputs = treesOf(paths, at)
 			if cf.TagInputs != cf.HeadInputs {
-				if cf.ChangedFiles, err = w.Repo.ChangedFiles(ctx, "refs/tags/"+tag, paths); err != nil {
+				if cf.ChangedFiles, err = w.Repo.ChangedFiles(ctx, rev, paths); err != nil {
 					return err
 				}
 			}

@@ -106,7 +106,7 @@ func scenario(t *testing.T, dir string, mem *publishedtest.Memory) (*plan.Plan, 
 		commits[tag] = c
 	}
 	p := Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}
-	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: commits, Releases: mem}, "v1.0.0")
+	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: commits, Releases: mem}, "v1.0.0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,9 +223,18 @@ func TestPlanScenarios(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = ws.MakePlan(t.Context(), Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}, State{Images: mem, Charts: mem, Releases: mem}, "v1.0.0")
-		if !errors.Is(err, published.ErrUnknown) {
-			t.Fatalf("err = %v, want it to wrap published.ErrUnknown", err)
+		pl, err := ws.MakePlan(t.Context(), Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}, State{Images: mem, Charts: mem, Releases: mem}, "v1.0.0", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The answer that could not be had refuses its artifact, never counts as absent; the rest
+		// of the plan is still shown.
+		if !errors.Is(pl.Err(), published.ErrUnknown) {
+			t.Fatalf("Err() = %v, want it to wrap published.ErrUnknown", pl.Err())
+		}
+		if !strings.Contains(pl.String(), "image pushed registry.test/rel/base:1.0.0: refuse (cannot tell whether it is published)") ||
+			!strings.Contains(pl.String(), "image pushed registry.test/rel/worker:1.0.0: publish (not published)") {
+			t.Errorf("plan:\n%s", pl)
 		}
 	})
 
@@ -296,5 +305,38 @@ func TestLocalLaneGuards(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "charts/api/Chart.yaml") {
 		t.Errorf("the refusal does not name the file: %v", err)
+	}
+}
+
+// TestReleaseDecidesFromRemoteTags: a local tag that was never pushed proves nothing, and a pushed
+// tag whose commit this clone lacks makes the changed-without-bump check say it cannot tell.
+func TestReleaseDecidesFromRemoteTags(t *testing.T) {
+	dir := gittest.New(t, scenarioFiles())
+	gittest.Git(t, dir, "tag", "-a", "-m", "never pushed", "api/v1.0.0")
+	gittest.Write(t, dir, map[string]string{"api/main.go": "package main // changed\n"})
+	gittest.Commit(t, dir, "change api")
+	ws, err := Open(t.Context(), Config{Root: dir, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := publishedtest.New()
+	p := Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}
+	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: map[string]string{}, Releases: mem}, "v1.0.0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cwb *guard.ChangedWithoutBump
+	if errors.As(pl.Err(), &cwb) {
+		t.Errorf("an unpushed local tag refused the release: %v", cwb)
+	}
+
+	remote := map[string]string{"api/v1.0.0": "0123456789abcdef0123456789abcdef01234567"}
+	pl, err = ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: remote, Releases: mem}, "v1.0.0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ct *guard.CannotTell
+	if !errors.As(pl.Err(), &ct) || ct.Component != "api" || !strings.Contains(pl.Err().Error(), "git fetch --tags") {
+		t.Errorf("a pushed tag this clone lacks: Err() = %v", pl.Err())
 	}
 }

@@ -79,7 +79,7 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseB
 		return nil, red.Error(err)
 	}
 	b.obs = newObserved(reg, charts, b.gh)
-	b.pub = Publisher{Registry: s.Registry, ChartRepo: s.ChartRepo, Images: b.obs, Charts: chartView{b.obs}, Release: true}
+	b.pub = Publisher{Registry: s.Registry, ChartRepo: s.ChartRepo, Images: b.obs, Charts: chartView{b.obs}, Release: true, Out: out}
 	b.state = State{Images: b.obs, Charts: b.obs, Tags: tags, Releases: b.obs}
 	return b, nil
 }
@@ -102,10 +102,13 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if tag == "" {
 		tag = ReleaseTag(ws.Manifest.Platform.Version)
 	}
+	if _, ok := b.state.Tags[tag]; !ok {
+		fmt.Fprintf(ws.Config.Stdout, "note: %s is not on %s yet; releaseAll runs from the pushed tag (go run mage.go tagRelease)\n", tag, Remote)
+	}
 	if err := b.obs.loadIndex(ctx, tag); err != nil {
 		return b.red.Error(err)
 	}
-	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag)
+	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag, false)
 	if err != nil {
 		return b.red.Error(err)
 	}
@@ -138,7 +141,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err := b.obs.loadIndex(ctx, tag); err != nil {
 		return b.red.Error(err)
 	}
-	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag)
+	pl, err := ws.MakePlan(ctx, b.pub, b.state, tag, true)
 	if err != nil {
 		return b.red.Error(err)
 	}
@@ -177,8 +180,10 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		}
 		defer d.Close()
 		b.pub.Source = publish.Reproducible{Source: registry.NewDaemon(d.API()), Time: ws.Head.Time}
-		for _, n := range ws.LocalBuildNodes(d, build.WithProgress(out)) {
-			if buildNeeded[n.Component] || needsFor(ws, n.Component, buildNeeded) {
+		// Every image the release builds names this commit: one built from the same inputs at
+		// another commit (or from uncommitted edits) is rebuilt, not reused.
+		for _, n := range ws.LocalBuildNodes(d, build.WithProgress(out), build.WithRequiredRevision(ws.Head.Hash)) {
+			if buildNeeded[n.Component] || baseOfNeeded(ws, n.Component, buildNeeded) {
 				builds = append(builds, n)
 			}
 		}
@@ -210,7 +215,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		all = append(all, n)
 	}
 	rel := publish.NewReleasePublished(publish.ReleasePublished{
-		Tag: tag, Name: tag, Body: ws.releaseBody(tag), Prerelease: prerelease(ws.Manifest.Platform.Version),
+		Tag: tag, Name: tag, Body: ws.releaseBody(tag, skip), Prerelease: prerelease(ws.Manifest.Platform.Version),
 		Assets: func(ctx context.Context) ([]publish.Asset, error) { return ws.releaseAssets(ctx, b, tag, skip) },
 	}, b.obs, out)
 	all = append(all, &goal.Node{Component: PlatformComponent, Goal: rel, After: append([]*goal.Node(nil), nodes...)})
@@ -222,11 +227,17 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	return b.red.Error(ws.finish(r))
 }
 
-// needsFor reports whether name's image is the base of an image that must be built.
-func needsFor(ws *Workspace, name string, needed map[string]bool) bool {
+// baseOfNeeded reports whether name's image is, directly or through other images, the base of an
+// image that must be built: the build of an image waits for the build of its base.
+func baseOfNeeded(ws *Workspace, name string, needed map[string]bool) bool {
 	for n := range needed {
-		if c := ws.Manifest.Component(n); c != nil && c.Image != nil && c.Image.From == name {
-			return true
+		for c := ws.Manifest.Component(n); c != nil && c.Image != nil && c.Image.From != ""; c = ws.Manifest.Component(c.Image.From) {
+			if c.Image.From == name {
+				return true
+			}
+			if c.Image.From == c.Name {
+				break
+			}
 		}
 	}
 	return false
@@ -266,11 +277,11 @@ func prerelease(v string) bool {
 	return err == nil && sv.Prerelease() != ""
 }
 
-func (w *Workspace) releaseBody(tag string) string {
+func (w *Workspace) releaseBody(tag string, skip map[string]bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Release %s from commit %s.\n\n| component | version |\n|---|---|\n", tag, w.Head.Hash)
 	for _, c := range w.Manifest.Components {
-		if c.Publish {
+		if c.Publish && !skip[c.Name] {
 			fmt.Fprintf(&b, "| %s | %s |\n", c.Name, c.Version)
 		}
 	}
@@ -376,11 +387,11 @@ func TagRelease(ctx context.Context, cfg Config) error {
 		return err
 	}
 	tag := ReleaseTag(ws.Manifest.Platform.Version)
-	facts, err := ws.Facts(ctx)
+	remote, err := ws.remoteTags(ctx)
 	if err != nil {
 		return err
 	}
-	remote, err := ws.remoteTags(ctx)
+	facts, err := ws.facts(ctx, remote)
 	if err != nil {
 		return err
 	}

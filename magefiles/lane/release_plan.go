@@ -123,9 +123,10 @@ func (s State) Release(ctx context.Context, tag string) (published.Release, erro
 // ErrNoGitHub is a release without GITHUB_TOKEN or GITHUB_REPOSITORY.
 var ErrNoGitHub = errors.New("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (GITHUB_API_URL for GitHub Enterprise)")
 
-// MakePlan gathers the facts and the published state and decides the release.
-func (w *Workspace) MakePlan(ctx context.Context, p Publisher, st State, tag string) (*plan.Plan, error) {
-	facts, err := w.Facts(ctx)
+// MakePlan gathers the facts and the published state and decides the release. released is true
+// when the release is to run now (releaseAll): the tag must then be on the remote at HEAD.
+func (w *Workspace) MakePlan(ctx context.Context, p Publisher, st State, tag string, released bool) (*plan.Plan, error) {
+	facts, err := w.facts(ctx, st.Tags)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +141,7 @@ func (w *Workspace) MakePlan(ctx context.Context, p Publisher, st State, tag str
 	for _, v := range guard.Violations(guard.Run(facts, checks...)) {
 		in.Refusals = append(in.Refusals, v)
 	}
-	placement, err := w.tagPlacement(ctx, tag, st.Tags)
+	placement, err := w.tagPlacement(ctx, tag, st.Tags, released)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (w *Workspace) MakePlan(ctx context.Context, p Publisher, st State, tag str
 }
 
 // tagPlacement checks that HEAD is the release tag's commit, locally and on the remote.
-func (w *Workspace) tagPlacement(ctx context.Context, tag string, remote map[string]string) ([]error, error) {
+func (w *Workspace) tagPlacement(ctx context.Context, tag string, remote map[string]string, released bool) ([]error, error) {
 	if tag == "" {
 		return nil, nil
 	}
@@ -163,10 +164,14 @@ func (w *Workspace) tagPlacement(ctx context.Context, tag string, remote map[str
 		return nil, err
 	}
 	if local != "" && local != w.Head.Hash {
-		errs = append(errs, fmt.Errorf("tag %s points at %s, but HEAD is %s; check out the tag (git checkout %s) and run again", tag, short(local), short(w.Head.Hash), tag))
+		errs = append(errs, &guard.TagNotAtHead{Tag: tag, TagCommit: local, Head: w.Head.Hash, Where: guard.Local})
 	}
-	if r, ok := remote[tag]; ok && r != w.Head.Hash {
-		errs = append(errs, fmt.Errorf("tag %s on %s points at %s, but HEAD is %s; the remote tag moved: fetch it (git fetch --tags --force) and check it out", tag, Remote, short(r), short(w.Head.Hash)))
+	r, onRemote := remote[tag]
+	switch {
+	case !onRemote && released:
+		errs = append(errs, &guard.TagNotPushed{Tag: tag, Remote: Remote})
+	case onRemote && r != w.Head.Hash:
+		errs = append(errs, &guard.TagNotAtHead{Tag: tag, TagCommit: r, Head: w.Head.Hash, Where: guard.Remote})
 	}
 	return errs, nil
 }

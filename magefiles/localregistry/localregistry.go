@@ -95,7 +95,9 @@ func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 	defer ln.Close()
 
 	pw := &lineWriter{w: progress}
-	distribution.SetLog(pw, logrus.WarnLevel)
+	// The registry logs every "not there yet" answer (a 404 to a HEAD, the normal first question of
+	// a push) at error level; clients report real failures themselves, so only fatal lines show.
+	distribution.SetLog(pw, logrus.FatalLevel)
 
 	cfg := distribution.Config(configuration.Storage{
 		"filesystem": configuration.Parameters{"rootdirectory": abs},

@@ -5,6 +5,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -121,6 +122,16 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 		}
 	}
 	local, err = g.localDigest(ctx)
+	if errors.Is(err, registry.ErrNoLocalImage) {
+		// Not built yet (its build goal runs first): every tag the image would fill is missing.
+		var all []string
+		for _, t := range g.Tags {
+			if d, present := digests[t]; !present || g.moving(t) || d == "" {
+				all = append(all, t)
+			}
+		}
+		return all, "", nil
+	}
 	if err != nil {
 		return nil, "", err
 	}

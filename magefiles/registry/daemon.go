@@ -2,7 +2,10 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,5 +34,15 @@ func (d *Daemon) LocalImage(ctx context.Context, ref string) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from the Docker daemon: %w", ref, err)
 	}
+	// One inspect now, so a missing image is told apart from a daemon that cannot answer.
+	if _, err := img.ConfigName(); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("%s: %w", ref, ErrNoLocalImage)
+		}
+		return nil, fmt.Errorf("reading %s from the Docker daemon: %w", ref, err)
+	}
 	return img, nil
 }
+
+// ErrNoLocalImage is a local image that does not exist (yet): not a failure to read one.
+var ErrNoLocalImage = errors.New("no such image in the local daemon")

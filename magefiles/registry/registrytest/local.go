@@ -1,15 +1,17 @@
 package registrytest
 
 import (
+	"github.com/shiplane/shiplane/magefiles/registry"
+
 	"context"
-	"errors"
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
-// ErrNoImage is what LocalImages answers for a reference it does not hold.
-var ErrNoImage = errors.New("no such local image")
+// ErrNoImage is what LocalImages answers for a reference it does not hold: the same error the
+// daemon source gives.
+var ErrNoImage = registry.ErrNoLocalImage
 
 // LocalImages is an in-memory registry.Local (images by local reference, e.g.
 // "shiplane/core:1.0.0"), for pushing any v1.Image (random.Image, mutate results) as if it came

@@ -204,8 +204,15 @@ func (w *Watcher) handle(ctx context.Context, name string) bool {
 // file of the same name.
 func (w *Watcher) moveProcessed(name string) (string, error) {
 	dir := filepath.Join(w.Dir, ProcessedDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("creating %s: %w", dir, err)
+	// As writable as the inbox it lives in: the folder is shared with whoever drops the files (a
+	// user on the host, not this service's user), who must be able to clear it.
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("creating %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil { // Mkdir's mode passes through the umask
+			return "", fmt.Errorf("making %s writable: %w", dir, err)
+		}
 	}
 	dst := filepath.Join(dir, name)
 	for i := 1; ; i++ {
