@@ -56,6 +56,13 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 		return fmt.Errorf("bump %s: %w", component, err)
 	}
 	next, err := version.Next(cur, spec)
+	var same *version.SameVersionError
+	resync := errors.As(err, &same)
+	if resync {
+		// bump X <its current version>: what the version guardrail suggests when the chart or the
+		// umbrella's pin disagrees with VERSION. Bring them in step; refuse if nothing disagrees.
+		next, err = cur, nil
+	}
 	if err != nil {
 		return fmt.Errorf("bump %s: %w", component, err)
 	}
@@ -93,10 +100,27 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 			}
 		}
 	}
+	if resync {
+		var changed []*version.Edit
+		var files []string
+		for i, e := range edits {
+			if e.Changed() {
+				changed, files = append(changed, e), append(files, touched[i])
+			}
+		}
+		if len(changed) == 0 {
+			return fmt.Errorf("bump %s: %w", component, same)
+		}
+		edits, touched = changed, files
+	}
 	if err := version.ApplyAll(edits...); err != nil {
 		return fmt.Errorf("bump %s: %w", component, err)
 	}
-	fmt.Fprintf(cfg.Stdout, "%s: %s → %s\n", component, cur, next)
+	if resync {
+		fmt.Fprintf(cfg.Stdout, "%s: %s (chart brought in step with %s)\n", component, cur, versionFile)
+	} else {
+		fmt.Fprintf(cfg.Stdout, "%s: %s → %s\n", component, cur, next)
+	}
 	for _, f := range touched {
 		fmt.Fprintf(cfg.Progress, "  updated %s\n", f)
 	}

@@ -218,3 +218,33 @@ func TestBumpRefusesAnUneditableChartBeforeWriting(t *testing.T) {
 		t.Errorf("a refused bump reported: %q %q", out.String(), progress.String())
 	}
 }
+
+// TestBumpToTheCurrentVersionResyncsTheChart: the version guardrail's fix for a chart that
+// disagrees with VERSION ("run: go run mage.go bump core 1.2.0") works, and changes only the chart.
+func TestBumpToTheCurrentVersionResyncsTheChart(t *testing.T) {
+	root := copyTree(t)
+	chart := filepath.Join(root, "charts/core/Chart.yaml")
+	data, err := os.ReadFile(chart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(chart, []byte(strings.Replace(string(data), "version: 1.2.0", "version: 1.1.0", 1)), 0o644)
+	before := snapshot(t, root)
+	var out bytes.Buffer
+	if err := Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}, "core", "1.2.0"); err != nil {
+		t.Fatal(err)
+	}
+	got := changedLines(before, snapshot(t, root))
+	if len(got) != 1 || len(got["charts/core/Chart.yaml"]) != 1 || !strings.HasPrefix(got["charts/core/Chart.yaml"][0], "version: 1.2.0") {
+		t.Fatalf("changed = %v", got)
+	}
+	if !strings.Contains(out.String(), "core: 1.2.0 (chart brought in step") {
+		t.Errorf("stdout = %q", out.String())
+	}
+	// Now everything agrees: the same command is refused as a same-version bump.
+	err = Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}, "core", "1.2.0")
+	var same *version.SameVersionError
+	if !errors.As(err, &same) {
+		t.Fatalf("err = %v", err)
+	}
+}
