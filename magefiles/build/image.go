@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/goal"
@@ -47,6 +48,10 @@ type Spec struct {
 	Binary string
 	// BaseImage, when set, is passed as build arg BASE_IMAGE ("shiplane/base:0.1.0").
 	BaseImage string
+	// Clean says the inputs are committed: an image labelled as built from uncommitted edits
+	// (revision "<commit>-dirty") does not count as built, even with the same inputs, so a
+	// commit's build never carries a dirty label.
+	Clean bool
 }
 
 // Ref is the version tag, "<repository>:<version>".
@@ -144,6 +149,9 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 	}
 	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
 		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
+	}
+	if got := img.Labels[identity.LabelRevision]; g.spec.Clean && strings.HasSuffix(got, "-dirty") {
+		return img, verdict{detail: fmt.Sprintf("%s was built from uncommitted edits (revision %q); the inputs are committed now", ref, got)}, nil
 	}
 	if got := img.Labels[identity.LabelRevision]; g.revision != "" && got != g.revision {
 		return img, verdict{detail: fmt.Sprintf("%s was built at revision %q, want %q", ref, got, g.revision)}, nil

@@ -68,6 +68,7 @@ func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goa
 			Dir:        w.Config.Root,
 			Main:       mainPackage(c.Image.Main),
 			Binary:     c.Image.Binary(),
+			Clean:      !w.Dirty(c),
 		}
 		if from := w.Manifest.Component(c.Image.From); from != nil && from.Image != nil {
 			spec.BaseImage = w.LocalImage(from) + ":" + from.Version

@@ -31,6 +31,9 @@ func (d *Daemon) LocalImage(ctx context.Context, ref string) (v1.Image, error) {
 		return nil, fmt.Errorf("parsing %q: %w", ref, err)
 	}
 	img, err := daemon.Image(r, daemon.WithContext(ctx), daemon.WithClient(d.client))
+	if cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("%s: %w", ref, ErrNoLocalImage)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s from the Docker daemon: %w", ref, err)
 	}
