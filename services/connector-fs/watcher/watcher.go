@@ -206,18 +206,27 @@ func (w *Watcher) moveProcessed(name string) (string, error) {
 	dir := filepath.Join(w.Dir, ProcessedDir)
 	// As writable as the inbox it lives in: the folder is shared with whoever drops the files (a
 	// user on the host, not this service's user), who must be able to clear it.
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
 		if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("creating %s: %w", dir, err)
 		}
 		if err := os.Chmod(dir, 0o777); err != nil { // Mkdir's mode passes through the umask
 			return "", fmt.Errorf("making %s writable: %w", dir, err)
 		}
+	case err != nil:
+		return "", fmt.Errorf("checking %s: %w", dir, err)
+	case !st.IsDir():
+		return "", fmt.Errorf("%s is not a directory", dir)
 	}
 	dst := filepath.Join(dir, name)
 	for i := 1; ; i++ {
-		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		_, err := os.Lstat(dst)
+		if errors.Is(err, fs.ErrNotExist) {
 			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("looking for a free name in %s: %w", dir, err)
 		}
 		dst = filepath.Join(dir, name+"."+strconv.Itoa(i))
 	}
