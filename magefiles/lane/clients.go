@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/progress"
@@ -47,4 +48,13 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 		return nil, err
 	}
 	return &clients{red: red, out: out, reg: reg, charts: charts}, nil
+}
+
+// finishRedacted masks secrets in every goal's reason, then finishes the run as Workspace.finish
+// does (summary, JSON report, error), masking the returned error too.
+func (w *Workspace) finishRedacted(r *goal.Report, red *pipeline.Redactor) error {
+	for i := range r.Results {
+		r.Results[i].Reason = red.String(r.Results[i].Reason)
+	}
+	return red.Error(w.finish(r))
 }

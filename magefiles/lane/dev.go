@@ -62,10 +62,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	builds := ws.LocalBuildNodes(d, build.WithProgress(out))
 	nodes := append(builds, ws.PublishNodes(dev, builds)...)
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
-	for i := range r.Results {
-		r.Results[i].Reason = cl.red.String(r.Results[i].Reason)
-	}
-	return cl.red.Error(ws.finish(r))
+	return ws.finishRedacted(r, cl.red)
 }
 
 // Publisher is where and how a lane publishes: the policy, set once.

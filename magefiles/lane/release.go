@@ -165,7 +165,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 				if s.Decision == plan.Blocked {
 					skip[e.Name] = true
 				}
-				if s.Decision == plan.Publish && strings.HasPrefix(s.Goal, "image pushed ") {
+				if s.Decision == plan.Publish && s.Kind == plan.Image {
 					buildNeeded[e.Name] = true
 				}
 			}
@@ -198,7 +198,6 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	for _, n := range pubs {
 		byComponent[n.Component] = append(byComponent[n.Component], n)
 	}
-	var all []*goal.Node
 	for _, c := range ws.Manifest.Components {
 		if !c.Publish || skip[c.Name] {
 			continue
@@ -208,23 +207,18 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			Goal: publish.NewTagPushed(t, ws.Head.Hash, fmt.Sprintf("%s %s (release %s)", c.Name, c.Version, tag), tags, out)}
 		nodes = append(nodes, n)
 	}
-	for _, n := range nodes {
-		if len(verify) > 0 && !isVerify(n, verify) {
-			n.After = append(n.After, verify...)
-		}
-		all = append(all, n)
+	// Nothing is published before every verification goal passed.
+	for _, n := range nodes[len(verify):] {
+		n.After = append(n.After, verify...)
 	}
 	rel := publish.NewReleasePublished(publish.ReleasePublished{
 		Tag: tag, Name: tag, Body: ws.releaseBody(tag, skip), Prerelease: prerelease(ws.Manifest.Platform.Version),
 		Assets: func(ctx context.Context) ([]publish.Asset, error) { return ws.releaseAssets(ctx, b, tag, skip) },
 	}, b.obs, out)
-	all = append(all, &goal.Node{Component: PlatformComponent, Goal: rel, After: append([]*goal.Node(nil), nodes...)})
+	all := append(nodes, &goal.Node{Component: PlatformComponent, Goal: rel, After: append([]*goal.Node(nil), nodes...)})
 
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, all)
-	for i := range r.Results {
-		r.Results[i].Reason = b.red.String(r.Results[i].Reason)
-	}
-	return b.red.Error(ws.finish(r))
+	return ws.finishRedacted(r, b.red)
 }
 
 // baseOfNeeded reports whether name's image is, directly or through other images, the base of an
@@ -238,15 +232,6 @@ func baseOfNeeded(ws *Workspace, name string, needed map[string]bool) bool {
 			if c.Image.From == c.Name {
 				break
 			}
-		}
-	}
-	return false
-}
-
-func isVerify(n *goal.Node, verify []*goal.Node) bool {
-	for _, v := range verify {
-		if v == n {
-			return true
 		}
 	}
 	return false
@@ -411,7 +396,7 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	if err := ws.Repo.PushTag(ctx, Remote, tag); err != nil {
 		return fmt.Errorf("%w; the local tag %s was created: push it with git push %s %s, or delete it with git tag -d %s", err, tag, Remote, tag, tag)
 	}
-	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, short(ws.Head.Hash), Remote)
+	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, ws.Head.Short(), Remote)
 	fmt.Fprintf(ws.Config.Progress, "CI runs releaseAll for %s; preview it with: go run mage.go releasePlan\n", tag)
 	return nil
 }

@@ -175,10 +175,3 @@ func (w *Workspace) tagPlacement(ctx context.Context, tag string, remote map[str
 	}
 	return errs, nil
 }
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return h
-}

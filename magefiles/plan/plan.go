@@ -96,7 +96,9 @@ type Input struct {
 
 // Step is one artifact's decision and its cause.
 type Step struct {
-	Goal     string
+	Goal string
+	// Kind is the kind of artifact the step publishes.
+	Kind     Kind
 	Decision Decision
 	Cause    string
 	// Err is the guardrail error behind a Refuse or Blocked decision.
@@ -156,7 +158,7 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 	e := Entry{Name: c.Name, Version: c.Version}
 	all := func(d Decision, cause string, err error) Entry {
 		for _, a := range c.Artifacts {
-			e.Steps = append(e.Steps, Step{Goal: a.Goal, Decision: d, Cause: cause, Err: err})
+			e.Steps = append(e.Steps, Step{Goal: a.Goal, Kind: a.Kind, Decision: d, Cause: cause, Err: err})
 		}
 		return e
 	}
@@ -176,7 +178,7 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 		return all(Refuse, cause, err), nil
 	}
 	for _, a := range c.Artifacts {
-		s := Step{Goal: a.Goal}
+		s := Step{Goal: a.Goal, Kind: a.Kind}
 		switch a.Kind {
 		case Image:
 			img, err := state.Image(ctx, a.Ref)
