@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/github/githubtest"
+	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
 
@@ -74,23 +74,6 @@ func assertErrNoSecret(t *testing.T, err error) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newClient returns a client of f with the canary token whose progress output is checked for the
 // token when the test ends.
 func newClient(t *testing.T, f *githubtest.Fake, opts ...github.Option) *github.Client {
@@ -100,7 +83,7 @@ func newClient(t *testing.T, f *githubtest.Fake, opts ...github.Option) *github.
 
 func newClientFor(t *testing.T, repo, token, base string, opts ...github.Option) *github.Client {
 	t.Helper()
-	progress := &syncBuffer{}
+	progress := &progress.Buffer{}
 	all := append([]github.Option{github.WithBaseURL(base), github.WithRetry(fast), github.WithProgress(progress)}, opts...)
 	c, err := github.New(repo, token, all...)
 	if err != nil {

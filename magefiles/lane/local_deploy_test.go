@@ -1,7 +1,6 @@
 package lane_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -30,6 +29,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/kube/kubetest"
 	"github.com/shiplane/shiplane/magefiles/lane"
+	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -42,30 +42,6 @@ var deployCharts = []string{"core", "connector-fs", "connector-webhook", "scanne
 type env map[string]string
 
 func (e env) get(k string) string { return e[k] }
-
-// syncBuffer is a bytes.Buffer safe for the engine's concurrent progress writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Reset()
-}
 
 func editFile(t *testing.T, root, file, old, new string) (restore func()) {
 	t.Helper()
@@ -163,7 +139,7 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 	cluster := kubetest.Start(t)
 	root := testenv.CopyRepo(t, deployProject)
 	e := env{"KUBECONFIG": cluster.Kubeconfig}
-	out := &syncBuffer{}
+	out := &progress.Buffer{}
 	cfg := lane.Config{Root: root, Getenv: e.get, Progress: out, Stdout: out}
 	ctx := t.Context()
 	cs, err := kubernetes.NewForConfig(cluster.RESTConfig())
@@ -370,7 +346,7 @@ func hasEnv(dep *appsv1.Deployment, name, value string) bool {
 
 func TestDeployLocalUnreachableClusterFailsFast(t *testing.T) {
 	kc, server := closedKubeconfig(t)
-	cfg := lane.Config{Root: testenv.RepoRoot(t), Getenv: env{"KUBECONFIG": kc}.get, Progress: &syncBuffer{}}
+	cfg := lane.Config{Root: testenv.RepoRoot(t), Getenv: env{"KUBECONFIG": kc}.get, Progress: &progress.Buffer{}}
 	for name, fn := range map[string]func(context.Context, lane.Config) error{
 		"deployAllLocal":  lane.DeployAllLocal,
 		"deployDownLocal": lane.DeployDownLocal,
@@ -397,7 +373,7 @@ func TestDeployLocalUnreachableClusterFailsFast(t *testing.T) {
 func TestDeployLocalBadInputNamesChartAndFileAndTouchesNothing(t *testing.T) {
 	kc, _ := closedKubeconfig(t)
 	root := testenv.CopyRepo(t, deployProject)
-	cfg := lane.Config{Root: root, Getenv: env{"KUBECONFIG": kc}.get, Progress: &syncBuffer{}}
+	cfg := lane.Config{Root: root, Getenv: env{"KUBECONFIG": kc}.get, Progress: &progress.Buffer{}}
 	deployErr := func() error {
 		t.Helper()
 		err := lane.DeployAllLocal(t.Context(), cfg)
@@ -512,7 +488,7 @@ func (r *recordingReleases) index(call string) int {
 // Readiness can only be faked here: no pod ever runs on the test API server. Helm's fake kube client
 // (deploytest) records the waits DEPLOY_WAIT=1 asks for.
 func TestDeployLocalWaitFake(t *testing.T) {
-	ws, err := lane.Open(t.Context(), lane.Config{Root: testenv.RepoRoot(t), Progress: &syncBuffer{},
+	ws, err := lane.Open(t.Context(), lane.Config{Root: testenv.RepoRoot(t), Progress: &progress.Buffer{},
 		Getenv: env{"DEPLOY_WAIT": "1", "DEPLOY_TIMEOUT": "42s"}.get})
 	if err != nil {
 		t.Fatal(err)
