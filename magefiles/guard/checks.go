@@ -248,14 +248,8 @@ func PublishedInputs(c ComponentFacts) error { return errors.Join(publishedInput
 func publishedInputs(c ComponentFacts) []error {
 	var errs []error
 	for _, a := range c.Published {
-		question := fmt.Sprintf("whether %s was built from the current inputs", a.Ref)
-		switch {
-		case a.Inputs == "":
-			errs = append(errs, &CannotTell{Check: PublishedInputsName, Component: c.Name, Question: question, Reason: "it carries no inputs hash", Fix: fmt.Sprintf("publish a new version instead: run: %s", bump(c.Name, version.Patch))})
-		case c.HeadInputs == "":
-			errs = append(errs, &CannotTell{Check: PublishedInputsName, Component: c.Name, Question: question, Reason: "the inputs at HEAD are unknown", Fix: "check that the component's source paths exist at HEAD and retry"})
-		case a.Inputs != c.HeadInputs:
-			errs = append(errs, &PublishedWithDifferentInputs{Component: c.Name, Version: c.Version, Artifact: a.Ref, Published: a.Inputs, Current: c.HeadInputs})
+		if _, err := SameInputs(Subject{Component: c.Name, Version: c.Version, Ref: a.Ref}, a.Inputs, c.HeadInputs); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errs

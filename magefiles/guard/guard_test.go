@@ -308,13 +308,13 @@ func TestPublishedInputs(t *testing.T) {
 		{
 			name:   "published without an inputs hash",
 			mutate: func(f *Facts) { get(f, "core").Published[0].Inputs = "" },
-			want:   []string{"core: cannot tell whether registry.example.com/core:1.2.0 was built from the current inputs: it carries no inputs hash; publish a new version instead: run: go run mage.go bump core patch"},
+			want:   []string{"core: cannot tell whether registry.example.com/core:1.2.0 was built from the current inputs: the artifact at registry.example.com/core:1.2.0 carries no dev.shiplane.inputs label: it was not published by shiplane; bump the version: run: go run mage.go bump core patch (published versions are never overwritten)"},
 			types:  []any{new(*CannotTell)},
 		},
 		{
 			name:   "current inputs unknown",
 			mutate: func(f *Facts) { get(f, "scanner").HeadInputs = "" },
-			want:   []string{"scanner: cannot tell whether registry.example.com/scanner:0.3.0 was built from the current inputs: the inputs at HEAD are unknown; check that the component's source paths exist at HEAD and retry"},
+			want:   []string{"scanner: cannot tell whether registry.example.com/scanner:0.3.0 was built from the current inputs: the current inputs are unknown; check that the component's source paths exist at HEAD and retry"},
 		},
 	})
 	c := healthy().Components[1]

@@ -10,12 +10,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/version"
 )
 
-// ComponentTag is the git tag of a component's release: <component>/v<version>.
-func ComponentTag(component, version string) string { return component + "/v" + version }
-
-// ReleaseTag is the platform release tag: v<root VERSION>.
-func ReleaseTag(version string) string { return "v" + version }
-
 // Facts gathers what the guardrails look at: versions, charts, metadata, and for every component
 // whether its inputs changed since the tag of its current version. The platform (root VERSION and
 // umbrella chart) is a component here, tagged v<version>.
@@ -109,19 +103,6 @@ func treesOf(paths []string, trees map[string]string) string {
 	}
 	return strings.Join(parts, " ")
 }
-
-// Check is which guardrails a lane enforces and which it only warns about.
-type Check struct {
-	Refuse []string
-	Warn   []string
-}
-
-// Lane policies: the local lane refuses inconsistent versions and warns about changes without a
-// bump; the dev lane also refuses missing metadata before it publishes.
-var (
-	LocalCheck = Check{Refuse: []string{guard.VersionsName}, Warn: []string{guard.BumpedName}}
-	DevCheck   = Check{Refuse: []string{guard.VersionsName, guard.MetadataName}, Warn: []string{guard.BumpedName}}
-)
 
 // Guard runs the lane's guardrails before it writes anything: warnings go to progress, refusals
 // come back as the joined guardrail errors.

@@ -7,23 +7,23 @@ import (
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :<version> and
 // :latest and stamped with the component's labels. Images already built from the same inputs are
 // left alone; a base image builds before the images FROM it, and independent images build at once
-// (at most cfg.Workers). The daemon is $DOCKER_HOST (read through cfg.Getenv), else the default
-// socket.
+// (at most cfg.Workers). The daemon is $DOCKER_HOST, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if err := ws.Guard(ctx, LocalCheck, nil); err != nil {
+	if err := ws.Guard(ctx, LocalPolicy().Check, nil); err != nil {
 		return err
 	}
-	d, err := docker.New(ctx, docker.WithHost(ws.Config.Getenv("DOCKER_HOST")))
+	d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
 	if err != nil {
 		return err
 	}
@@ -49,8 +49,7 @@ func (w *Workspace) RunLocalBuild(ctx context.Context, d build.Daemon, opts ...b
 
 // LocalBuildNodes returns one "image built" node per component with an image, in manifest order.
 // A node runs after the node of the component its image is built FROM, so that image is built
-// first; the dev lane hangs its push goals after these nodes. Every goal compiles with go in the
-// repository root and then applies opts.
+// first. Every goal compiles with go in the repository root and then applies opts.
 func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goal.Node {
 	byName := map[string]*goal.Node{}
 	var nodes []*goal.Node
@@ -58,34 +57,37 @@ func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goa
 		if c.Image == nil {
 			continue
 		}
-		spec := build.Spec{
-			Component:  c.Name,
-			Repository: w.LocalImage(c),
-			Version:    c.Version,
-			Key:        w.Keys[c.Name],
-			Labels:     w.Labels(c),
-			Dockerfile: w.Path(c.Image.Dockerfile),
-			Dir:        w.Config.Root,
-			Main:       mainPackage(c.Image.Main),
-			Binary:     c.Image.Binary(),
-			Clean:      !w.Dirty(c),
-		}
-		if from := w.Manifest.Component(c.Image.From); from != nil && from.Image != nil {
-			spec.BaseImage = w.LocalImage(from) + ":" + from.Version
-		}
-		goalOpts := append([]build.Option{build.WithCompiler(build.NewGoCompiler())}, opts...)
-		n := &goal.Node{Component: c.Name, Goal: build.NewImageBuilt(spec, d, goalOpts...)}
+		n := &goal.Node{Component: c.Name, Goal: w.imageBuilt(c, d, opts...)}
 		byName[c.Name] = n
 		nodes = append(nodes, n)
 	}
 	for _, n := range nodes {
-		if from := w.Manifest.Component(n.Component).Image.From; from != "" {
-			if dep := byName[from]; dep != nil {
-				n.After = append(n.After, dep)
-			}
+		if from := w.baseOf(w.Manifest.Component(n.Component)); from != nil {
+			n.After = append(n.After, byName[from.Name])
 		}
 	}
 	return nodes
+}
+
+// imageBuilt is the goal "image built" of c in the daemon d: compiled with go in the repository
+// root, stamped with c's labels, then opts applied.
+func (w *Workspace) imageBuilt(c *manifest.Component, d build.Daemon, opts ...build.Option) goal.Goal {
+	spec := build.Spec{
+		Component:  c.Name,
+		Repository: w.LocalImage(c),
+		Version:    c.Version,
+		Key:        w.Keys[c.Name],
+		Labels:     w.Labels(c),
+		Dockerfile: w.Path(c.Image.Dockerfile),
+		Dir:        w.Config.Root,
+		Main:       mainPackage(c.Image.Main),
+		Binary:     c.Image.Binary(),
+		Clean:      !w.Dirty(c),
+	}
+	if from := w.baseOf(c); from != nil {
+		spec.BaseImage = w.LocalImage(from) + ":" + from.Version
+	}
+	return build.NewImageBuilt(spec, d, append([]build.Option{build.WithCompiler(build.NewGoCompiler())}, opts...)...)
 }
 
 // mainPackage makes a manifest main path a package path go build accepts from the repository

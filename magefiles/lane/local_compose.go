@@ -27,9 +27,7 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 	if err != nil {
 		return err
 	}
-	if env := ws.Config.Getenv("COMPOSE_INCLUDE"); env != "" {
-		include = append(append([]string(nil), include...), strings.Split(env, ",")...)
-	}
+	include = append(append([]string(nil), include...), ws.Env.ComposeInclude...)
 	out := progress.Locked(ws.Config.Progress)
 	p, err := ws.loadCompose(ctx, include)
 	if err != nil {
@@ -165,14 +163,14 @@ func (w *Workspace) loadCompose(ctx context.Context, include []string) (*compose
 		paths[i] = w.Path(f)
 	}
 	return compose.Load(ctx, filepath.Dir(paths[0]), paths,
-		compose.WithGetenv(w.Config.Getenv),
+		compose.WithGetenv(w.Env.Getenv),
 		compose.WithDefaultName(w.Manifest.Project))
 }
 
 func (w *Workspace) composeRunner(ctx context.Context, out io.Writer) (*compose.Runner, error) {
 	return compose.New(ctx,
 		compose.WithProgress(out),
-		compose.WithDockerHost(w.Config.Getenv("DOCKER_HOST")))
+		compose.WithDockerHost(w.Env.DockerHost))
 }
 
 // describe says which files and bundles a project is made of.

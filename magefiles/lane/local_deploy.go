@@ -145,12 +145,11 @@ func openDeploy(cfg Config) (*Workspace, error) {
 	return ws, nil
 }
 
-// LocalDeploySettings reads the deploy lane's settings through Config.Getenv.
+// LocalDeploySettings validates the deploy lane's settings, read from the environment in Open.
 func (w *Workspace) LocalDeploySettings() (DeploySettings, error) {
-	getenv := w.Config.Getenv
 	s := DeploySettings{
-		Kubeconfig: getenv("KUBECONFIG"),
-		Namespace:  strings.TrimSpace(getenv("DEPLOY_NAMESPACE")),
+		Kubeconfig: w.Env.Kubeconfig,
+		Namespace:  w.Env.DeployNamespace,
 		Timeout:    deploy.DefaultTimeout,
 	}
 	if s.Namespace == "" {
@@ -160,7 +159,7 @@ func (w *Workspace) LocalDeploySettings() (DeploySettings, error) {
 		return s, &SettingError{Name: "DEPLOY_NAMESPACE", Value: s.Namespace, Problem: "not a valid namespace name: " + strings.Join(problems, "; "),
 			Fix: "use lower-case letters, digits and dashes, or unset it for " + DefaultDeployNamespace}
 	}
-	if v := strings.TrimSpace(getenv("DEPLOY_WAIT")); v != "" {
+	if v := w.Env.DeployWait; v != "" {
 		switch strings.ToLower(v) {
 		case "1", "true", "yes", "on":
 			s.Wait = true
@@ -169,7 +168,7 @@ func (w *Workspace) LocalDeploySettings() (DeploySettings, error) {
 			return s, &SettingError{Name: "DEPLOY_WAIT", Value: v, Problem: "not a boolean", Fix: "set DEPLOY_WAIT=1 to wait for readiness, or unset it"}
 		}
 	}
-	if v := strings.TrimSpace(getenv("DEPLOY_TIMEOUT")); v != "" {
+	if v := w.Env.DeployTimeout; v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return s, &SettingError{Name: "DEPLOY_TIMEOUT", Value: v, Problem: "not a positive duration", Fix: "write it like 90s or 5m, or unset it for " + deploy.DefaultTimeout.String()}

@@ -13,6 +13,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/published/publishedtest"
+	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
 // updating reports -update. A dependency of this test binary (Helm's test helpers) may already
@@ -105,12 +106,25 @@ func scenario(t *testing.T, dir string, mem *publishedtest.Memory) (*plan.Plan, 
 		}
 		commits[tag] = c
 	}
-	p := Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}
-	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: commits, Releases: mem}, "v1.0.0", false)
+	pl, err := ws.MakePlan(t.Context(), testPolicy(), withTags(mem, commits), commits, "v1.0.0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pl, ws
+}
+
+// testPolicy is the release lane's policy with the test registry and chart repository.
+func testPolicy() Policy {
+	return Policy{Name: "release", Check: ReleaseCheck, Target: settings.Target{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"},
+		DecideByInputs: true, GitTags: true}
+}
+
+// withTags makes mem answer for the remote's tags (name → commit), as ls-remote lists them.
+func withTags(mem *publishedtest.Memory, remote map[string]string) *publishedtest.Memory {
+	for name, c := range remote {
+		mem.Tags[name] = published.Tag{Present: true, Commit: c}
+	}
+	return mem
 }
 
 // publishAll records every artifact of ws as published from its current inputs, and tags them.
@@ -223,7 +237,7 @@ func TestPlanScenarios(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pl, err := ws.MakePlan(t.Context(), Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}, State{Images: mem, Charts: mem, Releases: mem}, "v1.0.0", false)
+		pl, err := ws.MakePlan(t.Context(), testPolicy(), mem, nil, "v1.0.0", false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,8 +334,7 @@ func TestReleaseDecidesFromRemoteTags(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := publishedtest.New()
-	p := Publisher{Registry: "registry.test/rel", ChartRepo: "oci://registry.test/charts"}
-	pl, err := ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: map[string]string{}, Releases: mem}, "v1.0.0", false)
+	pl, err := ws.MakePlan(t.Context(), testPolicy(), mem, map[string]string{}, "v1.0.0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +344,7 @@ func TestReleaseDecidesFromRemoteTags(t *testing.T) {
 	}
 
 	remote := map[string]string{"api/v1.0.0": "0123456789abcdef0123456789abcdef01234567"}
-	pl, err = ws.MakePlan(t.Context(), p, State{Images: mem, Charts: mem, Tags: remote, Releases: mem}, "v1.0.0", false)
+	pl, err = ws.MakePlan(t.Context(), testPolicy(), withTags(mem, remote), remote, "v1.0.0", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@
 package plan
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -45,31 +44,6 @@ func (d Decision) String() string {
 	}
 }
 
-// Kind is the kind of artifact.
-type Kind int
-
-// The artifact kinds.
-const (
-	Image Kind = iota
-	Chart
-	GitTag
-	// Release is the GitHub release of the tag in Ref.
-	Release
-)
-
-// Artifact is one thing a component publishes.
-type Artifact struct {
-	Kind Kind
-	// Goal is the end state's name ("image pushed reg/core:1.2.0").
-	Goal string
-	// Ref is the image reference, or the git tag name.
-	Ref string
-	// Repo, Name and Version locate a chart ("oci://host/charts", "core", "1.2.0").
-	Repo, Name, Version string
-	// Inputs is the key the artifact must carry to count as published from the current inputs.
-	Inputs string
-}
-
 // Component is one component as the release sees it.
 type Component struct {
 	Name, Version string
@@ -94,11 +68,10 @@ type Input struct {
 	AllowBlocked bool
 }
 
-// Step is one artifact's decision and its cause.
+// Step is one artifact's decision and its cause. It carries its artifact, so the goal that runs
+// it is made from the step alone.
 type Step struct {
-	Goal string
-	// Kind is the kind of artifact the step publishes.
-	Kind     Kind
+	Artifact
 	Decision Decision
 	Cause    string
 	// Err is the guardrail error behind a Refuse or Blocked decision.
@@ -119,9 +92,31 @@ type Plan struct {
 	AllowBlocked bool
 }
 
-// Make decides every artifact. An answer the published state cannot give is an error: the plan is
-// not made rather than made on a guess.
-func Make(ctx context.Context, in Input, state published.State) (*Plan, error) {
+// Query is every question the plan of in asks about what is published: observe it once
+// (published.Observe), then Make decides from the snapshot.
+func (in Input) Query() published.Query {
+	var q published.Query
+	for _, c := range in.Components {
+		for _, a := range c.Artifacts {
+			switch a.Kind {
+			case Image:
+				q.Images = append(q.Images, a.Ref)
+			case Chart:
+				q.Charts = append(q.Charts, published.ChartQuery{Repo: a.Repo, Name: a.Name, Version: a.Version})
+			case GitTag:
+				q.Tags = append(q.Tags, a.Ref)
+			case Release:
+				q.Releases = append(q.Releases, a.Ref)
+			}
+		}
+	}
+	return q
+}
+
+// Make decides every artifact from the snapshot. It is pure: the same input and snapshot give the
+// same plan. An answer the snapshot could not have refuses its artifact ("cannot tell"), so the
+// plan still shows everything it could decide.
+func Make(in Input, snap *published.Snapshot) (*Plan, error) {
 	nodes := make([]graph.Node, len(in.Components))
 	byName := map[string]*Component{}
 	for i := range in.Components {
@@ -142,32 +137,47 @@ func Make(ctx context.Context, in Input, state published.State) (*Plan, error) {
 	for _, level := range levels {
 		var entries []Entry
 		for _, name := range level {
-			c := byName[name]
-			e, err := decide(ctx, c, in.Manifest, blocked, state)
-			if err != nil {
-				return nil, err
-			}
-			entries = append(entries, e)
+			entries = append(entries, decide(byName[name], in.Manifest, blocked, snap))
 		}
 		p.Levels = append(p.Levels, entries)
 	}
 	return p, nil
 }
 
-func decide(ctx context.Context, c *Component, manifest string, blocked map[string]graph.Block, state published.State) (Entry, error) {
+// Unobserved is the plan of a lane that does not decide from a snapshot (the dev lane): every
+// artifact of a publishable component is to publish, and its goal assesses it.
+func Unobserved(in Input) *Plan {
+	p := &Plan{Tag: in.Tag, Commit: in.Commit, Refusals: append([]error(nil), in.Refusals...), AllowBlocked: in.AllowBlocked}
+	var entries []Entry
+	for _, c := range in.Components {
+		e := Entry{Name: c.Name, Version: c.Version}
+		for _, a := range c.Artifacts {
+			s := Step{Artifact: a, Decision: Publish, Cause: "assessed by its goal"}
+			if !c.Publish {
+				s.Decision, s.Cause = Skip, "publish: false"
+			}
+			e.Steps = append(e.Steps, s)
+		}
+		entries = append(entries, e)
+	}
+	p.Levels = [][]Entry{entries}
+	return p
+}
+
+func decide(c *Component, manifest string, blocked map[string]graph.Block, snap *published.Snapshot) Entry {
 	e := Entry{Name: c.Name, Version: c.Version}
 	all := func(d Decision, cause string, err error) Entry {
 		for _, a := range c.Artifacts {
-			e.Steps = append(e.Steps, Step{Goal: a.Goal, Kind: a.Kind, Decision: d, Cause: cause, Err: err})
+			e.Steps = append(e.Steps, Step{Artifact: a, Decision: d, Cause: cause, Err: err})
 		}
 		return e
 	}
 	if !c.Publish {
-		return all(Skip, "publish: false", nil), nil
+		return all(Skip, "publish: false", nil)
 	}
 	if b, ok := blocked[c.Name]; ok {
 		err := &guard.Blocked{Component: c.Name, Immediate: b.Immediate, Causes: b.Causes, Manifest: manifest}
-		return all(Blocked, fmt.Sprintf("by %s (never published: %s)", strings.Join(b.Immediate, ", "), strings.Join(b.Causes, ", ")), err), nil
+		return all(Blocked, fmt.Sprintf("by %s (never published: %s)", strings.Join(b.Immediate, ", "), strings.Join(b.Causes, ", ")), err)
 	}
 	if err := guard.Bumped(c.Facts); err != nil {
 		var cwb *guard.ChangedWithoutBump
@@ -175,42 +185,36 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 		if errors.As(err, &cwb) {
 			cause = fmt.Sprintf("changed since %s without a version bump", cwb.Tag)
 		}
-		return all(Refuse, cause, err), nil
+		return all(Refuse, cause, err)
 	}
 	for _, a := range c.Artifacts {
-		s := Step{Goal: a.Goal, Kind: a.Kind}
+		s := Step{Artifact: a}
 		switch a.Kind {
 		case Image:
-			img, err := state.Image(ctx, a.Ref)
+			img, err := snap.Image(a.Ref)
 			if err != nil {
-				if unknown(&s, err) {
-					e.Steps = append(e.Steps, s)
-					continue
-				}
-				return e, err
+				cannotTell(&s, err)
+				break
 			}
-			s.Decision, s.Cause, s.Err = byInputs(c, a.Ref, "label", img.Present, img.Inputs, a.Inputs)
+			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "label", img.Present, img.Inputs)
+			if s.Decision == AlreadyPublished {
+				s.Digest = img.Digest
+			}
 		case Chart:
-			ch, err := state.Chart(ctx, a.Repo, a.Name, a.Version)
+			ch, err := snap.Chart(a.Repo, a.Name, a.Version)
 			if err != nil {
-				if unknown(&s, err) {
-					e.Steps = append(e.Steps, s)
-					continue
-				}
-				return e, err
+				cannotTell(&s, err)
+				break
 			}
-			ref := strings.TrimPrefix(a.Repo, "oci://") + "/" + a.Name + ":" + a.Version
-			s.Decision, s.Cause, s.Err = byInputs(c, ref, "annotation", ch.Present, ch.Inputs, a.Inputs)
+			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "annotation", ch.Present, ch.Inputs)
+			if s.Decision == AlreadyPublished {
+				s.Digest = ch.Digest
+			}
 		case Release:
-			r, err := state.Release(ctx, a.Ref)
-			if err != nil {
-				if unknown(&s, err) {
-					e.Steps = append(e.Steps, s)
-					continue
-				}
-				return e, err
-			}
+			r, err := snap.Release(a.Ref)
 			switch {
+			case err != nil:
+				cannotTell(&s, err)
 			case !r.Present:
 				s.Decision, s.Cause = Publish, "no release for the tag"
 			case r.Draft:
@@ -219,65 +223,46 @@ func decide(ctx context.Context, c *Component, manifest string, blocked map[stri
 				s.Decision = AlreadyPublished
 			}
 		case GitTag:
-			t, err := state.Tag(ctx, a.Ref)
-			if err != nil {
-				if unknown(&s, err) {
-					e.Steps = append(e.Steps, s)
-					continue
-				}
-				return e, err
-			}
-			if t.Present {
+			t, err := snap.Tag(a.Ref)
+			switch {
+			case err != nil:
+				cannotTell(&s, err)
+			case t.Present:
 				// The tag of this version exists; Bumped above proved its inputs equal HEAD's.
-				s.Decision, s.Cause = AlreadyPublished, "tag exists at "+short(t.Commit)
-			} else {
+				s.Decision, s.Cause, s.Digest = AlreadyPublished, "tag exists at "+short(t.Commit), t.Commit
+			default:
 				s.Decision, s.Cause = Publish, "tag not on the remote"
 			}
 		}
 		e.Steps = append(e.Steps, s)
 	}
-	return e, nil
+	return e
 }
 
-// byInputs decides an artifact from what the registry holds at its reference: absent → publish;
-// carrying the current inputs → already published; carrying other inputs → refuse. An artifact
-// without an inputs key, or current inputs that are unknown, cannot be decided: a *guard.CannotTell,
-// refused, never read as "already published" (two empty keys are not a match). what names where
-// the key lives ("label" on an image, "annotation" on a chart manifest).
-// unknown turns an answer that could not be had into a refused step, so the plan still shows
-// everything it could decide; any other error stops the plan.
-func unknown(s *Step, err error) bool {
-	if !errors.Is(err, published.ErrUnknown) {
-		return false
-	}
+// cannotTell turns an answer that could not be had into a refused step.
+func cannotTell(s *Step, err error) {
 	s.Decision, s.Cause, s.Err = Refuse, "cannot tell whether it is published", err
-	return true
 }
 
-func byInputs(c *Component, ref, what string, present bool, have, want string) (Decision, string, error) {
-	question := fmt.Sprintf("whether %s was built from the current inputs", ref)
-	switch {
-	case !present:
+// ByInputs decides an artifact from what its registry holds at its reference, with the one
+// same-inputs decision (guard.SameInputs): absent → publish; the current inputs → already
+// published; other inputs → refuse (the version was not bumped); no key, or unknown current
+// inputs → refuse (cannot tell). where names where the key lives ("label", "annotation").
+func ByInputs(component, version string, a Artifact, where string, present bool, have string) (Decision, string, error) {
+	if !present {
 		return Publish, "not published", nil
-	case have == "":
-		err := &guard.CannotTell{
-			Check: guard.PublishedInputsName, Component: c.Name, Question: question,
-			Reason: fmt.Sprintf("the artifact at %s carries no %s %s: it was not published by shiplane", ref, identity.LabelInputs, what),
-			Fix:    fmt.Sprintf("bump the version: run: %s %s patch (published versions are never overwritten)", guard.BumpCommand, c.Name),
-		}
-		return Refuse, fmt.Sprintf("cannot tell: published without a %s %s", identity.LabelInputs, what), err
-	case want == "":
-		err := &guard.CannotTell{
-			Check: guard.PublishedInputsName, Component: c.Name, Question: question,
-			Reason: "the current inputs are unknown",
-			Fix:    "check that the component's source paths exist at HEAD and retry",
+	}
+	m, err := guard.SameInputs(guard.Subject{Component: component, Version: version, Ref: a.Ref, Where: where}, have, a.Inputs)
+	switch m {
+	case guard.Same:
+		return AlreadyPublished, "", nil
+	case guard.Different:
+		return Refuse, "published from other inputs: the version was not bumped", err
+	default:
+		if have == "" {
+			return Refuse, fmt.Sprintf("cannot tell: published without a %s %s", identity.LabelInputs, where), err
 		}
 		return Refuse, "cannot tell: the current inputs are unknown", err
-	case have == want:
-		return AlreadyPublished, "", nil
-	default:
-		err := &guard.PublishedWithDifferentInputs{Component: c.Name, Version: c.Version, Artifact: ref, Published: have, Current: want}
-		return Refuse, "published from other inputs: the version was not bumped", err
 	}
 }
 
@@ -301,6 +286,21 @@ func (p *Plan) Count(d Decision) int {
 		}
 	}
 	return n
+}
+
+// Steps returns the steps with the decision, level by level.
+func (p *Plan) Steps(d Decision) []Step {
+	var out []Step
+	for _, l := range p.Levels {
+		for _, e := range l {
+			for _, st := range e.Steps {
+				if st.Decision == d {
+					out = append(out, st)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Err is nil when a release may go ahead: no release-wide refusal, no refused artifact, and no

@@ -21,8 +21,8 @@ func core(want string) plan.Component {
 		Name: "core", Version: "1.2.0", Publish: true,
 		Facts: guard.ComponentFacts{Name: "core", Version: "1.2.0"},
 		Artifacts: []plan.Artifact{
-			{Kind: plan.Image, Goal: "image pushed " + imageRef, Ref: imageRef, Inputs: want},
-			{Kind: plan.Chart, Goal: "chart pushed registry.test/charts/core:1.2.0", Repo: chartRepo, Name: "core", Version: "1.2.0", Inputs: want},
+			plan.ImageArtifact("core", []string{imageRef}, nil, want),
+			plan.ChartArtifact("core", chartRepo, "core", "1.2.0", want),
 		},
 	}
 }
@@ -59,7 +59,12 @@ func TestPublishedInputsThatCannotBeToldAreRefused(t *testing.T) {
 			st := publishedtest.New()
 			st.Images[imageRef] = published.Image{Present: true, Digest: "sha256:img", Inputs: tt.have}
 			st.Charts[publishedtest.ChartKey(chartRepo, "core", "1.2.0")] = published.Chart{Present: true, Digest: "sha256:ch", Inputs: tt.have}
-			p, err := plan.Make(t.Context(), plan.Input{Tag: "v1.2.0", Components: []plan.Component{core(tt.want)}}, st)
+			in := plan.Input{Tag: "v1.2.0", Components: []plan.Component{core(tt.want)}}
+			snap, err := published.Observe(t.Context(), st, in.Query(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plan.Make(in, snap)
 			if err != nil {
 				t.Fatal(err)
 			}

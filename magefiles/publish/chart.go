@@ -12,8 +12,9 @@ import (
 	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/helm"
-	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/registry"
 )
@@ -58,7 +59,7 @@ func (g *ChartPushed) WithVerified(d Digester, memo *DigestMemo) *ChartPushed {
 	return g
 }
 
-func (g *ChartPushed) ref() string { return trimScheme(g.Repo) + "/" + g.Name + ":" + g.Version }
+func (g *ChartPushed) ref() string { return published.ChartRef(g.Repo, g.Name, g.Version) }
 
 func (g *ChartPushed) memoKey() string { return "chart " + g.ref() + " " + string(g.Stamp.Inputs) }
 
@@ -74,7 +75,7 @@ func NewChartPushed(g ChartPushed, charts Charts, puller helm.Puller, progress i
 }
 
 func (g *ChartPushed) String() string {
-	return fmt.Sprintf("chart pushed %s/%s:%s", trimScheme(g.Repo), g.Name, g.Version)
+	return plan.ChartGoal(g.Repo, g.Name, g.Version)
 }
 
 // Assess: absent → to push; present from the same chart files → achieved; present from other
@@ -101,8 +102,8 @@ func (g *ChartPushed) Assess(ctx context.Context) (goal.State, error) {
 	if !c.Present {
 		return goal.State{}, nil
 	}
-	if c.Inputs != string(g.Stamp.Inputs) {
-		return goal.State{}, &ChartChangedError{Component: g.Component, Ref: g.String()[len("chart pushed "):], Have: c.Inputs, Want: g.Stamp.Inputs}
+	if _, err := guard.SameInputs(guard.Subject{Component: g.component(), Version: g.Version, Ref: g.ref(), Where: "annotation"}, c.Inputs, string(g.Stamp.Inputs)); err != nil {
+		return goal.State{}, err
 	}
 	return goal.State{Achieved: true, Digest: c.Digest}, nil
 }
@@ -133,35 +134,16 @@ func (g *ChartPushed) Achieve(ctx context.Context) error {
 func chartAuthError(repo string, err error) error {
 	var er *errcode.ErrorResponse
 	if errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden) {
-		host, _, _ := strings.Cut(trimScheme(repo), "/")
+		host, _, _ := strings.Cut(strings.TrimPrefix(repo, "oci://"), "/")
 		return &registry.AuthError{Registry: host, Status: er.StatusCode, Err: err}
 	}
 	return err
 }
 
-// ChartChangedError is a chart version already published from other chart files.
-type ChartChangedError struct {
-	Component string
-	Ref       string
-	Have      string
-	Want      identity.Key
-}
-
-func (e *ChartChangedError) Error() string {
-	fix := "bump the version"
-	if e.Component != "" {
-		fix = "run: go run mage.go bump " + e.Component + " patch"
-	} else {
-		fix = "run: go run mage.go bump platform patch"
+// component is who the fix bumps: the owner, or the platform for the umbrella.
+func (g *ChartPushed) component() string {
+	if g.Component == "" {
+		return "platform"
 	}
-	return fmt.Sprintf("%s is already published from other chart files (%s, now %s); a published version is never overwritten: %s",
-		e.Ref, orNone(e.Have), e.Want, fix)
-}
-
-func trimScheme(repo string) string {
-	const scheme = "oci://"
-	if len(repo) > len(scheme) && repo[:len(scheme)] == scheme {
-		return repo[len(scheme):]
-	}
-	return repo
+	return g.Component
 }

@@ -13,7 +13,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/registry"
 )
@@ -39,6 +41,8 @@ type ImagePushed struct {
 	// Moving are the tags (a subset of Tags) that may be moved to a new image; every other tag is
 	// immutable: a tag already holding a build of different inputs is refused before any write.
 	Moving []string
+	// Component and Version name the component, for the refusal's fix.
+	Component, Version string
 	// Key is the component's input key: an immutable tag holding an image with the same key
 	// counts as achieved even when its digest differs (the same inputs built elsewhere).
 	Key identity.Key
@@ -66,20 +70,7 @@ func NewImagePushed(g ImagePushed, reg Registry, src Source, memo *DigestMemo, p
 	return &g
 }
 
-func (g *ImagePushed) String() string {
-	if len(g.Tags) == 0 {
-		return "image pushed"
-	}
-	name := g.Tags[0]
-	extra := make([]string, 0, len(g.Tags)-1)
-	for _, t := range g.Tags[1:] {
-		extra = append(extra, t[strings.LastIndex(t, ":")+1:])
-	}
-	if len(extra) > 0 {
-		name += " (+" + strings.Join(extra, ", ") + ")"
-	}
-	return "image pushed " + name
-}
+func (g *ImagePushed) String() string { return plan.ImageGoal(g.Tags) }
 
 func (g *ImagePushed) moving(tag string) bool {
 	for _, m := range g.Moving {
@@ -108,12 +99,8 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 			if _, present := digests[t]; !present || g.moving(t) {
 				continue
 			}
-			img, err := g.reg.Image(ctx, t)
-			if err != nil {
+			if err := g.sameInputs(ctx, t); err != nil {
 				return nil, "", err
-			}
-			if img.Inputs != string(g.Key) {
-				return nil, "", &ImmutableTagError{Ref: t, Have: digests[t], HaveInputs: img.Inputs, Want: g.Key}
 			}
 			satisfied++
 		}
@@ -146,12 +133,8 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 			missing = append(missing, t)
 		default:
 			// An immutable tag holding another digest: the same inputs built elsewhere are fine.
-			img, err := g.reg.Image(ctx, t)
-			if err != nil {
+			if err := g.sameInputs(ctx, t); err != nil {
 				return nil, "", err
-			}
-			if img.Inputs != string(g.Key) {
-				return nil, "", &ImmutableTagError{Ref: t, Have: d, HaveInputs: img.Inputs, Want: g.Key}
 			}
 		}
 	}
@@ -242,22 +225,13 @@ func (g *ImagePushed) localDigest(ctx context.Context) (string, error) {
 	return d.String(), nil
 }
 
-// ImmutableTagError is an immutable tag that already holds a build of other inputs.
-type ImmutableTagError struct {
-	Ref        string
-	Have       string
-	HaveInputs string
-	Want       identity.Key
-}
-
-func (e *ImmutableTagError) Error() string {
-	return fmt.Sprintf("%s already holds %s, built from other inputs (%s, want %s); a published tag is never overwritten: commit your change (or bump the version) and push again",
-		e.Ref, e.Have, orNone(e.HaveInputs), e.Want)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "no inputs label"
+// sameInputs reads the image at the immutable tag t and decides, with the one same-inputs
+// decision, whether it carries the component's current inputs; any other answer refuses.
+func (g *ImagePushed) sameInputs(ctx context.Context, t string) error {
+	img, err := g.reg.Image(ctx, t)
+	if err != nil {
+		return err
 	}
-	return s
+	_, err = guard.SameInputs(guard.Subject{Component: g.Component, Version: g.Version, Ref: t, Where: "label"}, img.Inputs, string(g.Key))
+	return err
 }

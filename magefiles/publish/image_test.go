@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -97,7 +98,7 @@ func TestDevPushMovesTheVersionTagOnly(t *testing.T) {
 	}, client, local, nil, nil)
 	reg.Reset()
 	_, err := g.Assess(t.Context())
-	var ie *publish.ImmutableTagError
+	var ie *guard.PublishedWithDifferentInputs
 	if !errors.As(err, &ie) || reg.Writes() != 0 {
 		t.Fatalf("err = %v, writes %d", err, reg.Writes())
 	}

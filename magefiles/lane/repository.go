@@ -1,70 +1,28 @@
-// Package lane wires the lanes (local, dev, release): it opens the workspace, turns the manifest into
-// goals for one lane's policy, runs them, and reports. Targets in magefiles call one function here.
+// Package lane wires the lanes (local, dev, release). A run opens the repository once
+// (repository.go: manifest, settings, environment, git facts, keys, levels), takes its lane's
+// policy (policy.go), makes the one artifact list (artifacts.go), observes what is published and
+// plans (release_plan.go), turns the plan into goal nodes (nodes.go), runs them and reports
+// (report.go). Targets in magefiles call one function here.
 package lane
 
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/shiplane/shiplane/magefiles/git"
-	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
-// Config is what a target passes in. The zero value means: the current directory's repository,
-// deploy/components.yaml, the process environment, progress on stderr.
-type Config struct {
-	// Root is the repository root. Default: the current directory.
-	Root string
-	// Components is the components file, relative to Root. Default: $SHIPLANE_COMPONENTS, else
-	// manifest.DefaultFile.
-	Components string
-	// Settings is the settings file, relative to Root. Default: settings.DefaultFile.
-	Settings string
-	// Getenv reads the environment. Default: os.Getenv.
-	Getenv func(string) string
-	// Progress receives human progress. Default: os.Stderr.
-	Progress io.Writer
-	// Stdout receives machine-readable output. Default: os.Stdout.
-	Stdout io.Writer
-	// Workers bounds concurrent goals. Default: the engine's default.
-	Workers int
-}
-
-func (c Config) withDefaults() Config {
-	if c.Getenv == nil {
-		c.Getenv = os.Getenv
-	}
-	if c.Root == "" {
-		c.Root = "."
-	}
-	if c.Components == "" {
-		c.Components = c.Getenv("SHIPLANE_COMPONENTS")
-	}
-	if c.Components == "" {
-		c.Components = manifest.DefaultFile
-	}
-	if c.Settings == "" {
-		c.Settings = settings.DefaultFile
-	}
-	if c.Progress == nil {
-		c.Progress = os.Stderr
-	}
-	if c.Stdout == nil {
-		c.Stdout = os.Stdout
-	}
-	return c
-}
-
-// Workspace is a repository opened for a lane: its manifest, settings and git facts.
+// Workspace is a repository opened for a lane: its manifest, settings, environment and git
+// facts, read once. It holds facts, not lanes: the lanes are functions over it and a Policy.
 type Workspace struct {
-	Config   Config
+	Config Config
+	// Env is the environment, read once.
+	Env      Env
 	Manifest *manifest.Manifest
 	Settings settings.Settings
 	Repo     *git.Repo
@@ -90,7 +48,7 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 		return nil, err
 	}
 	cfg, root, m := ws.Config, ws.Config.Root, ws.Manifest
-	s, err := settings.Load(root, cfg.Settings, cfg.Getenv)
+	s, err := settings.Load(root, cfg.Settings, ws.Env.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -124,24 +82,22 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{Config: cfg, Manifest: m, Settings: s, Repo: repo, Head: head, Trees: trees, Keys: keys,
-		ChartKeys: chartKeys, HeadTrees: headTrees, Levels: levels}, nil
+	ws.Settings, ws.Repo, ws.Head, ws.Trees, ws.Keys, ws.ChartKeys, ws.HeadTrees, ws.Levels = s, repo, head, trees, keys, chartKeys, headTrees, levels
+	return ws, nil
 }
 
 // openManifest applies cfg's defaults and loads the manifest: all the compose, deploy and bump
 // lanes need. Unlike Open it reads no git facts or settings, so it works in any checkout.
 func openManifest(cfg Config) (*Workspace, error) {
-	cfg = cfg.withDefaults()
-	root, err := filepath.Abs(cfg.Root)
-	if err != nil {
-		return nil, fmt.Errorf("resolving %s: %w", cfg.Root, err)
-	}
-	cfg.Root = root
-	m, err := manifest.Load(root, cfg.Components)
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{Config: cfg, Manifest: m}, nil
+	m, err := manifest.Load(cfg.Root, cfg.Components)
+	if err != nil {
+		return nil, err
+	}
+	return &Workspace{Config: cfg, Env: readEnv(cfg.Getenv), Manifest: m}, nil
 }
 
 // Dirty reports whether c is built from anything that differs from HEAD: an uncommitted edit in
@@ -211,17 +167,4 @@ func (w *Workspace) LocalImage(c *manifest.Component) string {
 // Path makes a manifest path absolute.
 func (w *Workspace) Path(p string) string {
 	return filepath.Join(w.Config.Root, filepath.FromSlash(p))
-}
-
-// finish prints the summary, writes the JSON report when SHIPLANE_REPORT names a path, and returns
-// the report's error.
-func (w *Workspace) finish(r *goal.Report) error {
-	fmt.Fprintln(w.Config.Progress, r.Summary())
-	if path := w.Config.Getenv("SHIPLANE_REPORT"); path != "" {
-		if err := r.WriteFile(path); err != nil {
-			return err
-		}
-		fmt.Fprintf(w.Config.Progress, "report written to %s\n", path)
-	}
-	return r.Err()
 }

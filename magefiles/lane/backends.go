@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/progress"
@@ -27,10 +26,8 @@ type clients struct {
 // keychain's credentials for both hosts, should an answer repeat them.
 func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clients, error) {
 	red := pipeline.NewRedactor()
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
-		if v := w.Config.Getenv(k); v != "" {
-			red.Add(v)
-		}
+	for _, v := range w.Env.Secrets {
+		red.Add(v)
 	}
 	out := progress.Locked(red.Writer(w.Config.Progress))
 	reg := registry.New(registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out))
@@ -48,13 +45,4 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 		return nil, err
 	}
 	return &clients{red: red, out: out, reg: reg, charts: charts}, nil
-}
-
-// finishRedacted masks secrets in every goal's reason, then finishes the run as Workspace.finish
-// does (summary, JSON report, error), masking the returned error too.
-func (w *Workspace) finishRedacted(r *goal.Report, red *pipeline.Redactor) error {
-	for i := range r.Results {
-		r.Results[i].Reason = red.String(r.Results[i].Reason)
-	}
-	return red.Error(w.finish(r))
 }

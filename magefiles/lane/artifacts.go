@@ -1,0 +1,149 @@
+package lane
+
+import (
+	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/guard"
+	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/plan"
+)
+
+// ComponentTag is the git tag of a component's release: <component>/v<version>.
+func ComponentTag(component, version string) string { return component + "/v" + version }
+
+// ReleaseTag is the platform release tag: v<root VERSION>.
+func ReleaseTag(version string) string { return "v" + version }
+
+// Artifacts is the one artifact list of a run, made from the manifest and the lane's policy:
+// every image, chart, git tag and the release, with its kind, reference, expected identity,
+// goal name and what it must follow. Nothing else in the lanes spells an artifact's name or
+// reference. facts supplies each component's guard facts (nil: none); tag is the release tag
+// (used when the policy pushes git tags).
+//
+// Order, by what an artifact references: a chart follows its component's image; the umbrella
+// follows every chart and image it pins; a component's git tag follows its image and chart; the
+// release follows everything. A run stopped half way never leaves a published chart pointing at
+// an image that is not published.
+func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.Component {
+	byName := map[string]guard.ComponentFacts{}
+	if facts != nil {
+		for _, f := range facts.Components {
+			byName[f.Name] = f
+		}
+	}
+	var out []plan.Component
+	var pinned []string // goals of every publishable component's image and chart
+	for _, c := range w.Manifest.Components {
+		pc := plan.Component{Name: c.Name, Version: c.Version, DependsOn: c.DependsOn, Publish: c.Publish, Facts: byName[c.Name]}
+		var own []string
+		if c.Image != nil {
+			a := w.imageArtifact(p, c)
+			own = append(own, a.Goal)
+			pc.Artifacts = append(pc.Artifacts, a)
+		}
+		if c.Chart != "" {
+			a := plan.ChartArtifact(c.Name, p.Target.ChartRepo, chartName(c.Chart), c.Version, string(w.ChartKeys[c.Name]))
+			a.After = append([]string(nil), own...)
+			own = append(own, a.Goal)
+			pc.Artifacts = append(pc.Artifacts, a)
+		}
+		if p.GitTags {
+			a := plan.TagArtifact(c.Name, ComponentTag(c.Name, c.Version))
+			a.After = append([]string(nil), own...)
+			pc.Artifacts = append(pc.Artifacts, a)
+		}
+		if c.Publish {
+			pinned = append(pinned, own...)
+		}
+		out = append(out, pc)
+	}
+	if pcDir := w.Manifest.Platform.Chart; pcDir != "" {
+		var charted []string
+		for _, c := range w.Manifest.Components {
+			if c.Chart != "" {
+				charted = append(charted, c.Name)
+			}
+		}
+		v := w.Manifest.Platform.Version
+		umbrella := plan.ChartArtifact(PlatformComponent, p.Target.ChartRepo, chartName(pcDir), v, string(w.ChartKeys[identity.PlatformChart]))
+		umbrella.After = append([]string(nil), pinned...)
+		pc := plan.Component{Name: PlatformComponent, Version: v, DependsOn: charted, Publish: true, Facts: byName[PlatformComponent],
+			Artifacts: []plan.Artifact{umbrella}}
+		if p.GitTags {
+			rel := plan.ReleaseArtifact(PlatformComponent, tag)
+			for _, c := range out {
+				for _, a := range c.Artifacts {
+					rel.After = append(rel.After, a.Goal)
+				}
+			}
+			rel.After = append(rel.After, umbrella.Goal)
+			pc.Artifacts = append(pc.Artifacts, rel)
+		}
+		out = append(out, pc)
+	}
+	return out
+}
+
+// imageArtifact is c's image under the policy's tags: <version> (release), or the moving
+// <version> and the immutable <version>-g<commit> (dev).
+func (w *Workspace) imageArtifact(p Policy, c *manifest.Component) plan.Artifact {
+	repo := w.ImageRepository(p, c)
+	var a plan.Artifact
+	if p.MovingTag {
+		moving := repo + ":" + c.Version
+		a = plan.ImageArtifact(c.Name, []string{moving, repo + ":" + w.ImmutableTag(c)}, []string{moving}, string(w.Keys[c.Name]))
+	} else {
+		a = plan.ImageArtifact(c.Name, []string{repo + ":" + c.Version}, nil, string(w.Keys[c.Name]))
+	}
+	if from := w.baseOf(c); from != nil {
+		a.MountFrom = []string{w.ImageRepository(p, from)}
+	}
+	return a
+}
+
+// ImageRepository is c's repository in the policy's registry.
+func (w *Workspace) ImageRepository(p Policy, c *manifest.Component) string {
+	return p.Target.Registry + "/" + c.Image.Name
+}
+
+// ImmutableTag is the tag that always names one build: <version>-g<commit>, plus a dirty marker
+// and the input key's prefix when the component's inputs differ from the commit.
+func (w *Workspace) ImmutableTag(c *manifest.Component) string {
+	tag := c.Version + "-g" + shortHash(w.Head.Hash)
+	if w.Dirty(c) {
+		tag += "-dirty." + strings.TrimPrefix(string(w.Keys[c.Name]), "sha256:")[:12]
+	}
+	return tag
+}
+
+func shortHash(h string) string {
+	if h == "" {
+		return "0000000"
+	}
+	if len(h) > 7 {
+		return h[:7]
+	}
+	return h
+}
+
+// chartStamp is what a chart package records: commit time, revision, source, inputs, component.
+func (w *Workspace) chartStamp(component, dir string, key identity.Key) helm.Stamp {
+	rev := w.Head.Hash
+	if w.Trees[dir] != w.HeadTrees[dir] {
+		rev += "-dirty" // packaged from uncommitted edits: no commit holds this chart
+	}
+	return helm.Stamp{
+		Created:     w.Head.Time,
+		Revision:    rev,
+		Source:      w.Manifest.Source,
+		Inputs:      key,
+		Annotations: map[string]string{identity.LabelComponent: component},
+	}
+}
+
+func chartName(dir string) string {
+	dir = strings.TrimSuffix(dir, "/")
+	return dir[strings.LastIndex(dir, "/")+1:]
+}

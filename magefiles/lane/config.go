@@ -1,0 +1,142 @@
+package lane
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/settings"
+)
+
+// Config is what a target passes in. The zero value means: the current directory's repository,
+// the default files (or their environment overrides), the process environment, progress on
+// stderr.
+type Config struct {
+	// Root is the repository root. Default: the current directory.
+	Root string
+	// Components is the components file, relative to Root. Default: $SHIPLANE_COMPONENTS, else
+	// manifest.DefaultFile (deploy/components.yaml).
+	Components string
+	// Settings is the settings file, relative to Root. Default: $SHIPLANE_SETTINGS, else
+	// settings.DefaultFile (deploy/settings.yaml).
+	Settings string
+	// Release is the release pipeline file, relative to Root. Default: $SHIPLANE_RELEASE, else
+	// pipeline.DefaultFile (deploy/release.yaml).
+	Release string
+	// Getenv reads the environment, once, in Open. Default: os.Getenv.
+	Getenv func(string) string
+	// Progress receives human progress. Default: os.Stderr.
+	Progress io.Writer
+	// Stdout receives machine-readable output. Default: os.Stdout.
+	Stdout io.Writer
+	// Workers bounds concurrent goals. Default: the engine's default.
+	Workers int
+	// PlanJSON, when set, makes releasePlan write the plan as JSON to Stdout instead of text.
+	// Default: false ($SHIPLANE_PLAN_JSON names a file to write it to as well).
+	PlanJSON bool
+}
+
+// Env is every environment variable the lanes read, read once when a repository is opened. No
+// lane and no goal reads the environment itself.
+type Env struct {
+	// DockerHost is DOCKER_HOST.
+	DockerHost string
+	// GitHubToken, GitHubRepository and GitHubAPIURL are GITHUB_TOKEN, GITHUB_REPOSITORY and
+	// GITHUB_API_URL.
+	GitHubToken, GitHubRepository, GitHubAPIURL string
+	// ReleaseTag is RELEASE_TAG, else GITHUB_REF_NAME.
+	ReleaseTag string
+	// AllowBlocked is ALLOW_BLOCKED=1.
+	AllowBlocked bool
+	// Report is SHIPLANE_REPORT: where the JSON report is written ("" for none).
+	Report string
+	// PlanJSON is SHIPLANE_PLAN_JSON: where releasePlan writes the plan as JSON ("" for none).
+	PlanJSON string
+	// ComposeInclude is COMPOSE_INCLUDE, split at commas.
+	ComposeInclude []string
+	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD.
+	Secrets []string
+	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
+	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
+	Kubeconfig, DeployNamespace, DeployWait, DeployTimeout string
+	// Getenv is kept for what interpolates the environment by name (compose files, the release
+	// pipeline's ${env!…} values, settings overrides).
+	Getenv func(string) string
+}
+
+// readEnv is the one place the lanes read the environment.
+func readEnv(getenv func(string) string) Env {
+	e := Env{
+		DockerHost:       getenv("DOCKER_HOST"),
+		GitHubToken:      getenv("GITHUB_TOKEN"),
+		GitHubRepository: getenv("GITHUB_REPOSITORY"),
+		GitHubAPIURL:     getenv("GITHUB_API_URL"),
+		AllowBlocked:     getenv("ALLOW_BLOCKED") == "1",
+		Report:           getenv("SHIPLANE_REPORT"),
+		PlanJSON:         getenv("SHIPLANE_PLAN_JSON"),
+		Kubeconfig:       getenv("KUBECONFIG"),
+		DeployNamespace:  strings.TrimSpace(getenv("DEPLOY_NAMESPACE")),
+		DeployWait:       strings.TrimSpace(getenv("DEPLOY_WAIT")),
+		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),
+		Getenv:           getenv,
+	}
+	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
+		if t := strings.TrimSpace(getenv(k)); t != "" {
+			e.ReleaseTag = t
+			break
+		}
+	}
+	for _, b := range strings.Split(getenv("COMPOSE_INCLUDE"), ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			e.ComposeInclude = append(e.ComposeInclude, b)
+		}
+	}
+	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
+		if v := getenv(k); v != "" {
+			e.Secrets = append(e.Secrets, v)
+		}
+	}
+	return e
+}
+
+// withDefaults fills what the caller left out, from the environment and the defaults, and makes
+// Root absolute.
+func (c Config) withDefaults() (Config, error) {
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
+	if c.Root == "" {
+		c.Root = "."
+	}
+	for _, f := range []struct {
+		dst      *string
+		env, def string
+	}{
+		{&c.Components, "SHIPLANE_COMPONENTS", manifest.DefaultFile},
+		{&c.Settings, "SHIPLANE_SETTINGS", settings.DefaultFile},
+		{&c.Release, "SHIPLANE_RELEASE", pipeline.DefaultFile},
+	} {
+		if *f.dst == "" {
+			*f.dst = c.Getenv(f.env)
+		}
+		if *f.dst == "" {
+			*f.dst = f.def
+		}
+	}
+	if c.Progress == nil {
+		c.Progress = os.Stderr
+	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	root, err := filepath.Abs(c.Root)
+	if err != nil {
+		return c, fmt.Errorf("resolving %s: %w", c.Root, err)
+	}
+	c.Root = root
+	return c, nil
+}

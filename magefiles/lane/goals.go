@@ -1,0 +1,90 @@
+package lane
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/Masterminds/semver/v3"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shiplane/shiplane/magefiles/build"
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/publish"
+)
+
+// publishGoals is the lanes' GoalMaker: it makes each planned step's goal from the step's
+// artifact and the clients of the run. The policy shaped the artifacts; nothing here asks which
+// lane it is in.
+type publishGoals struct {
+	w *Workspace
+	// daemon builds the images (nil when the plan builds nothing).
+	daemon    build.Daemon
+	buildOpts []build.Option
+	images    publish.Registry
+	src       publish.Source
+	charts    publish.ChartRepository
+	// byInputs decides present immutable image tags by their inputs (Policy.DecideByInputs).
+	byInputs bool
+	// memo remembers verified digests across runs (the dev lane); nil for none.
+	memo *publish.DigestMemo
+	// tags and releases serve the git tag and release goals (nil where the lane has none).
+	tags     *publish.RemoteTags
+	releases publish.Releaser
+	// release is the GitHub release's content, made from the plan.
+	release publish.ReleasePublished
+	// umbrellaDeps maps each chart the umbrella vendors to the version published for it.
+	umbrellaDeps map[string]string
+	out          io.Writer
+}
+
+var _ GoalMaker = (*publishGoals)(nil)
+
+func (g *publishGoals) Build(c *manifest.Component) goal.Goal {
+	return g.w.imageBuilt(c, g.daemon, g.buildOpts...)
+}
+
+func (g *publishGoals) Publish(s plan.Step) goal.Goal {
+	w := g.w
+	switch s.Kind {
+	case plan.Image:
+		c := w.Manifest.Component(s.Component)
+		return publish.NewImagePushed(publish.ImagePushed{
+			Local: w.LocalImage(c) + ":" + c.Version, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
+			Key: w.Keys[c.Name], MountFrom: s.MountFrom, ByInputs: g.byInputs,
+		}, g.images, g.src, g.memo, g.out)
+	case plan.Chart:
+		cp := publish.ChartPushed{Component: s.Component, Name: s.Name, Version: s.Version, Repo: s.Repo}
+		if s.Component == PlatformComponent {
+			cp.Component = ""
+			cp.Dir = w.Path(w.Manifest.Platform.Chart)
+			cp.Stamp = w.chartStamp(PlatformComponent, w.Manifest.Platform.Chart, w.ChartKeys[identity.PlatformChart])
+			cp.Dependencies = g.umbrellaDeps
+		} else {
+			c := w.Manifest.Component(s.Component)
+			cp.Dir = w.Path(c.Chart)
+			cp.Stamp = w.chartStamp(c.Name, c.Chart, w.ChartKeys[c.Name])
+		}
+		return publish.NewChartPushed(cp, g.charts, g.charts, g.out).WithVerified(g.images, g.memo)
+	case plan.GitTag:
+		c := w.Manifest.Component(s.Component)
+		return publish.NewTagPushed(s.Ref, w.Head.Hash, fmt.Sprintf("%s %s (release %s)", c.Name, c.Version, g.release.Tag), g.tags, g.out)
+	default:
+		return publish.NewReleasePublished(g.release, g.releases, g.out)
+	}
+}
+
+// noLocalImages is the image source of a run that builds nothing: every image is published.
+type noLocalImages struct{}
+
+func (noLocalImages) LocalImage(_ context.Context, ref string) (v1.Image, error) {
+	return nil, fmt.Errorf("%s: the plan found it published, so it was not built", ref)
+}
+
+func prerelease(v string) bool {
+	sv, err := semver.StrictNewVersion(v)
+	return err == nil && sv.Prerelease() != ""
+}

@@ -1,0 +1,90 @@
+package lane
+
+import (
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/plan"
+)
+
+// GoalMaker makes the goal that achieves one planned step, and the local build an image step
+// needs. The lanes' real maker wires the registry, chart, git and GitHub clients
+// (publishGoals); a test's maker records.
+type GoalMaker interface {
+	// Build is the goal "image built" of c, in the local daemon.
+	Build(c *manifest.Component) goal.Goal
+	// Publish is the goal that achieves s.
+	Publish(s plan.Step) goal.Goal
+}
+
+// Nodes is the one place a plan becomes goal nodes: exactly one node per step the plan decided
+// to publish, and nothing for a step that is already published, skipped, blocked or refused.
+// Each image to publish gets the local build it needs (and its base images' builds), every
+// publishing node waits for first (the verification goals), and each waits for the nodes of
+// the artifacts it references (Artifact.After) that are in the run.
+func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*goal.Node {
+	steps := pl.Steps(plan.Publish)
+	byGoal := map[string]*goal.Node{}
+	var pubs []*goal.Node
+	for _, s := range steps {
+		n := &goal.Node{Component: s.Component}
+		byGoal[s.Goal] = n
+		pubs = append(pubs, n)
+	}
+
+	// The builds: every component whose image is to publish, and the images it is built FROM.
+	builds := map[string]*goal.Node{}
+	var buildNodes []*goal.Node
+	var build func(c *manifest.Component) *goal.Node
+	build = func(c *manifest.Component) *goal.Node {
+		if n, ok := builds[c.Name]; ok {
+			return n
+		}
+		n := &goal.Node{Component: c.Name, Goal: mk.Build(c)}
+		builds[c.Name] = n
+		if from := w.baseOf(c); from != nil {
+			n.After = append(n.After, build(from))
+		}
+		buildNodes = append(buildNodes, n)
+		return n
+	}
+	imageGoal := map[string]string{} // component → the goal of its image step
+	for _, s := range steps {
+		if s.Kind == plan.Image {
+			imageGoal[s.Component] = s.Goal
+		}
+	}
+
+	for i, s := range steps {
+		n := pubs[i]
+		n.After = append(n.After, first...)
+		if s.Kind == plan.Image {
+			c := w.Manifest.Component(s.Component)
+			n.After = append(n.After, build(c))
+			if from := w.baseOf(c); from != nil {
+				if dep := byGoal[imageGoal[from.Name]]; dep != nil {
+					// The base is pushed in this run: push it first, then mount its layers.
+					n.After = append(n.After, dep)
+				}
+			}
+		}
+		for _, g := range s.After {
+			if dep := byGoal[g]; dep != nil {
+				n.After = append(n.After, dep)
+			}
+		}
+		n.Goal = mk.Publish(s)
+	}
+	out := append(append(append([]*goal.Node(nil), first...), buildNodes...), pubs...)
+	return out
+}
+
+// baseOf is the component c's image is built FROM, when that is one of ours with an image.
+func (w *Workspace) baseOf(c *manifest.Component) *manifest.Component {
+	if c == nil || c.Image == nil || c.Image.From == "" || c.Image.From == c.Name {
+		return nil
+	}
+	if from := w.Manifest.Component(c.Image.From); from != nil && from.Image != nil {
+		return from
+	}
+	return nil
+}

@@ -1,0 +1,112 @@
+package lane
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/publish"
+)
+
+// ReleaseManifest is release-manifest.json: every component, version, artifact digest and the commit.
+type ReleaseManifest = publish.ReleaseManifest
+
+// ReleasedComponent is one component in the release manifest.
+type ReleasedComponent = publish.ReleasedComponent
+
+// released are the plan's entries that the release carries: every component with an artifact
+// the plan publishes or found published (not blocked, not skipped), in level order.
+func released(pl *plan.Plan) []plan.Entry {
+	var out []plan.Entry
+	for _, l := range pl.Levels {
+		for _, e := range l {
+			for _, s := range e.Steps {
+				if s.Decision == plan.Publish || s.Decision == plan.AlreadyPublished {
+					out = append(out, e)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// releaseContent is the GitHub release of the plan: its name, notes and assets, all made from
+// the plan's entries.
+func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan) publish.ReleasePublished {
+	entries := released(pl)
+	return publish.ReleasePublished{
+		Tag: pl.Tag, Name: pl.Tag, Body: w.releaseBody(pl.Tag, entries), Prerelease: prerelease(w.Manifest.Platform.Version),
+		Assets: func(ctx context.Context) ([]publish.Asset, error) {
+			return w.releaseAssets(ctx, cache, pl.Tag, entries)
+		},
+	}
+}
+
+func (w *Workspace) releaseBody(tag string, entries []plan.Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Release %s from commit %s.\n\n| component | version |\n|---|---|\n", tag, w.Head.Hash)
+	for _, e := range entries {
+		if e.Name != PlatformComponent {
+			fmt.Fprintf(&b, "| %s | %s |\n", e.Name, e.Version)
+		}
+	}
+	return b.String()
+}
+
+// releaseAssets pulls every released chart back from the chart repository (the exact published
+// bytes) and writes release-manifest.json and SHA256SUMS over them.
+func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, tag string, entries []plan.Entry) ([]publish.Asset, error) {
+	m := ReleaseManifest{Tag: tag, Version: w.Manifest.Platform.Version, Commit: w.Head.Hash}
+	var assets []publish.Asset
+	for _, e := range entries {
+		rc := ReleasedComponent{Name: e.Name, Version: e.Version, Inputs: string(w.Keys[e.Name])}
+		if e.Name == PlatformComponent {
+			rc.Inputs = string(w.ChartKeys[identity.PlatformChart])
+		}
+		for _, s := range e.Steps {
+			switch s.Kind {
+			case plan.Image:
+				d, ok, err := cache.Digest(ctx, s.Ref)
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					return nil, fmt.Errorf("%s is not in the registry: its push did not finish", s.Ref)
+				}
+				rc.Image, rc.ImageDigest = s.Ref, d
+			case plan.Chart:
+				data, err := cache.PullChart(ctx, s.Repo, s.Name, s.Version)
+				if err != nil {
+					return nil, err
+				}
+				assets = append(assets, publish.Asset{Name: fmt.Sprintf("%s-%s.tgz", s.Name, s.Version), Content: data})
+				ch, err := cache.Chart(ctx, s.Repo, s.Name, s.Version)
+				if err != nil {
+					return nil, err
+				}
+				rc.Chart, rc.ChartDigest, rc.ChartInputs = s.Repo+"/"+s.Name+":"+s.Version, ch.Digest, s.Inputs
+			}
+		}
+		m.Components = append(m.Components, rc)
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	assets = append(assets, publish.Asset{Name: "release-manifest.json", Content: append(data, '\n')})
+	sort.Slice(assets, func(i, j int) bool { return assets[i].Name < assets[j].Name })
+	var sums bytes.Buffer
+	for _, a := range assets {
+		h := sha256.Sum256(a.Content)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(h[:]), a.Name)
+	}
+	return append(assets, publish.Asset{Name: "SHA256SUMS", Content: sums.Bytes()}), nil
+}

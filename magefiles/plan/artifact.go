@@ -1,0 +1,116 @@
+package plan
+
+import (
+	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/published"
+)
+
+// Kind is the kind of artifact.
+type Kind int
+
+// The artifact kinds.
+const (
+	Image Kind = iota
+	Chart
+	GitTag
+	// Release is the GitHub release of the tag in Ref, with its assets.
+	Release
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Image:
+		return "image"
+	case Chart:
+		return "chart"
+	case GitTag:
+		return "git tag"
+	default:
+		return "release"
+	}
+}
+
+// Artifact is one thing a run publishes: made once per run from the manifest and the lane's
+// policy, planned, printed, and turned into exactly one goal. Its names and references come from
+// the constructors below, the only places that spell them.
+type Artifact struct {
+	Kind Kind
+	// Component owns the artifact (the platform for the umbrella chart and the release).
+	Component string
+	// Goal is the end state's name, the name it is reported under ("image pushed reg/core:1.2.0").
+	Goal string
+	// Ref is the image reference, the chart reference without scheme, the git tag or the
+	// release's tag.
+	Ref string
+	// Tags are every image reference the image goal fills (Ref first); Moving lists those that
+	// may move to a new image (the dev lane's <version> tag).
+	Tags, Moving []string
+	// MountFrom names the repositories that may already hold an image's base layers.
+	MountFrom []string
+	// Repo, Name and Version locate a chart ("oci://host/charts", "core", "1.2.0").
+	Repo, Name, Version string
+	// Inputs is the key the artifact must carry to count as published from the current inputs.
+	Inputs string
+	// Digest is the expected digest, where known before publishing ("" otherwise).
+	Digest string
+	// After lists the goals of the artifacts this one references or must follow: a chart follows
+	// the images it installs, the umbrella every chart and image, a git tag its component's
+	// artifacts, the release everything.
+	After []string
+}
+
+// ImageArtifact is the image pushed to tags (the first is its reference).
+func ImageArtifact(component string, tags, moving []string, inputs string) Artifact {
+	return Artifact{Kind: Image, Component: component, Goal: ImageGoal(tags), Ref: first(tags), Tags: tags, Moving: moving, Inputs: inputs}
+}
+
+// ChartArtifact is the chart version pushed to the OCI repository repo ("oci://host/path").
+func ChartArtifact(component, repo, name, version, inputs string) Artifact {
+	ref := published.ChartRef(repo, name, version)
+	return Artifact{Kind: Chart, Component: component, Goal: ChartGoal(repo, name, version), Ref: ref, Repo: repo, Name: name, Version: version, Inputs: inputs}
+}
+
+// TagArtifact is the git tag pushed to the release remote.
+func TagArtifact(component, tag string) Artifact {
+	return Artifact{Kind: GitTag, Component: component, Goal: TagGoal(tag), Ref: tag}
+}
+
+// ReleaseArtifact is the GitHub release of tag, published with its assets.
+func ReleaseArtifact(component, tag string) Artifact {
+	return Artifact{Kind: Release, Component: component, Goal: ReleaseGoal(tag), Ref: tag}
+}
+
+// ChartGoal names the goal of a chart version pushed to repo.
+func ChartGoal(repo, name, version string) string {
+	return "chart pushed " + published.ChartRef(repo, name, version)
+}
+
+// TagGoal names the goal of a git tag pushed to the release remote.
+func TagGoal(tag string) string { return "git tag pushed " + tag }
+
+// ReleaseGoal names the goal of the GitHub release of tag.
+func ReleaseGoal(tag string) string { return "release published " + tag }
+
+// ImageGoal names the goal of an image pushed to tags: "image pushed reg/core:1.2.0 (+1.2.0-gabc)".
+func ImageGoal(tags []string) string {
+	if len(tags) == 0 {
+		return "image pushed"
+	}
+	name := tags[0]
+	extra := make([]string, 0, len(tags)-1)
+	for _, t := range tags[1:] {
+		extra = append(extra, t[strings.LastIndex(t, ":")+1:])
+	}
+	if len(extra) > 0 {
+		name += " (+" + strings.Join(extra, ", ") + ")"
+	}
+	return "image pushed " + name
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}

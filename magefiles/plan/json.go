@@ -1,0 +1,95 @@
+package plan
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// SchemaVersion is the version of the plan's JSON form (releasePlan -json, SHIPLANE_PLAN_JSON).
+// It grows when a field changes meaning or goes away; new fields may appear without it.
+const SchemaVersion = 1
+
+// Word is the decision as one word, as the JSON plan writes it: publish, already, refuse,
+// blocked, skip.
+func (d Decision) Word() string {
+	switch d {
+	case Publish:
+		return "publish"
+	case AlreadyPublished:
+		return "already"
+	case Refuse:
+		return "refuse"
+	case Blocked:
+		return "blocked"
+	default:
+		return "skip"
+	}
+}
+
+type jsonPlan struct {
+	SchemaVersion int           `json:"schemaVersion"`
+	Tag           string        `json:"tag"`
+	Commit        string        `json:"commit,omitempty"`
+	Levels        [][]jsonEntry `json:"levels"`
+	Refusals      []string      `json:"refusals"`
+	// Verdict is "publish" (the release may go ahead) or "refuse".
+	Verdict string `json:"verdict"`
+	Counts  struct {
+		Publish int `json:"publish"`
+		Already int `json:"already"`
+		Blocked int `json:"blocked"`
+		Refuse  int `json:"refuse"`
+	} `json:"counts"`
+}
+
+type jsonEntry struct {
+	Name    string     `json:"name"`
+	Version string     `json:"version"`
+	Steps   []jsonStep `json:"steps"`
+}
+
+type jsonStep struct {
+	Kind     string   `json:"kind"`
+	Goal     string   `json:"goal"`
+	Ref      string   `json:"ref"`
+	Inputs   string   `json:"inputs,omitempty"`
+	Digest   string   `json:"digest,omitempty"`
+	After    []string `json:"after,omitempty"`
+	Decision string   `json:"decision"`
+	Cause    string   `json:"cause,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+// MarshalJSON writes the plan as data: every level, component and step with its artifact,
+// decision (one word) and cause, then the refusals and the verdict.
+func (p *Plan) MarshalJSON() ([]byte, error) {
+	out := jsonPlan{SchemaVersion: SchemaVersion, Tag: p.Tag, Commit: p.Commit, Levels: [][]jsonEntry{}, Refusals: []string{}, Verdict: "publish"}
+	for _, l := range p.Levels {
+		var level []jsonEntry
+		for _, e := range l {
+			je := jsonEntry{Name: e.Name, Version: e.Version, Steps: []jsonStep{}}
+			for _, s := range e.Steps {
+				js := jsonStep{Kind: s.Kind.String(), Goal: s.Goal, Ref: s.Ref, Inputs: s.Inputs, Digest: s.Digest, After: s.After,
+					Decision: s.Decision.Word(), Cause: s.Cause}
+				if s.Err != nil {
+					js.Error = s.Err.Error()
+				}
+				je.Steps = append(je.Steps, js)
+			}
+			level = append(level, je)
+		}
+		out.Levels = append(out.Levels, level)
+	}
+	if err := p.Err(); err != nil {
+		out.Verdict = "refuse"
+		var re *RefusedError
+		if errors.As(err, &re) {
+			for _, e := range re.Errs {
+				out.Refusals = append(out.Refusals, e.Error())
+			}
+		}
+	}
+	out.Counts.Publish, out.Counts.Already = p.Count(Publish), p.Count(AlreadyPublished)
+	out.Counts.Blocked, out.Counts.Refuse = p.Count(Blocked), p.Count(Refuse)
+	return json.Marshal(out)
+}

@@ -1,0 +1,298 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shiplane/shiplane/magefiles/github"
+	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/registry"
+)
+
+// ChartRepository is what the caching decorator needs of a chart repository client.
+type ChartRepository interface {
+	Charts
+	helm.Puller
+}
+
+// GitHub is what the caching decorator needs of the GitHub releases client.
+type GitHub interface {
+	Releaser
+	AssetContent(ctx context.Context, a github.AssetDetail) ([]byte, error)
+}
+
+// Caching decorates the registry, chart repository, git remote and GitHub clients of one run, in
+// the manner of ko's publish.NewCaching: each question is asked once per run, the answers serve
+// the plan's observation and the goals' first assessments alike, and a write forgets exactly the
+// answers it may change, so re-assessing after achieving asks again.
+//
+// It satisfies published.State (what the plan observes through) and the goals' client
+// interfaces (Registry, Charts via ChartView, Releaser).
+type Caching struct {
+	reg    Registry
+	charts ChartRepository
+	gh     GitHub // nil when GitHub is not configured: releases cannot be told
+	tags   *RemoteTags
+
+	mu       sync.Mutex
+	index    map[string]indexed // "host/path/name:tag" → what the release manifest recorded
+	digests  map[string]digestAnswer
+	images   map[string]published.Image
+	chartAns map[string]published.Chart
+	releases map[string]github.ReleaseDetail
+}
+
+type indexed struct{ digest, inputs string }
+
+type digestAnswer struct {
+	digest  string
+	present bool
+}
+
+var (
+	_ published.State = (*Caching)(nil)
+	_ Registry        = (*Caching)(nil)
+	_ Releaser        = (*Caching)(nil)
+	_ ChartRepository = ChartView{}
+)
+
+// ErrNoGitHub is a release question asked without GITHUB_TOKEN or GITHUB_REPOSITORY.
+var ErrNoGitHub = fmt.Errorf("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (GITHUB_API_URL for GitHub Enterprise)")
+
+// NewCaching decorates the clients. gh may be nil (GitHub not configured: a release question then
+// cannot be told); tags may be nil (no git remote: a tag question cannot be told).
+func NewCaching(reg Registry, charts ChartRepository, tags *RemoteTags, gh GitHub) *Caching {
+	return &Caching{reg: reg, charts: charts, gh: gh, tags: tags, index: map[string]indexed{}, digests: map[string]digestAnswer{},
+		images: map[string]published.Image{}, chartAns: map[string]published.Chart{}, releases: map[string]github.ReleaseDetail{}}
+}
+
+// ReleaseManifest is release-manifest.json: every component, version, artifact digest and the commit.
+type ReleaseManifest struct {
+	Tag        string              `json:"tag"`
+	Version    string              `json:"version"`
+	Commit     string              `json:"commit"`
+	Components []ReleasedComponent `json:"components"`
+}
+
+// ReleasedComponent is one component in the release manifest.
+type ReleasedComponent struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Inputs      string `json:"inputs"`
+	Image       string `json:"image,omitempty"`
+	ImageDigest string `json:"image_digest,omitempty"`
+	Chart       string `json:"chart,omitempty"`
+	ChartDigest string `json:"chart_digest,omitempty"`
+	ChartInputs string `json:"chart_inputs,omitempty"`
+}
+
+// LoadIndex reads release-manifest.json from the tag's GitHub release, when there is one: a
+// manifest HEAD that answers the digest it records then settles an artifact without reading its
+// config.
+func (o *Caching) LoadIndex(ctx context.Context, tag string) error {
+	if o.gh == nil {
+		return nil
+	}
+	d, err := o.ReleaseDetail(ctx, tag)
+	if err != nil || !d.Present {
+		return err
+	}
+	a, ok := d.Asset("release-manifest.json")
+	if !ok || !a.Uploaded() {
+		return nil
+	}
+	data, err := o.gh.AssetContent(ctx, a)
+	if err != nil {
+		return err
+	}
+	var m ReleaseManifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("reading release-manifest.json of %s: %w", tag, err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range m.Components {
+		if c.Image != "" && c.ImageDigest != "" {
+			o.index[c.Image] = indexed{digest: c.ImageDigest, inputs: c.Inputs}
+		}
+		if c.Chart != "" && c.ChartDigest != "" && c.ChartInputs != "" {
+			o.index[strings.TrimPrefix(c.Chart, "oci://")] = indexed{digest: c.ChartDigest, inputs: c.ChartInputs}
+		}
+	}
+	return nil
+}
+
+// remember runs ask once per key and keeps its answer; a failed answer is not kept.
+func remember[T any](o *Caching, m map[string]T, key string, ask func() (T, error)) (T, error) {
+	o.mu.Lock()
+	v, ok := m[key]
+	o.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := ask()
+	if err != nil {
+		return v, err
+	}
+	o.mu.Lock()
+	m[key] = v
+	o.mu.Unlock()
+	return v, nil
+}
+
+// Digest is one manifest HEAD per reference and run, until a push to it.
+func (o *Caching) Digest(ctx context.Context, ref string) (string, bool, error) {
+	a, err := remember(o, o.digests, ref, func() (digestAnswer, error) {
+		d, present, err := o.reg.Digest(ctx, ref)
+		return digestAnswer{d, present}, err
+	})
+	return a.digest, a.present, err
+}
+
+// fromIndex answers from the release manifest when the registry holds the recorded digest.
+func (o *Caching) fromIndex(ctx context.Context, ref string) (published.Image, bool, error) {
+	o.mu.Lock()
+	ix, ok := o.index[ref]
+	o.mu.Unlock()
+	if !ok {
+		return published.Image{}, false, nil
+	}
+	d, present, err := o.Digest(ctx, ref)
+	if err != nil {
+		return published.Image{}, false, err
+	}
+	if !present {
+		return published.Image{}, true, nil
+	}
+	if d != ix.digest {
+		return published.Image{}, false, nil // not what the release recorded: read it
+	}
+	return published.Image{Present: true, Digest: d, Inputs: ix.inputs}, true, nil
+}
+
+// Image answers from the index, else reads the manifest and config (once per run).
+func (o *Caching) Image(ctx context.Context, ref string) (published.Image, error) {
+	return remember(o, o.images, ref, func() (published.Image, error) {
+		img, ok, err := o.fromIndex(ctx, ref)
+		if err != nil || ok {
+			return img, err
+		}
+		return o.reg.Image(ctx, ref)
+	})
+}
+
+// Push pushes and forgets what it knew of the tags.
+func (o *Caching) Push(ctx context.Context, img v1.Image, tags []string, opts ...registry.PushOption) (registry.Pushed, error) {
+	o.forget(tags...)
+	defer o.forget(tags...)
+	return o.reg.Push(ctx, img, tags, opts...)
+}
+
+func (o *Caching) forget(refs ...string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, r := range refs {
+		delete(o.digests, r)
+		delete(o.images, r)
+		delete(o.chartAns, r)
+		delete(o.index, r)
+	}
+}
+
+// Chart answers from the index, else asks the chart repository (once per run).
+func (o *Caching) Chart(ctx context.Context, repo, name, version string) (published.Chart, error) {
+	ref := published.ChartRef(repo, name, version)
+	return remember(o, o.chartAns, ref, func() (published.Chart, error) {
+		img, ok, err := o.fromIndex(ctx, ref)
+		if err != nil {
+			return published.Chart{}, err
+		}
+		if ok {
+			return published.Chart{Present: img.Present, Digest: img.Digest, Inputs: img.Inputs}, nil
+		}
+		return o.charts.Chart(ctx, repo, name, version)
+	})
+}
+
+// PullChart reads a chart archive (never cached: the bytes are what is published now).
+func (o *Caching) PullChart(ctx context.Context, repo, name, version string) ([]byte, error) {
+	return o.charts.PullChart(ctx, repo, name, version)
+}
+
+// Charts is the decorator as a chart repository client.
+func (o *Caching) Charts() ChartView { return ChartView{o} }
+
+// ChartView is the caching decorator as a chart repository (Charts and helm.Puller).
+type ChartView struct{ *Caching }
+
+// Push pushes a chart and forgets what it knew of it.
+func (o ChartView) Push(ctx context.Context, pkg *helm.Package, repo string) (*helm.PushResult, error) {
+	ref := published.ChartRef(repo, pkg.Name, pkg.Version)
+	o.forget(ref)
+	defer o.forget(ref)
+	return o.charts.Push(ctx, pkg, repo)
+}
+
+// Tag answers from the remote's tag list, read once per run until a tag push.
+func (o *Caching) Tag(ctx context.Context, name string) (published.Tag, error) {
+	if o.tags == nil {
+		return published.Tag{}, &published.UnknownError{What: "the git tag " + name, Err: fmt.Errorf("no git remote")}
+	}
+	tags, err := o.tags.Get(ctx)
+	if err != nil {
+		return published.Tag{}, &published.UnknownError{What: "the git tag " + name, Err: err}
+	}
+	c, ok := tags[name]
+	return published.Tag{Present: ok, Commit: c}, nil
+}
+
+// ReleaseDetail is one lookup per tag and run, until a write to the release.
+func (o *Caching) ReleaseDetail(ctx context.Context, tag string) (github.ReleaseDetail, error) {
+	if o.gh == nil {
+		return github.ReleaseDetail{}, &published.UnknownError{What: "the GitHub release " + tag, Err: ErrNoGitHub}
+	}
+	return remember(o, o.releases, tag, func() (github.ReleaseDetail, error) { return o.gh.ReleaseDetail(ctx, tag) })
+}
+
+// Release answers published.Releases from ReleaseDetail.
+func (o *Caching) Release(ctx context.Context, tag string) (published.Release, error) {
+	d, err := o.ReleaseDetail(ctx, tag)
+	if err != nil {
+		return published.Release{}, err
+	}
+	r := published.Release{Present: d.Present, Draft: d.Draft}
+	for _, a := range d.Assets {
+		r.Assets = append(r.Assets, a.Name)
+	}
+	return r, nil
+}
+
+func (o *Caching) forgetReleases() {
+	o.mu.Lock()
+	o.releases = map[string]github.ReleaseDetail{}
+	o.mu.Unlock()
+}
+
+// EnsureDraft writes to GitHub and forgets the release.
+func (o *Caching) EnsureDraft(ctx context.Context, tag, name, body string, prerelease bool) (int64, error) {
+	defer o.forgetReleases()
+	return o.gh.EnsureDraft(ctx, tag, name, body, prerelease)
+}
+
+// EnsureAsset attaches an asset and forgets the release.
+func (o *Caching) EnsureAsset(ctx context.Context, id int64, name string, content []byte) error {
+	defer o.forgetReleases()
+	return o.gh.EnsureAsset(ctx, id, name, content)
+}
+
+// Publish publishes a draft and forgets the release.
+func (o *Caching) Publish(ctx context.Context, id int64) error {
+	defer o.forgetReleases()
+	return o.gh.Publish(ctx, id)
+}
