@@ -1,5 +1,41 @@
 // Package goal runs goals named for end states ("image built", "chart pushed"): it assesses every
 // goal, achieves only what is missing, re-assesses what it achieved, and reports each outcome.
+//
+// # JSON report
+//
+// [Report.WriteJSON] and [Report.WriteFile] (the file SHIPLANE_REPORT names) write one object:
+//
+//	{
+//	  "schemaVersion": 1,
+//	  "goals": [
+//	    {
+//	      "component": "core",
+//	      "goal": "image built shiplane/core:1.2.0",
+//	      "status": "achieved",
+//	      "reason": "…",
+//	      "digest": "sha256:…",
+//	      "duration_ns": 1200000000
+//	    }
+//	  ],
+//	  "duration_ns": 4100000000,
+//	  "dry_run": true
+//	}
+//
+// schemaVersion is [ReportSchemaVersion]. goals lists every goal in the order the run was given them
+// (a goal listed twice, once); component is empty for a goal of no component, and reason, digest
+// and dry_run are left out when empty or false. Durations are nanoseconds. status is one word
+// ([Status.Word]):
+//
+//	already   the end state held before the run (displayed "already achieved")
+//	achieved  the run achieved it ("newly achieved")
+//	planned   a dry run found it missing: it would be achieved ("to achieve")
+//	skipped   it does not apply; reason says why
+//	blocked   a goal it comes after did not succeed
+//	failed    assessing or achieving it failed, or it could not run; reason holds the error
+//	pending   not decided (the zero Status; a finished run reports none)
+//
+// Reports without schemaVersion (version 0) wrote the display phrases instead; [Status.UnmarshalText]
+// reads both.
 package goal
 
 import (
