@@ -1,5 +1,41 @@
 // Package goal runs goals named for end states ("image built", "chart pushed"): it assesses every
 // goal, achieves only what is missing, re-assesses what it achieved, and reports each outcome.
+//
+// # JSON report
+//
+// [Report.WriteJSON] and [Report.WriteFile] (the file SHIPLANE_REPORT names) write one object:
+//
+//	{
+//	  "schemaVersion": 1,
+//	  "goals": [
+//	    {
+//	      "component": "core",
+//	      "goal": "image built shiplane/core:1.2.0",
+//	      "status": "achieved",
+//	      "reason": "…",
+//	      "digest": "sha256:…",
+//	      "duration_ns": 1200000000
+//	    }
+//	  ],
+//	  "duration_ns": 4100000000,
+//	  "dry_run": true
+//	}
+//
+// schemaVersion is [ReportSchemaVersion]. goals lists every goal in the order the run was given them
+// (a goal listed twice, once); component is empty for a goal of no component, and reason, digest
+// and dry_run are left out when empty or false. Durations are nanoseconds. status is one word
+// ([Status.Word]):
+//
+//	already   the end state held before the run (displayed "already achieved")
+//	achieved  the run achieved it ("newly achieved")
+//	planned   a dry run found it missing: it would be achieved ("to achieve")
+//	skipped   it does not apply; reason says why
+//	blocked   a goal it comes after did not succeed
+//	failed    assessing or achieving it failed, or it could not run; reason holds the error
+//	pending   not decided (the zero Status; a finished run reports none)
+//
+// Reports without schemaVersion (version 0) wrote the display phrases instead; [Status.UnmarshalText]
+// reads both.
 package goal
 
 import (
@@ -43,7 +79,19 @@ const (
 	Planned // assessed in a dry run and found missing: it would be achieved
 )
 
-var statusNames = map[Status]string{
+// statusWords are the statuses as machines read them: the JSON report's "status" values.
+var statusWords = map[Status]string{
+	Pending:         "pending",
+	AlreadyAchieved: "already",
+	NewlyAchieved:   "achieved",
+	Skipped:         "skipped",
+	Blocked:         "blocked",
+	Failed:          "failed",
+	Planned:         "planned",
+}
+
+// statusPhrases are the statuses as people read them, in progress lines and summaries.
+var statusPhrases = map[Status]string{
 	Pending:         "pending",
 	AlreadyAchieved: "already achieved",
 	NewlyAchieved:   "newly achieved",
@@ -53,11 +101,32 @@ var statusNames = map[Status]string{
 	Planned:         "to achieve",
 }
 
-// String is the status's short name, as written in JSON reports.
-func (s Status) String() string { return statusNames[s] }
+// String is the status's display phrase ("already achieved", "to achieve"), as progress lines and
+// summaries show it; Word is the form written in JSON reports.
+func (s Status) String() string {
+	if p, ok := statusPhrases[s]; ok {
+		return p
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
 
-// MarshalText writes the short name.
-func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Word is the status as one lowercase word ("already", "achieved", "planned"), as JSON reports
+// write it; String is the display phrase.
+func (s Status) Word() string {
+	if w, ok := statusWords[s]; ok {
+		return w
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// MarshalText writes the status's word; a status outside the declared ones is an error.
+func (s Status) MarshalText() ([]byte, error) {
+	w, ok := statusWords[s]
+	if !ok {
+		return nil, fmt.Errorf("unknown goal status %d", int(s))
+	}
+	return []byte(w), nil
+}
 
 // OK reports whether the outcome is a success (achieved either way, skipped, or planned).
 func (s Status) OK() bool { return s != Failed && s != Blocked && s != Pending }
@@ -116,12 +185,15 @@ func shortDigest(d string) string {
 	return d
 }
 
-// UnmarshalText reads a status's short name, so JSON reports can be read back.
+// UnmarshalText reads a status's word, so JSON reports can be read back; it also accepts the
+// display phrases that reports written before ReportSchemaVersion 1 used.
 func (s *Status) UnmarshalText(b []byte) error {
-	for k, v := range statusNames {
-		if v == string(b) {
-			*s = k
-			return nil
+	for _, names := range []map[Status]string{statusWords, statusPhrases} {
+		for k, v := range names {
+			if v == string(b) {
+				*s = k
+				return nil
+			}
 		}
 	}
 	return fmt.Errorf("unknown goal status %q", b)

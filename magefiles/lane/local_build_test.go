@@ -150,7 +150,7 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 	}
 	for i, g := range rep.Goals {
 		c := comps[i]
-		if g.Component != c.Name || g.Status != "newly achieved" || g.Digest != ids[c.Name] ||
+		if g.Component != c.Name || g.Status != "achieved" || g.Digest != ids[c.Name] ||
 			g.Goal != "image built "+project+"/"+c.Image.Name+":"+c.Version {
 			t.Errorf("report goal %d = %+v, want %s newly achieved with digest %s", i, g, c.Name, ids[c.Name])
 		}
