@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/shiplane/shiplane/magefiles/diag"
 	"github.com/shiplane/shiplane/magefiles/graph"

@@ -21,9 +21,9 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/gofrs/flock"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
-	"github.com/shiplane/shiplane/magefiles/flock"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
@@ -102,11 +102,11 @@ func PlatformImages(t testing.TB) *lane.Workspace {
 func buildPlatform(t testing.TB) (*lane.Workspace, string, error) {
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
-	unlock, err := flock.Lock(ctx, filepath.Join(os.TempDir(), "shiplane-platform-images.lock"))
-	if err != nil {
-		return nil, "", err
+	lock := flock.New(filepath.Join(os.TempDir(), "shiplane-platform-images.lock"))
+	if _, err := lock.TryLockContext(ctx, 200*time.Millisecond); err != nil {
+		return nil, "", fmt.Errorf("waiting for lock %s: %w", lock, err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	var out bytes.Buffer
 	cfg := lane.Config{Root: RepoRoot(t), Progress: progress.Locked(&out), Getenv: withoutReport}
 	start := time.Now()

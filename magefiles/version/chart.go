@@ -5,7 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // LicenseAnnotation is the Chart.yaml annotation holding a chart's license
@@ -192,7 +192,7 @@ func loadChart(path string) (*chartDoc, error) {
 }
 
 func parseChart(path string, data []byte) (d *chartDoc, err error) {
-	// yaml.v3 reports malformed input as errors; a panic inside the parser
+	// yaml/v3 reports malformed input as errors; a panic inside the parser
 	// would be its bug, and is still reported as an error rather than taking
 	// the caller down.
 	defer func() {

@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // SetChartVersion sets a Chart.yaml's version and appVersion to version, a
@@ -355,7 +355,7 @@ func (e *editor) span(v *yaml.Node) (start, end int, ok bool) {
 	return 0, 0, false
 }
 
-// offset converts a yaml.v3 position (1-based line and column, columns
+// offset converts a yaml/v3 position (1-based line and column, columns
 // counted in characters) into a byte offset.
 func (e *editor) offset(line, column int) (int, bool) {
 	if line < 1 || line > len(e.starts) || column < 1 {
@@ -374,7 +374,7 @@ func (e *editor) offset(line, column int) (int, bool) {
 }
 
 // lineStarts returns the offset of every line's start, breaking lines where
-// yaml.v3 does: CRLF, CR, LF, NEL, LS and PS.
+// yaml/v3 does: CRLF, CR, LF, NEL, LS and PS.
 func lineStarts(data []byte) []int {
 	starts := []int{0}
 	for i := 0; i < len(data); {

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shiplane/shiplane/magefiles/flock"
+	"github.com/gofrs/flock"
 )
 
 // mainModule is the module path whose go.mod marks the repository root.
@@ -26,6 +26,9 @@ const mainModule = "github.com/shiplane/shiplane"
 
 // buildTimeout bounds a cold build (about 3 minutes on 2 idle cores).
 const buildTimeout = 20 * time.Minute
+
+// lockPoll is how often a process waiting for the cache lock tries again.
+const lockPoll = 200 * time.Millisecond
 
 // deadlineMargin is the time kept after a build for starting the servers and
 // running the test when the test binary has a deadline.
@@ -69,11 +72,11 @@ func binaries(t testing.TB) (*binSet, error) {
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, fmt.Errorf("creating cache dir: %w", err)
 	}
-	unlock, err := flock.Lock(ctx, filepath.Join(base, ".lock"))
-	if err != nil {
+	lock := flock.New(filepath.Join(base, ".lock"))
+	if _, err := lock.TryLockContext(ctx, lockPoll); err != nil {
 		return nil, fmt.Errorf("locking cache %s: %w", base, err)
 	}
-	defer unlock()
+	defer lock.Unlock()
 	if bins.present() { // built by another process while we waited
 		return bins, nil
 	}
