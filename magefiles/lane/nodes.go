@@ -1,6 +1,9 @@
 package lane
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
@@ -75,7 +78,25 @@ func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*go
 		n.Goal = mk.Publish(s)
 	}
 	out := append(append(append([]*goal.Node(nil), first...), buildNodes...), pubs...)
+	// What the plan found published is reported as such, from the plan: assessed, never achieved.
+	for _, s := range pl.Steps(plan.AlreadyPublished) {
+		out = append(out, &goal.Node{Component: s.Component, Goal: settled{s}})
+	}
 	return out
+}
+
+// settled is a step the plan found already published: its assessment is the plan's, so the
+// report lists it as already achieved without asking again, and it is never achieved.
+type settled struct{ s plan.Step }
+
+func (g settled) String() string { return g.s.Goal }
+
+func (g settled) Assess(context.Context) (goal.State, error) {
+	return goal.State{Achieved: true, Digest: g.s.Digest, Detail: g.s.Cause}, nil
+}
+
+func (g settled) Achieve(context.Context) error {
+	return fmt.Errorf("%s: the plan found it published; nothing to write", g.s.Goal)
 }
 
 // baseOf is the component c's image is built FROM, when that is one of ours with an image.

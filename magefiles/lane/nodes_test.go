@@ -123,6 +123,15 @@ func TestReleaseExecutesThePlanItPrints(t *testing.T) {
 			if err := rep.Err(); err != nil {
 				t.Fatalf("run: %v", err)
 			}
+			already := 0
+			for _, r := range rep.Results {
+				if r.Status == goal.AlreadyAchieved {
+					already++
+				}
+			}
+			if already != pl.Count(plan.AlreadyPublished) {
+				t.Errorf("the report lists %d goals already achieved, the plan %d already published", already, pl.Count(plan.AlreadyPublished))
+			}
 			var want []string
 			for _, s := range pl.Steps(plan.Publish) {
 				want = append(want, s.Goal)

@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -168,6 +169,18 @@ func TestPlanScenarios(t *testing.T) {
 		pl, _ := scenario(t, dir, publishedtest.New())
 		golden(t, "new-components", pl.String())
 		assertBlockedRefusal(t, pl)
+		data, err := json.MarshalIndent(pl, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "new-components.json", string(data)+"\n")
+		var back struct {
+			SchemaVersion int    `json:"schemaVersion"`
+			Verdict       string `json:"verdict"`
+		}
+		if err := json.Unmarshal(data, &back); err != nil || back.SchemaVersion != plan.SchemaVersion || back.Verdict != "refuse" {
+			t.Errorf("JSON plan: %+v, %v", back, err)
+		}
 	})
 
 	t.Run("unchanged-released", func(t *testing.T) {

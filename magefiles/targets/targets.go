@@ -6,9 +6,13 @@
 //		"github.com/shiplane/shiplane/magefiles/targets"
 //	)
 //
-//	func init() { targets.ComponentsFile = "ops/components.yaml" }
+//	func init() {
+//		targets.ComponentsFile = "ops/components.yaml"
+//		targets.SettingsFile = "ops/settings.yaml"
+//		targets.ReleaseFile = "ops/release.yaml"
+//	}
 //
-// or leave ComponentsFile alone and set SHIPLANE_COMPONENTS.
+// or leave them alone and set SHIPLANE_COMPONENTS, SHIPLANE_SETTINGS and SHIPLANE_RELEASE.
 package targets
 
 import (
@@ -24,14 +28,24 @@ import (
 // $SHIPLANE_COMPONENTS, else deploy/components.yaml.
 var ComponentsFile string
 
-func config() lane.Config { return lane.Config{Components: ComponentsFile} }
+// SettingsFile is the lanes' settings (registries, chart repositories), relative to the
+// repository root. Empty means $SHIPLANE_SETTINGS, else deploy/settings.yaml.
+var SettingsFile string
+
+// ReleaseFile is the release pipeline (verification goals), relative to the repository root.
+// Empty means $SHIPLANE_RELEASE, else deploy/release.yaml.
+var ReleaseFile string
+
+func config() lane.Config {
+	return lane.Config{Components: ComponentsFile, Settings: SettingsFile, Release: ReleaseFile}
+}
 
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :latest and :<version>.
 func BuildAllLocal(ctx context.Context) error {
 	return lane.BuildAllLocal(ctx, config())
 }
 
-// ComposeUpLocal starts core and the connectors with Compose; -include=scanner (or COMPOSE_INCLUDE) adds bundles.
+// ComposeUpLocal starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles.
 func ComposeUpLocal(ctx context.Context, include *string) error {
 	var bundles []string
 	if include != nil {
@@ -64,7 +78,7 @@ func LocalRegistry(ctx context.Context) error {
 	return localregistry.Serve(ctx, os.Getenv("LOCAL_REGISTRY_ADDR"), os.Getenv("LOCAL_REGISTRY_DIR"), os.Stderr)
 }
 
-// DeployAllLocal installs or upgrades every chart from charts/ into the current kube context (KUBECONFIG, DEPLOY_NAMESPACE, DEPLOY_WAIT=1).
+// DeployAllLocal installs or upgrades every component chart from the working tree into the current kube context (KUBECONFIG, DEPLOY_NAMESPACE, DEPLOY_WAIT=1).
 func DeployAllLocal(ctx context.Context) error {
 	return lane.DeployAllLocal(ctx, config())
 }
@@ -74,9 +88,11 @@ func DeployDownLocal(ctx context.Context) error {
 	return lane.DeployDownLocal(ctx, config())
 }
 
-// ReleasePlan prints what releaseAll would decide for every component and artifact, and writes nothing.
-func ReleasePlan(ctx context.Context) error {
-	return lane.ReleasePlan(ctx, config())
+// ReleasePlan prints what releaseAll would decide for every component and artifact, and writes nothing; -json prints it as JSON.
+func ReleasePlan(ctx context.Context, json *bool) error {
+	cfg := config()
+	cfg.PlanJSON = json != nil && *json
+	return lane.ReleasePlan(ctx, cfg)
 }
 
 // ReleaseAll publishes the release of the tag at HEAD (CI): guardrails, verification, images, charts, git tags, GitHub release.
