@@ -137,7 +137,7 @@ func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name st
 	u := fmt.Sprintf("repos/%s/%s/releases/%d/assets?name=%s", c.owner, c.name, rel.ID, url.QueryEscape(name))
 	req, err := c.api.NewUploadRequest(ctx, u, io.NewSectionReader(src, 0, size), size, ctype)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, c.red.wrap(err))
+		return fmt.Errorf("%s: %w", op, c.wrap(err))
 	}
 	var got gh.ReleaseAsset
 	if _, err := c.api.Do(req, &got); err != nil {
@@ -189,7 +189,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 		}
 		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if rerr != nil {
-			return 0, fmt.Errorf("%s: %w", op, c.red.wrap(rerr))
+			return 0, fmt.Errorf("%s: %w", op, c.wrap(rerr))
 		}
 		req.Header.Set("Accept", "application/octet-stream")
 		resp, derr := hc.Do(req)
@@ -199,7 +199,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 			if errors.As(derr, &ue) {
 				ue.URL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 			}
-			return 0, fmt.Errorf("%s: %w", op, c.red.wrap(derr))
+			return 0, fmt.Errorf("%s: %w", op, c.wrap(derr))
 		}
 		if resp.StatusCode != http.StatusOK {
 			drain(resp)
@@ -210,7 +210,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 	defer rc.Close()
 	n, err := io.Copy(w, io.LimitReader(rc, limit))
 	if err != nil {
-		return n, fmt.Errorf("%s: %w", op, c.red.wrap(err))
+		return n, fmt.Errorf("%s: %w", op, c.wrap(err))
 	}
 	return n, nil
 }

@@ -23,7 +23,8 @@
 // Errors are typed (*AuthError, *RepoNotFoundError, ErrReleaseNotFound, ErrPublished,
 // ErrInvalidAssetName, ErrListLimit; *published.UnknownError from the assessing calls) and never carry the
 // token: it is scrubbed from every error text, every error go-github returns, and the progress
-// output, in plain, URL-escaped and base64 forms.
+// output, in plain, URL-escaped and base64 forms, by the shared redactor (package redact), which
+// masks it as "***".
 package github
 
 import (
@@ -40,6 +41,7 @@ import (
 	gh "github.com/google/go-github/v89/github"
 
 	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // DefaultBaseURL is the API of github.com.
@@ -131,7 +133,7 @@ type Client struct {
 	// authed fetches redirect targets on the API or upload host itself (GitHub Enterprise).
 	authed     *http.Client
 	tokenHosts map[string]bool
-	red        *redactor
+	red        *redact.Redactor
 
 	pmu sync.Mutex
 }
@@ -195,9 +197,12 @@ func New(repo, token string, opts ...Option) (*Client, error) {
 	o.baseURL, o.uploadURL = base.String(), upload.String()
 	c := &Client{
 		owner: owner, name: name, o: o,
-		red:        newRedactor(append(append([]string{token}, baseSecrets...), uploadSecrets...)...),
+		red:        redact.New(),
 		tokenHosts: map[string]bool{base.Host: true, upload.Host: true},
 	}
+	c.red.Add(token)
+	c.red.Add(baseSecrets...)
+	c.red.Add(uploadSecrets...)
 	retry := func(inner http.RoundTripper) *retryTransport {
 		return &retryTransport{inner: inner, policy: o.retry, timeout: o.attemptTimeout, logf: c.logf}
 	}
@@ -211,7 +216,7 @@ func New(repo, token string, opts ...Option) (*Client, error) {
 		gh.WithUserAgent(o.userAgent),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("setting up the GitHub client: %w", c.red.wrap(err))
+		return nil, fmt.Errorf("setting up the GitHub client: %w", c.wrap(err))
 	}
 	c.api = api
 	return c, nil

@@ -70,7 +70,7 @@ func (c *Client) apiErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	cause := c.red.wrap(err)
+	cause := c.wrap(err)
 	if code := statusOf(err); code == http.StatusUnauthorized || code == http.StatusForbidden {
 		return fmt.Errorf("%s: %w", op, &AuthError{Repo: c.Repo(), Status: code, Err: cause})
 	}
@@ -80,7 +80,7 @@ func (c *Client) apiErr(op string, err error) error {
 // repoErr is apiErr for a call whose 404 means the repository is missing.
 func (c *Client) repoErr(op string, err error) error {
 	if statusOf(err) == http.StatusNotFound {
-		return fmt.Errorf("%s: %w", op, &RepoNotFoundError{Repo: c.Repo(), API: c.api.BaseURL(), Err: c.red.wrap(err)})
+		return fmt.Errorf("%s: %w", op, &RepoNotFoundError{Repo: c.Repo(), API: c.api.BaseURL(), Err: c.wrap(err)})
 	}
 	return c.apiErr(op, err)
 }

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/httpretry"
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // secret is a string fmt never prints.
 type secret string
 
-func (secret) String() string   { return "[REDACTED]" }
-func (secret) GoString() string { return "[REDACTED]" }
+func (secret) String() string   { return redact.Mask }
+func (secret) GoString() string { return redact.Mask }
 
 // authTransport adds the token to requests for the API and upload hosts only, on a copy of the
 // request; the answer points back at the caller's request, so no error or answer go-github keeps

@@ -17,8 +17,8 @@ func TestRedact(t *testing.T) {
 		{`Authorization: Basic cm9ib3Q6aHVudGVyMg==`, "cm9ib3Q6aHVudGVyMg=="},
 		{`header: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig`, "eyJhbGciOiJIUzI1NiJ9"},
 	} {
-		if got := redact(c.in); strings.Contains(got, c.leak) {
-			t.Errorf("redact(%q) = %q still shows %q", c.in, got, c.leak)
+		if got := redactText(c.in); strings.Contains(got, c.leak) {
+			t.Errorf("redactText(%q) = %q still shows %q", c.in, got, c.leak)
 		}
 	}
 	// Ordinary references are left alone.
@@ -26,8 +26,8 @@ func TestRedact(t *testing.T) {
 		"pushing to 127.0.0.1:5000/core:1.0.0: checking the tag",
 		"localhost:5000/dev/core@sha256:0123456789abcdef",
 	} {
-		if got := redact(s); got != s {
-			t.Errorf("redact(%q) = %q, want it unchanged", s, got)
+		if got := redactText(s); got != s {
+			t.Errorf("redactText(%q) = %q, want it unchanged", s, got)
 		}
 	}
 	err := safe(fmt.Errorf("wrapped: %w", &AuthError{Registry: "r.example", Status: 401, Err: errors.New(`GET "https://u:p4ss@r.example/v2/"`)}))
