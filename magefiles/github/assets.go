@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v89/github"
+
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 )
 
 // assetName is what GitHub keeps as given; other characters it replaces (a space becomes a dot),
@@ -103,7 +105,7 @@ func (c *Client) ensureAsset(ctx context.Context, id int64, name string, src io.
 			return err
 		}
 		c.logf("%v; looking again before retrying (attempt %d of %d)", err, try+1, c.o.retry.Attempts)
-		if serr := sleep(ctx, c.backoff(try)); serr != nil {
+		if serr := sleep(ctx, c.o.retry.Backoff(try)); serr != nil {
 			return serr
 		}
 	}
@@ -202,7 +204,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 			return 0, fmt.Errorf("%s: %w", op, c.wrap(derr))
 		}
 		if resp.StatusCode != http.StatusOK {
-			drain(resp)
+			httpretry.Drain(resp)
 			return 0, fmt.Errorf("%s: the download answered %d %s", op, resp.StatusCode, http.StatusText(resp.StatusCode))
 		}
 		rc = resp.Body
