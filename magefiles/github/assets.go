@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v89/github"
+
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 )
 
 // assetName is what GitHub keeps as given; other characters it replaces (a space becomes a dot),
@@ -103,7 +105,7 @@ func (c *Client) ensureAsset(ctx context.Context, id int64, name string, src io.
 			return err
 		}
 		c.logf("%v; looking again before retrying (attempt %d of %d)", err, try+1, c.o.retry.Attempts)
-		if serr := sleep(ctx, c.backoff(try)); serr != nil {
+		if serr := sleep(ctx, c.o.retry.Backoff(try)); serr != nil {
 			return serr
 		}
 	}
@@ -137,7 +139,7 @@ func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name st
 	u := fmt.Sprintf("repos/%s/%s/releases/%d/assets?name=%s", c.owner, c.name, rel.ID, url.QueryEscape(name))
 	req, err := c.api.NewUploadRequest(ctx, u, io.NewSectionReader(src, 0, size), size, ctype)
 	if err != nil {
-		return fmt.Errorf("%s: %w", op, c.red.wrap(err))
+		return fmt.Errorf("%s: %w", op, c.wrap(err))
 	}
 	var got gh.ReleaseAsset
 	if _, err := c.api.Do(req, &got); err != nil {
@@ -189,7 +191,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 		}
 		req, rerr := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if rerr != nil {
-			return 0, fmt.Errorf("%s: %w", op, c.red.wrap(rerr))
+			return 0, fmt.Errorf("%s: %w", op, c.wrap(rerr))
 		}
 		req.Header.Set("Accept", "application/octet-stream")
 		resp, derr := hc.Do(req)
@@ -199,10 +201,10 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 			if errors.As(derr, &ue) {
 				ue.URL = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 			}
-			return 0, fmt.Errorf("%s: %w", op, c.red.wrap(derr))
+			return 0, fmt.Errorf("%s: %w", op, c.wrap(derr))
 		}
 		if resp.StatusCode != http.StatusOK {
-			drain(resp)
+			httpretry.Drain(resp)
 			return 0, fmt.Errorf("%s: the download answered %d %s", op, resp.StatusCode, http.StatusText(resp.StatusCode))
 		}
 		rc = resp.Body
@@ -210,7 +212,7 @@ func (c *Client) fetch(ctx context.Context, a AssetDetail, w io.Writer, limit in
 	defer rc.Close()
 	n, err := io.Copy(w, io.LimitReader(rc, limit))
 	if err != nil {
-		return n, fmt.Errorf("%s: %w", op, c.red.wrap(err))
+		return n, fmt.Errorf("%s: %w", op, c.wrap(err))
 	}
 	return n, nil
 }

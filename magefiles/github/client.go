@@ -14,16 +14,22 @@
 // It decides nothing: which tag, whether it is a prerelease and when to publish are the caller's.
 //
 // All I/O goes through one transport that adds the token (as an Authorization header, only to
-// the API and upload hosts) and retries, with exponential backoff honouring Retry-After, what is
-// safe to retry: 5xx answers and connection failures of idempotent requests (GET, DELETE, PATCH —
-// every PATCH sent here sets absolute values), and rate-limit answers (429, or 403 marked as a
-// rate limit) of any request. A create or upload that fails with a 5xx or a lost connection is
-// not resent blind: the operation looks at GitHub again and carries on from what it finds.
+// the API and upload hosts) and the shared retrying transport (httpretry.Transport), which
+// retries, with exponential backoff, what is safe to retry: transient answers (5xx but 501 and
+// 505) and transient connection failures (resets, timeouts, truncated answers; never an unknown
+// certificate authority or a host that does not exist) of idempotent requests (GET, DELETE,
+// PATCH — every PATCH sent here sets absolute values), and 408s and rate-limit answers (429, or
+// 403 marked as a rate limit) of any request. A wait GitHub asks for (Retry-After, a rate-limit
+// reset) is honoured up to the policy's Max; a longer one fails the request at once with
+// *httpretry.RetryAfterTooLongError, which names the wait. A create or upload that fails with a
+// 5xx or a lost connection is not resent blind: the operation looks at GitHub again and carries
+// on from what it finds.
 //
 // Errors are typed (*AuthError, *RepoNotFoundError, ErrReleaseNotFound, ErrPublished,
 // ErrInvalidAssetName, ErrListLimit; *published.UnknownError from the assessing calls) and never carry the
 // token: it is scrubbed from every error text, every error go-github returns, and the progress
-// output, in plain, URL-escaped and base64 forms.
+// output, in plain, URL-escaped and base64 forms, by the shared redactor (package redact), which
+// masks it as "***".
 package github
 
 import (
@@ -39,26 +45,21 @@ import (
 
 	gh "github.com/google/go-github/v89/github"
 
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // DefaultBaseURL is the API of github.com.
 const DefaultBaseURL = "https://api.github.com/"
 
-// RetryPolicy says how often and how patiently transient failures are retried.
-type RetryPolicy struct {
-	// Attempts is the total number of tries per request, and per create or upload step (1 = no
-	// retry).
-	Attempts int
-	// Initial is the wait before the second try; each later wait doubles.
-	Initial time.Duration
-	// Max caps the waits this client chooses itself. A wait GitHub asks for (Retry-After, a rate
-	// limit reset) that is longer than Max is not waited for: the request fails instead.
-	Max time.Duration
-}
+// RetryPolicy says how often and how patiently transient failures are retried: the policy type
+// every retrying client shares. Here Attempts also bounds the tries of a create or upload step.
+type RetryPolicy = httpretry.RetryPolicy
 
-// DefaultRetry is the policy New uses: 4 attempts, waits of 1 s, 2 s, 4 s (or as long as GitHub
-// asks, up to 1 min).
+// DefaultRetry is the policy New uses: 4 attempts, waits of about 1 s, 2 s, 4 s, or as long as
+// GitHub asks when it asks for longer; a wait GitHub asks for over 1 min fails the request at once
+// (*httpretry.RetryAfterTooLongError).
 var DefaultRetry = RetryPolicy{Attempts: 4, Initial: time.Second, Max: time.Minute}
 
 // Option configures New.
@@ -92,7 +93,8 @@ func WithUploadURL(u string) Option { return func(o *options) { o.uploadURL = u 
 // http.DefaultTransport.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
-// WithRetry sets the retry policy; Attempts < 1 counts as 1. Default: DefaultRetry.
+// WithRetry sets the retry policy; Attempts < 1 counts as 1. Default: DefaultRetry (4 attempts,
+// from 1 s, waits capped at 1 min).
 func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
 
 // WithAttemptTimeout bounds each try of an API request that sends no body, from sending it to
@@ -131,7 +133,7 @@ type Client struct {
 	// authed fetches redirect targets on the API or upload host itself (GitHub Enterprise).
 	authed     *http.Client
 	tokenHosts map[string]bool
-	red        *redactor
+	red        *redact.Redactor
 
 	pmu sync.Mutex
 }
@@ -195,12 +197,13 @@ func New(repo, token string, opts ...Option) (*Client, error) {
 	o.baseURL, o.uploadURL = base.String(), upload.String()
 	c := &Client{
 		owner: owner, name: name, o: o,
-		red:        newRedactor(append(append([]string{token}, baseSecrets...), uploadSecrets...)...),
+		red:        redact.New(),
 		tokenHosts: map[string]bool{base.Host: true, upload.Host: true},
 	}
-	retry := func(inner http.RoundTripper) *retryTransport {
-		return &retryTransport{inner: inner, policy: o.retry, timeout: o.attemptTimeout, logf: c.logf}
-	}
+	c.red.Add(token)
+	c.red.Add(baseSecrets...)
+	c.red.Add(uploadSecrets...)
+	retry := func(inner http.RoundTripper) http.RoundTripper { return newRetryTransport(inner, o, c.logf) }
 	authed := retry(&authTransport{inner: o.transport, token: secret(token), hosts: c.tokenHosts})
 	c.authed = &http.Client{Transport: authed}
 	c.download = &http.Client{Transport: retry(o.transport)}
@@ -211,7 +214,7 @@ func New(repo, token string, opts ...Option) (*Client, error) {
 		gh.WithUserAgent(o.userAgent),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("setting up the GitHub client: %w", c.red.wrap(err))
+		return nil, fmt.Errorf("setting up the GitHub client: %w", c.wrap(err))
 	}
 	c.api = api
 	return c, nil

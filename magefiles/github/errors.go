@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 
 	gh "github.com/google/go-github/v89/github"
+
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 )
 
 var (
@@ -70,7 +71,7 @@ func (c *Client) apiErr(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	cause := c.red.wrap(err)
+	cause := c.wrap(err)
 	if code := statusOf(err); code == http.StatusUnauthorized || code == http.StatusForbidden {
 		return fmt.Errorf("%s: %w", op, &AuthError{Repo: c.Repo(), Status: code, Err: cause})
 	}
@@ -80,7 +81,7 @@ func (c *Client) apiErr(op string, err error) error {
 // repoErr is apiErr for a call whose 404 means the repository is missing.
 func (c *Client) repoErr(op string, err error) error {
 	if statusOf(err) == http.StatusNotFound {
-		return fmt.Errorf("%s: %w", op, &RepoNotFoundError{Repo: c.Repo(), API: c.api.BaseURL(), Err: c.red.wrap(err)})
+		return fmt.Errorf("%s: %w", op, &RepoNotFoundError{Repo: c.Repo(), API: c.api.BaseURL(), Err: c.wrap(err)})
 	}
 	return c.apiErr(op, err)
 }
@@ -113,8 +114,10 @@ func hasCode(err error, code string) bool {
 }
 
 // redoable reports whether a failed write may be tried again after looking at GitHub afresh: it
-// failed with a 5xx, got no answer at all (it may or may not have been carried out), or collided
-// with something that already exists (perhaps our own earlier try).
+// failed with a 5xx, got no answer for a transient reason (httpretry.TransientError: it may or may
+// not have been carried out), or collided with something that already exists (perhaps our own
+// earlier try). A wait GitHub asked for that is too long (*httpretry.RetryAfterTooLongError) is
+// not cut short by redoing.
 func redoable(ctx context.Context, err error) bool {
 	if err == nil || ctx.Err() != nil {
 		return false
@@ -129,6 +132,5 @@ func redoable(ctx context.Context, err error) bool {
 	if code := statusOf(err); code != 0 {
 		return code >= 500 || (code == http.StatusUnprocessableEntity && hasCode(err, "already_exists"))
 	}
-	var ue *url.Error
-	return errors.As(err, &ue)
+	return httpretry.TransientError(ctx, err)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/github/githubtest"
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
@@ -657,13 +658,25 @@ func TestRateLimitsHonourRetryAfter(t *testing.T) {
 	t.Run("longer than we wait", func(t *testing.T) {
 		f := githubtest.NewFake(t, repo)
 		f.Inject(githubtest.Fault{Route: githubtest.RouteGetReleaseByTag, Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "3600"}})
-		start := time.Now()
 		_, err := newClient(t, f, policy).Release(ctx, "v1.0.0")
-		if !errors.Is(err, published.ErrUnknown) || time.Since(start) > time.Second {
-			t.Fatalf("Release: %v after %s; want unknown at once", err, time.Since(start))
+		var tl *httpretry.RetryAfterTooLongError
+		if !errors.Is(err, published.ErrUnknown) || !errors.As(err, &tl) || tl.Wait != time.Hour {
+			t.Fatalf("Release: %v; want unknown, *httpretry.RetryAfterTooLongError naming the hour", err)
 		}
 		if n := f.Count(githubtest.RouteGetReleaseByTag); n != 1 {
 			t.Fatalf("%d lookups, want 1", n)
+		}
+		assertErrNoSecret(t, err)
+	})
+	t.Run("longer than we wait, on a create", func(t *testing.T) {
+		f := githubtest.NewFake(t, repo)
+		f.Inject(githubtest.Fault{Route: githubtest.RouteCreateRelease, Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "3600"}})
+		_, err := newClient(t, f, policy).EnsureDraft(ctx, "v1.0.0", "", "", false)
+		if !errors.As(err, new(*httpretry.RetryAfterTooLongError)) {
+			t.Fatalf("EnsureDraft: %v; want *httpretry.RetryAfterTooLongError", err)
+		}
+		if n := f.Count(githubtest.RouteCreateRelease); n != 1 {
+			t.Fatalf("%d creates, want 1: the step is not redone early either", n)
 		}
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -257,7 +256,7 @@ func (c *Client) EnsureDraft(ctx context.Context, tag, name, body string, prerel
 			return 0, err
 		}
 		c.logf("%v; looking again before retrying (attempt %d of %d)", err, try+1, c.o.retry.Attempts)
-		if serr := sleep(ctx, c.backoff(try)); serr != nil {
+		if serr := sleep(ctx, c.o.retry.Backoff(try)); serr != nil {
 			return 0, serr
 		}
 	}
@@ -311,9 +310,4 @@ func (c *Client) Publish(ctx context.Context, id int64) error {
 		return fmt.Errorf("publishing release %s of %s: GitHub still reports it as a draft", rel.TagName, c.Repo())
 	}
 	return nil
-}
-
-// backoff is the wait before redoing a step after try failed.
-func (c *Client) backoff(try int) time.Duration {
-	return (&retryTransport{policy: c.o.retry}).backoff(try)
 }

@@ -1,9 +1,13 @@
-// Package httpretry holds the mechanics that retrying HTTP transports share: a per-try timeout
-// whose expiry is reported as such, reading an answer in full inside the try, resending a
-// request's body, draining answers, waiting between tries and parsing Retry-After.
+// Package httpretry is the one retrying HTTP transport the registry, chart and GitHub clients
+// share (Transport), with its one policy type (RetryPolicy), one transient classification
+// (TransientStatus, TransientError), one backoff and one Retry-After rule: a wait the server asks
+// for is honoured up to the policy's Max, and a longer one fails the request at once with
+// *RetryAfterTooLongError. It also holds the mechanics under it: a per-try timeout whose expiry is
+// reported as such, reading an answer in full inside the try, resending a request's body,
+// draining answers, waiting between tries and parsing Retry-After.
 //
-// It holds no policy: which requests and answers are worth another try, how many tries, and how
-// long to back off stay with each transport.
+// Each client keeps its own default values (how many tries, how long to wait) and its own rules
+// on top (which requests are safe to repeat, what a rate limit looks like) through Options.
 package httpretry
 
 import (

@@ -57,7 +57,7 @@
 // vars and env: keys whose names look secret (TOKEN, PASSWORD, PASSPHRASE, SECRET, CREDENTIAL, or a
 // word ending in KEY), and any var or env: value built from a secret. Guessed secrets shorter than
 // four characters, and boolean words, are not masked (they would mask ordinary output). Secrets go
-// into a Redactor; every output path — goal output, errors, report reasons — is masked with it, and
+// into a Redactor (the shared redactor of package redact, masking with "***"); every output path — goal output, errors, report reasons — is masked with it, and
 // the caller can share it (WithRedactor) and Add its own (registry passwords, GITHUB_TOKEN).
 //
 // # Kinds

@@ -110,7 +110,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	// Every secret-looking variable a command could print is known before any command runs.
 	for k, v := range env {
 		if looksSecret(k) {
-			cfg.red.addGuessed(v)
+			addGuessed(cfg.red, v)
 		}
 	}
 
@@ -177,7 +177,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 					continue
 				}
 				if v.secret || looksSecret(e.key) {
-					cfg.red.addGuessed(v.s)
+					addGuessed(cfg.red, v.s)
 				}
 				set.dst[e.key] = v.s
 			}

@@ -77,8 +77,8 @@ func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
 		}
 		secret := false
 		if looksSecret(rf.name) {
-			r.red.addGuessed(s)
-			secret = r.red.has(s)
+			addGuessed(r.red, s)
+			secret = r.red.Has(s)
 		}
 		return value{s: s, secret: secret}, nil
 	case srcVar:
@@ -112,8 +112,8 @@ func (r *resolver) variable(name string) (value, *Error) {
 	def := r.vars[name]
 	v, err := r.template(def.t, "", name)
 	if err == nil && (v.secret || looksSecret(name)) {
-		r.red.addGuessed(v.s)
-		v.secret = v.secret || r.red.has(v.s)
+		addGuessed(r.red, v.s)
+		v.secret = v.secret || r.red.Has(v.s)
 	}
 	c.v, c.err, c.busy = v, err, false
 	return v, err

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // AuthError says a registry refused us (401 or 403): the credentials are missing, wrong, or do
@@ -26,7 +27,7 @@ func (e *AuthError) Error() string {
 	if e.Status == http.StatusForbidden {
 		what = "refuses access with these credentials"
 	}
-	return redact(fmt.Sprintf("registry %s %s (%d %s): log in with `docker login %s` "+
+	return redactText(fmt.Sprintf("registry %s %s (%d %s): log in with `docker login %s` "+
 		"(credentials come from the Docker config and its credential helpers): %v",
 		e.Registry, what, e.Status, http.StatusText(e.Status), e.Registry, e.Err))
 }
@@ -47,7 +48,7 @@ func (e *UnreachableError) Error() string {
 	case "localhost:5000", "127.0.0.1:5000", "[::1]:5000":
 		hint = "start the local registry with `go run mage.go localRegistry`"
 	}
-	return redact(fmt.Sprintf("registry %s is unreachable (%v): %s", e.Registry, e.Err, hint))
+	return redactText(fmt.Sprintf("registry %s is unreachable (%v): %s", e.Registry, e.Err, hint))
 }
 
 // Unwrap returns the cause.
@@ -137,36 +138,12 @@ func isNotFound(err error) bool {
 	return false
 }
 
-// safeError keeps the chain of err for errors.Is/As while its text is redacted.
-type safeError struct{ err error }
+// credentials is the shared redactor, knowing no secret of its own: it masks credentials by their
+// shape (URL user information, Authorization values, token parameters) in every error text.
+var credentials = redact.New()
 
-func (e *safeError) Error() string { return redact(e.err.Error()) }
-func (e *safeError) Unwrap() error { return e.err }
+// safe wraps err so that its text never shows credentials; errors.Is and errors.As still reach it.
+func safe(err error) error { return credentials.Error(err) }
 
-// safe wraps err so that its text never shows credentials.
-func safe(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &safeError{err: err}
-}
-
-var (
-	// scheme://user[:password]@ → scheme://REDACTED@
-	reURLUserinfo = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.\-]*://)[^\s/?#@"']+@`)
-	// a bare user:password@host at the start of a word or after a quote
-	reBareUserinfo = regexp.MustCompile(`(^|[\s"'(=])[^\s/?#@"':]+:[^\s/?#@"']+@`)
-	// Authorization header values and token-ish parameters
-	reAuthValue = regexp.MustCompile(`(?i)\b(authorization:\s*)?(basic|bearer)\s+[A-Za-z0-9+/=._~\-]{8,}`)
-	reTokenKV   = regexp.MustCompile(`(?i)\b(access_token|refresh_token|token|password|passwd|secret)=([^&\s"']+)`)
-)
-
-// redact removes credentials from a message: URL userinfo, Authorization values, token
-// parameters.
-func redact(s string) string {
-	s = reURLUserinfo.ReplaceAllString(s, "${1}REDACTED@")
-	s = reBareUserinfo.ReplaceAllString(s, "${1}REDACTED@")
-	s = reAuthValue.ReplaceAllString(s, "${1}${2} REDACTED")
-	s = reTokenKV.ReplaceAllString(s, "${1}=REDACTED")
-	return s
-}
+// redactText removes credentials from a message (see credentials).
+func redactText(s string) string { return credentials.String(s) }

@@ -117,5 +117,5 @@ func (c *Client) Image(ctx context.Context, ref string) (published.Image, error)
 }
 
 func unknown(ref string, err error) error {
-	return &published.UnknownError{What: "image " + redact(ref), Err: safe(err)}
+	return &published.UnknownError{What: "image " + redactText(ref), Err: safe(err)}
 }

@@ -7,9 +7,12 @@
 // client knows to be in another repository of the same registry (it pushed it there, or MountFrom
 // says so) is cross-repository mounted instead of uploaded.
 //
-// All I/O goes through one transport that retries transient failures (5xx, 408, 429 with
-// Retry-After, connection resets and refusals, timeouts, truncated bodies) with exponential
-// backoff, and never retries 400/401/403/404. Errors are typed (*AuthError, *UnreachableError,
+// All I/O goes through the shared retrying transport (httpretry.Transport): it retries transient
+// failures (5xx but 501 and 505, 408, 429, connection resets and refusals, timeouts, truncated
+// bodies) with exponential backoff, honours a Retry-After up to the policy's Max and fails at once
+// with *httpretry.RetryAfterTooLongError when one asks for longer, and never retries
+// 400/401/403/404 or a permanent transport failure (an unknown certificate authority, no such
+// host). Errors are typed (*AuthError, *UnreachableError,
 // *TagExistsError, *InsecureError; *published.UnknownError for checks that cannot tell) and never
 // carry credentials.
 package registry
@@ -28,21 +31,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
 
-// RetryPolicy says how often and how patiently transient failures are retried.
-type RetryPolicy struct {
-	// Attempts is the total number of tries per request (1 = no retry).
-	Attempts int
-	// Initial is the wait before the second try; each later wait doubles.
-	Initial time.Duration
-	// Max caps one wait, including a wait asked for with Retry-After.
-	Max time.Duration
-}
+// RetryPolicy says how often and how patiently transient failures are retried: the policy type
+// every retrying client shares.
+type RetryPolicy = httpretry.RetryPolicy
 
-// DefaultRetry is the policy New uses: 5 attempts, waits of 200 ms, 400 ms, 800 ms, 1.6 s, each
-// raised to the registry's Retry-After when it asks for longer, capped at 30 s.
+// DefaultRetry is the policy New uses: 5 attempts, waits of about 200 ms, 400 ms, 800 ms, 1.6 s,
+// each raised to the registry's Retry-After when it asks for longer; a Retry-After over 30 s fails
+// the request at once (*httpretry.RetryAfterTooLongError).
 var DefaultRetry = RetryPolicy{Attempts: 5, Initial: 200 * time.Millisecond, Max: 30 * time.Second}
 
 // Option configures New.
@@ -74,7 +73,8 @@ func WithInsecure(insecure func(host string) bool) Option {
 // http.DefaultTransport.
 func WithTransport(t http.RoundTripper) Option { return func(o *options) { o.transport = t } }
 
-// WithRetry sets the retry policy; Attempts < 1 counts as 1. Default: DefaultRetry.
+// WithRetry sets the retry policy; Attempts < 1 counts as 1. Default: DefaultRetry (5 attempts,
+// from 200 ms, waits capped at 30 s).
 func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
 
 // WithUserAgent sets the User-Agent prefix. Default: "shiplane".
@@ -160,19 +160,13 @@ func New(opts ...Option) *Client {
 		pushers: map[string]*remote.Pusher{},
 		blobs:   map[string]map[string]string{},
 	}
-	c.rt = &retryTransport{
-		inner:    &observer{inner: o.transport, c: c},
-		policy:   o.retry,
-		insecure: o.insecure,
-		timeout:  o.attemptTimeout,
-	}
+	c.rt = newRetryTransport(&observer{inner: o.transport, c: c}, o)
 	return c
 }
 
 // NewTransport returns the transport a Client built with the same options sends its requests
 // through, for other clients of the same registries (the Helm chart client): it retries transient
-// failures (5xx, 408, 429 with Retry-After, connection resets and refusals, timeouts, truncated GET
-// answers) of the requests it can replay, and refuses plain HTTP to hosts the insecure predicate
+// failures (see the package comment) of the requests it can replay, and refuses plain HTTP to hosts the insecure predicate
 // does not allow. Of the options it uses WithTransport, WithRetry, WithInsecure and
 // WithAttemptTimeout, with New's defaults.
 func NewTransport(opts ...Option) http.RoundTripper { return New(opts...).rt }

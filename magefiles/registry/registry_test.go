@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/shiplane/shiplane/magefiles/httpretry"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -441,25 +442,66 @@ func TestServerErrorsExhaustRetriesAsUnknown(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	ctx := t.Context()
-	var asked atomic.Bool
+	var heads atomic.Int64
+	var first, second atomic.Int64 // when the first and second HEAD came, in ns
 	mw := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodHead && !asked.Swap(true) {
-				w.Header().Set("Retry-After", "1")
-				w.WriteHeader(http.StatusTooManyRequests)
-				return
+			if r.Method == http.MethodHead {
+				switch heads.Add(1) {
+				case 1:
+					first.Store(time.Now().UnixNano())
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(http.StatusTooManyRequests)
+					return
+				case 2:
+					second.Store(time.Now().UnixNano())
+				}
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
 	reg := registrytest.New(t, registrytest.WithMiddleware(mw))
 	c := newClient(registry.WithRetry(registry.RetryPolicy{Attempts: 3, Initial: time.Millisecond, Max: 5 * time.Second}))
-	start := time.Now()
 	if _, _, err := c.Digest(ctx, reg.Ref("core:1.0.0")); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("retried after %s, want about the 1 s Retry-After", d)
+	if n := heads.Load(); n != 2 {
+		t.Fatalf("HEADs = %d, want the limited one and one more", n)
+	}
+	if d := time.Duration(second.Load() - first.Load()); d < 900*time.Millisecond {
+		t.Errorf("asked again after %s, before the 1 s Retry-After", d)
+	}
+}
+
+// TestRetryAfterLongerThanMaxFailsAtOnce: a wait longer than the policy's Max is neither slept
+// through nor cut short: one request, and an error that names the wait.
+func TestRetryAfterLongerThanMaxFailsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second) // fail rather than hang
+	defer cancel()
+	var heads atomic.Int64
+	mw := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodHead {
+				heads.Add(1)
+				w.Header().Set("Retry-After", "120")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := registrytest.New(t, registrytest.WithMiddleware(mw))
+	_, ok, err := newClient(registry.WithRetry(registry.RetryPolicy{Attempts: 5, Initial: time.Millisecond, Max: 2 * time.Second})).
+		Digest(ctx, reg.Ref("core:1.0.0"))
+	var tl *httpretry.RetryAfterTooLongError
+	if ok || !errors.As(err, &tl) || !errors.Is(err, published.ErrUnknown) {
+		t.Fatalf("Digest = %v, %v; want unknown, *httpretry.RetryAfterTooLongError", ok, err)
+	}
+	if n := heads.Load(); n != 1 {
+		t.Fatalf("HEADs = %d, want exactly 1", n)
+	}
+	if tl.Wait != 2*time.Minute || !strings.Contains(err.Error(), "asks to wait 2m0s") {
+		t.Fatalf("error %v does not name the wait", err)
 	}
 }
 

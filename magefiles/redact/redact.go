@@ -1,10 +1,23 @@
-package pipeline
+// Package redact is shiplane's one redactor: the set of secret values every output path, error
+// and progress line goes through, masked everywhere the same way, with Mask.
+//
+//	red := redact.New()
+//	red.Add(os.Getenv("GITHUB_TOKEN"))
+//	out := red.Writer(os.Stderr) // masks across write boundaries; Flush when done
+//	return red.Error(err)        // masked text, errors.Is/As still reach err
+//
+// Besides the registered values it masks credentials by their shape, whoever they belong to: the
+// user information of a URL ("https://***@host"), the value of a Basic or Bearer Authorization,
+// and token, password and secret parameters ("access_token=***").
+package redact
 
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -14,10 +27,12 @@ import (
 const Mask = "***"
 
 // Redactor is the set of secret values and the filter every output path goes through. For each
-// secret it hides the raw value, its base64 encodings (standard and URL alphabets, padded or not)
-// and its URL-escaped forms (query and path escaping); a multi-line secret also has each of its
-// lines hidden on its own, so a line-by-line writer never lets one through. Overlapping matches
-// are merged into one Mask, so no fragment of a secret survives next to another.
+// secret it hides the raw value, its base64 encodings (standard and URL alphabets, padded or not,
+// alone and as the password of the "x-access-token:" Basic auth git and GitHub use) and its
+// URL-escaped forms (query and path escaping); a multi-line secret also has each of its lines
+// hidden on its own, so a line-by-line writer never lets one through. It also masks credentials
+// by their shape (see the package comment). Overlapping matches are merged into one Mask, so no
+// fragment of a secret survives next to another.
 //
 // A nil *Redactor hides nothing. A Redactor is safe for concurrent use; the zero value is ready.
 type Redactor struct {
@@ -27,8 +42,8 @@ type Redactor struct {
 	maxLen   int
 }
 
-// NewRedactor returns an empty Redactor.
-func NewRedactor() *Redactor { return &Redactor{} }
+// New returns a Redactor that knows no secret yet.
+func New() *Redactor { return &Redactor{} }
 
 // minLine is the shortest line of a multi-line secret that is hidden on its own (shorter lines,
 // such as a lone "}" or "==", would mask ordinary output all over).
@@ -69,23 +84,6 @@ func (r *Redactor) Add(secrets ...string) {
 	}
 }
 
-// addGuessed registers a value that is secret only because of the name it is stored under
-// (GITHUB_TOKEN, db_password): values shorter than minGuessed and boolean words are left out,
-// since a name such as USE_KEYRING=1 would otherwise mask every "1" in the output.
-func (r *Redactor) addGuessed(s string) {
-	t := strings.TrimSpace(s)
-	if len(t) < minGuessed {
-		return
-	}
-	switch strings.ToLower(t) {
-	case "true", "false", "yes", "no", "on", "off":
-		return
-	}
-	r.Add(s)
-}
-
-const minGuessed = 4
-
 func (r *Redactor) rebuild() {
 	// A new slice: readers keep using the snapshot they took under the read lock.
 	seen := map[string]bool{}
@@ -109,18 +107,22 @@ func (r *Redactor) rebuild() {
 	})
 }
 
-// forms returns every way a secret is hidden: raw, base64 and URL-escaped.
+// basicUser is the user name git and GitHub send a token as the password of, in Basic auth.
+const basicUser = "x-access-token:"
+
+// forms returns every way a secret is hidden: raw, base64 (alone and as a Basic auth password)
+// and URL-escaped.
 func forms(s string) []string {
-	b := []byte(s)
-	return []string{
-		s,
-		base64.StdEncoding.EncodeToString(b),
-		base64.URLEncoding.EncodeToString(b),
-		base64.RawStdEncoding.EncodeToString(b),
-		base64.RawURLEncoding.EncodeToString(b),
-		url.QueryEscape(s),
-		url.PathEscape(s),
+	out := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+	for _, v := range []string{s, basicUser + s} {
+		b := []byte(v)
+		out = append(out,
+			base64.StdEncoding.EncodeToString(b),
+			base64.URLEncoding.EncodeToString(b),
+			base64.RawStdEncoding.EncodeToString(b),
+			base64.RawURLEncoding.EncodeToString(b))
 	}
+	return out
 }
 
 // Len returns how many secrets are registered (each counted once, whatever its forms).
@@ -133,6 +135,16 @@ func (r *Redactor) Len() int {
 	return len(r.secrets)
 }
 
+// Has reports whether s is a registered secret.
+func (r *Redactor) Has(s string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.secrets[s]
+}
+
 // String returns s with every secret replaced by Mask.
 func (r *Redactor) String(s string) string {
 	if r == nil {
@@ -142,10 +154,25 @@ func (r *Redactor) String(s string) string {
 	return string(out)
 }
 
+// URL removes the user information of u and masks every secret in its path and query, in place.
+func (r *Redactor) URL(u *url.URL) {
+	if u == nil {
+		return
+	}
+	u.User = nil
+	u.RawQuery = r.String(u.RawQuery)
+	u.Path, u.RawPath = r.String(u.Path), r.String(u.RawPath)
+}
+
 // Error returns err with its text redacted, or nil. errors.Is and errors.As still reach err (and
-// so its unredacted fields: print the returned error, not what errors.As finds).
+// so its unredacted fields: print the returned error, not what errors.As finds). An error this
+// Redactor already returned is returned as it is.
 func (r *Redactor) Error(err error) error {
 	if err == nil || r == nil {
+		return err
+	}
+	var already *redactedError
+	if errors.As(err, &already) && already == err && already.red == r {
 		return err
 	}
 	return &redactedError{err: err, red: r}
@@ -158,6 +185,18 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.red.String(e.err.Error()) }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// Credentials by their shape: each expression's first group is what is masked.
+var shapes = []*regexp.Regexp{
+	// scheme://user[:password]@
+	regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://([^\s/?#@"']+)@`),
+	// a bare user:password@host at the start of a word or after a quote
+	regexp.MustCompile(`(?:^|[\s"'(=])([^\s/?#@"':]+:[^\s/?#@"']+)@`),
+	// Authorization header values
+	regexp.MustCompile(`(?i)\b(?:basic|bearer)\s+([A-Za-z0-9+/=._~\-]{8,})`),
+	// token-ish parameters
+	regexp.MustCompile(`(?i)\b(?:access_token|refresh_token|token|password|passwd|secret)=([^&\s"']+)`),
+}
 
 // redact masks every secret in b and returns the masked text of b[:cut] and the cut actually used:
 // cut moves forward to the end of a secret that straddles it, so a secret is never split between
@@ -176,6 +215,13 @@ func (r *Redactor) redact(b []byte, cut int) ([]byte, int) {
 			}
 			spans = append(spans, [2]int{off + i, off + i + len(pb)})
 			off += i + 1
+		}
+	}
+	for _, re := range shapes {
+		for _, m := range re.FindAllSubmatchIndex(b, -1) {
+			if m[2] >= 0 && m[3] > m[2] {
+				spans = append(spans, [2]int{m[2], m[3]})
+			}
 		}
 	}
 	if len(spans) == 0 {
@@ -212,6 +258,15 @@ func (r *Redactor) redact(b []byte, cut int) ([]byte, int) {
 	return out, cut
 }
 
+// shapeHold is how much of a very long partial line is held back for a credential known by its
+// shape that may still be arriving.
+func (r *Redactor) shapeHold() int {
+	if r == nil {
+		return 0
+	}
+	return 256
+}
+
 func (r *Redactor) longest() int {
 	if r == nil {
 		return 0
@@ -221,40 +276,41 @@ func (r *Redactor) longest() int {
 	return r.maxLen
 }
 
-// Writer returns a writer that masks every secret before writing to w. It passes on whole lines
-// (a line ends at "\n" or "\r") and holds a partial line until it is complete, or until it grows
-// past 64 KiB, so a secret written in pieces is still recognised. Call Flush when done: it writes
-// what is held, then flushes w if w has a Flush() error method.
-func (r *Redactor) Writer(w io.Writer) *RedactWriter {
+// Writer returns a writer that masks every secret before writing to w (io.Discard when nil). It
+// passes on whole lines (a line ends at "\n" or "\r") and holds a partial line until it is
+// complete, or until it grows past 64 KiB, so a secret written in pieces is still recognised.
+// Call Flush when done: it writes what is held, then flushes w if w has a Flush() error method.
+func (r *Redactor) Writer(w io.Writer) *Writer {
 	if w == nil {
 		w = io.Discard
 	}
-	return &RedactWriter{r: r, w: w}
+	return &Writer{r: r, w: w}
 }
 
-// RedactWriter is the writer Redactor.Writer returns. It is safe for concurrent use (a command's
+// Writer is the writer Redactor.Writer returns. It is safe for concurrent use (a command's
 // stdout and stderr may share one).
-type RedactWriter struct {
+type Writer struct {
 	r   *Redactor
 	w   io.Writer
 	mu  sync.Mutex
 	buf []byte
 }
 
-var _ io.Writer = (*RedactWriter)(nil)
+var _ io.Writer = (*Writer)(nil)
 
 const holdLimit = 64 << 10
 
 // Write masks and writes every complete line of what it has been given, holding the rest.
-func (rw *RedactWriter) Write(p []byte) (int, error) {
+func (rw *Writer) Write(p []byte) (int, error) {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	rw.buf = append(rw.buf, p...)
 	cut := bytes.LastIndexAny(rw.buf, "\r\n") + 1
 	if rest := len(rw.buf) - cut; rest > holdLimit {
 		// A very long partial line: write all of it that cannot be the start of a secret still
-		// arriving (any secret beginning earlier is complete in the buffer and found).
-		cut = max(cut, len(rw.buf)-max(rw.r.longest()-1, 0))
+		// arriving (any secret beginning earlier is complete in the buffer and found), holding a
+		// little more for a credential known by its shape.
+		cut = max(cut, len(rw.buf)-max(rw.r.longest()-1, rw.r.shapeHold()))
 	}
 	if cut == 0 {
 		return len(p), nil
@@ -265,7 +321,7 @@ func (rw *RedactWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (rw *RedactWriter) emit(cut int) error {
+func (rw *Writer) emit(cut int) error {
 	var out []byte
 	if rw.r == nil {
 		out = append([]byte(nil), rw.buf[:cut]...)
@@ -281,7 +337,7 @@ func (rw *RedactWriter) emit(cut int) error {
 }
 
 // Flush masks and writes whatever is held, then flushes the underlying writer if it can be.
-func (rw *RedactWriter) Flush() error {
+func (rw *Writer) Flush() error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	if len(rw.buf) > 0 {
@@ -293,32 +349,4 @@ func (rw *RedactWriter) Flush() error {
 		return f.Flush()
 	}
 	return nil
-}
-
-// looksSecret reports whether a name (an environment variable, a var, an env key) says its value
-// is a secret: it contains TOKEN, PASSWORD, PASSWD, PASSPHRASE, SECRET or CREDENTIAL, or one of
-// its words (split at "_", "-" and ".") is or ends with KEY (API_KEY, APIKEY, SSH_KEY).
-func looksSecret(name string) bool {
-	u := strings.ToUpper(name)
-	for _, s := range []string{"TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL"} {
-		if strings.Contains(u, s) {
-			return true
-		}
-	}
-	for _, w := range strings.FieldsFunc(u, func(c rune) bool { return c == '_' || c == '-' || c == '.' }) {
-		if strings.HasSuffix(w, "KEY") {
-			return true
-		}
-	}
-	return false
-}
-
-// has reports whether s is a registered secret.
-func (r *Redactor) has(s string) bool {
-	if r == nil {
-		return false
-	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.secrets[s]
 }
