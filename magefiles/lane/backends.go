@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/helm"
-	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/redact"
 	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/settings"
@@ -15,7 +15,7 @@ import (
 // clients are what a publishing lane talks to registries with, and the redacted writer all its
 // output goes through.
 type clients struct {
-	red    *pipeline.Redactor
+	red    *redact.Redactor
 	out    io.Writer
 	reg    *registry.Client
 	charts *helm.Client
@@ -25,7 +25,7 @@ type clients struct {
 // through a redactor that hides GITHUB_TOKEN, registry passwords from the environment and the
 // keychain's credentials for both hosts, should an answer repeat them.
 func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clients, error) {
-	red := pipeline.NewRedactor()
+	red := redact.New()
 	for _, v := range w.Env.Secrets {
 		red.Add(v)
 	}

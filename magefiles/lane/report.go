@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
-	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // finish prints the summary, writes the JSON report when SHIPLANE_REPORT names a path, and returns
@@ -22,7 +22,7 @@ func (w *Workspace) finish(r *goal.Report) error {
 
 // finishRedacted masks secrets in every goal's reason, then finishes the run as finish does
 // (summary, JSON report, error), masking the returned error too.
-func (w *Workspace) finishRedacted(r *goal.Report, red *pipeline.Redactor) error {
+func (w *Workspace) finishRedacted(r *goal.Report, red *redact.Redactor) error {
 	for i := range r.Results {
 		r.Results[i].Reason = red.String(r.Results[i].Reason)
 	}
