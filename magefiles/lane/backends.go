@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/helm"
-	"github.com/shiplane/shiplane/magefiles/redact"
 	"github.com/shiplane/shiplane/magefiles/progress"
+	"github.com/shiplane/shiplane/magefiles/redact"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/settings"
 )
