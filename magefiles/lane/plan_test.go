@@ -95,18 +95,7 @@ func scenario(t *testing.T, dir string, mem *publishedtest.Memory) (*plan.Plan, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tags, err := ws.Repo.Tags(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	commits := map[string]string{}
-	for tag := range tags {
-		c, err := ws.Repo.TagCommit(t.Context(), tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		commits[tag] = c
-	}
+	commits := tagCommits(t, ws)
 	pl, err := ws.MakePlan(t.Context(), testPolicy(), withTags(mem, commits), commits, "v1.0.0", false)
 	if err != nil {
 		t.Fatal(err)

@@ -190,25 +190,24 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 	for _, a := range c.Artifacts {
 		s := Step{Artifact: a}
 		switch a.Kind {
-		case Image:
-			img, err := snap.Image(a.Ref)
+		case Image, Chart:
+			where, present, have, digest, err := "label", false, "", "", error(nil)
+			if a.Kind == Image {
+				var img published.Image
+				img, err = snap.Image(a.Ref)
+				present, have, digest = img.Present, img.Inputs, img.Digest
+			} else {
+				var ch published.Chart
+				ch, err = snap.Chart(a.Repo, a.Name, a.Version)
+				where, present, have, digest = "annotation", ch.Present, ch.Inputs, ch.Digest
+			}
 			if err != nil {
 				cannotTell(&s, err)
 				break
 			}
-			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "label", img.Present, img.Inputs)
+			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, where, present, have)
 			if s.Decision == AlreadyPublished {
-				s.Digest = img.Digest
-			}
-		case Chart:
-			ch, err := snap.Chart(a.Repo, a.Name, a.Version)
-			if err != nil {
-				cannotTell(&s, err)
-				break
-			}
-			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "annotation", ch.Present, ch.Inputs)
-			if s.Decision == AlreadyPublished {
-				s.Digest = ch.Digest
+				s.Digest = digest
 			}
 		case Release:
 			r, err := snap.Release(a.Ref)

@@ -127,53 +127,34 @@ func Observe(ctx context.Context, st State, q Query, limit int) (*Snapshot, erro
 		}()
 	}
 	for _, ref := range q.Images {
-		ask("image "+ref, func() error {
-			img, err := st.Image(ctx, ref)
-			if err == nil {
-				mu.Lock()
-				s.Images[ref] = img
-				mu.Unlock()
-			}
-			return err
-		})
+		ask("image "+ref, keep(&mu, s.Images, ref, func() (Image, error) { return st.Image(ctx, ref) }))
 	}
 	for _, c := range q.Charts {
 		ref := ChartRef(c.Repo, c.Name, c.Version)
-		ask("chart "+ref, func() error {
-			ch, err := st.Chart(ctx, c.Repo, c.Name, c.Version)
-			if err == nil {
-				mu.Lock()
-				s.Charts[ref] = ch
-				mu.Unlock()
-			}
-			return err
-		})
+		ask("chart "+ref, keep(&mu, s.Charts, ref, func() (Chart, error) { return st.Chart(ctx, c.Repo, c.Name, c.Version) }))
 	}
 	for _, name := range q.Tags {
-		ask("tag "+name, func() error {
-			t, err := st.Tag(ctx, name)
-			if err == nil {
-				mu.Lock()
-				s.Tags[name] = t
-				mu.Unlock()
-			}
-			return err
-		})
+		ask("tag "+name, keep(&mu, s.Tags, name, func() (Tag, error) { return st.Tag(ctx, name) }))
 	}
 	for _, tag := range q.Releases {
-		ask("release "+tag, func() error {
-			r, err := st.Release(ctx, tag)
-			if err == nil {
-				mu.Lock()
-				s.Releases[tag] = r
-				mu.Unlock()
-			}
-			return err
-		})
+		ask("release "+tag, keep(&mu, s.Releases, tag, func() (Release, error) { return st.Release(ctx, tag) }))
 	}
 	wg.Wait()
 	if first != nil {
 		return nil, first
 	}
 	return s, nil
+}
+
+// keep asks one question and stores its answer under key (under mu) when there is one.
+func keep[T any](mu *sync.Mutex, into map[string]T, key string, ask func() (T, error)) func() error {
+	return func() error {
+		v, err := ask()
+		if err == nil {
+			mu.Lock()
+			into[key] = v
+			mu.Unlock()
+		}
+		return err
+	}
 }
