@@ -92,7 +92,7 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 				if err != nil {
 					return nil, err
 				}
-				rc.Chart, rc.ChartDigest, rc.ChartInputs = s.Repo+"/"+s.Name+":"+s.Version, ch.Digest, s.Inputs
+				rc.Chart, rc.ChartDigest, rc.ChartInputs = "oci://"+s.Ref, ch.Digest, s.Inputs
 			}
 		}
 		m.Components = append(m.Components, rc)
