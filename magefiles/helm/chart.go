@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -266,8 +268,8 @@ func packageChart(ctx context.Context, dir string, stamp Stamp, cfg packageConfi
 			return nil, err
 		}
 	}
-	for name, s := range cfg.subcharts {
-		if err := s.Image.validate(); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(cfg.subcharts)) {
+		if err := cfg.subcharts[name].Image.validate(); err != nil {
 			return nil, fmt.Errorf("subchart %s: %w", name, err)
 		}
 	}
