@@ -13,8 +13,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -81,6 +83,9 @@ type Package struct {
 	Annotations map[string]string
 	// Dependencies are the chart's dependencies as packaged.
 	Dependencies []Dependency
+	// Images are the entries of the ImagesAnnotation the package was given (WithImage,
+	// WithSubchartImages, WithImagesAnnotation), sorted by name; nil when it was given none.
+	Images []ImageRef
 }
 
 // Puller fetches a published chart archive. *Client is one.
@@ -100,6 +105,12 @@ type packageConfig struct {
 	progress io.Writer
 	lint     bool
 	lintOpts []LintOption
+
+	image     *ImageValues // with pinned, set by WithImage
+	pinned    PinnedImage
+	subcharts map[string]SubchartImage
+	images    []ImageRef
+	imagesSet bool
 }
 
 // WithOutputDir writes the archive into dir, which must exist.
@@ -154,13 +165,64 @@ func WithLint(on bool, opts ...LintOption) PackageOption {
 	}
 }
 
+// WithImage points the chart at img, the image published with it: the copy's values.yaml gets
+// img's repository, tag and digest at paths before it is linted and packaged (see PinImage; the
+// chart's templates should render repository@digest when the digest is set). Unless
+// WithImagesAnnotation is given, img is also the copy's ImagesAnnotation (img.ImageRef()).
+// A values.yaml with none of the paths is refused with *ImageValuesError.
+// Default: values.yaml as written, and the chart's own ImagesAnnotation, if any.
+func WithImage(paths ImageValues, img PinnedImage) PackageOption {
+	return func(c *packageConfig) {
+		c.image = &paths
+		c.pinned = img
+	}
+}
+
+// WithSubchartImages is WithImage for an umbrella chart: subs maps each dependency's chart name to
+// where that chart keeps its image and the image its published chart pins. Before packaging, the
+// umbrella's values files are refused if they override one of those values (*ImageOverrideError,
+// see CheckUmbrellaImages), and every vendored subchart must pin the image given for it
+// (*SubchartImageError). Unless WithImagesAnnotation is given, the copy's ImagesAnnotation lists
+// every image in subs. Default: none of these checks, and the chart's own ImagesAnnotation.
+func WithSubchartImages(subs map[string]SubchartImage) PackageOption {
+	return func(c *packageConfig) { c.subcharts = subs }
+}
+
+// WithImagesAnnotation sets the copy's Chart.yaml annotation ImagesAnnotation (which Push also
+// writes onto the OCI manifest) to images, sorted by name, replacing the chart's own; an image
+// listed twice is listed once, a name given two images is refused. With no images, the chart's
+// own annotation, if any, is kept and none is derived. Default: derived from WithImage or
+// WithSubchartImages, else the chart's own annotation, if any.
+func WithImagesAnnotation(images ...ImageRef) PackageOption {
+	return func(c *packageConfig) {
+		c.images = images
+		c.imagesSet = true
+	}
+}
+
+// imagesToAnnotate is the ImagesAnnotation the options ask for, and whether they ask for one.
+func (c *packageConfig) imagesToAnnotate() ([]ImageRef, bool) {
+	if c.imagesSet {
+		return c.images, len(c.images) > 0
+	}
+	var out []ImageRef
+	if c.image != nil {
+		out = append(out, c.pinned.ImageRef())
+	}
+	for _, s := range c.subcharts {
+		out = append(out, s.Image.ImageRef())
+	}
+	return out, c.image != nil || len(c.subcharts) > 0
+}
+
 // PackageChart packages the chart in dir reproducibly: the archive and the OCI manifest Push will
 // write depend only on the chart's content and stamp, never on file times on disk or the clock.
 //
 // It works in a temporary copy of dir: it adds the stamp's annotations to Chart.yaml, rewrites
-// file:// dependencies to their published versions (see WithDependencies), vendors those charts
-// into the copy's charts/ so that linting and packaging need no network, lints the copy strictly,
-// and writes "<name>-<version>.tgz". dir itself is never written.
+// file:// dependencies to their published versions (see WithDependencies), points the chart at
+// its published image (WithImage) and checks an umbrella's subchart images (WithSubchartImages),
+// vendors the dependencies into the copy's charts/ so that linting and packaging need no network,
+// lints the copy strictly, and writes "<name>-<version>.tgz". dir itself is never written.
 func PackageChart(ctx context.Context, dir string, stamp Stamp, opts ...PackageOption) (*Package, error) {
 	cfg := packageConfig{progress: io.Discard, lint: true, local: map[string]*Package{}}
 	for _, o := range opts {
@@ -192,6 +254,25 @@ func packageChart(ctx context.Context, dir string, stamp Stamp, cfg packageConfi
 	if err != nil {
 		return nil, err
 	}
+	annotations := stamp.annotations()
+	var images []ImageRef
+	if refs, ok := cfg.imagesToAnnotate(); ok {
+		var value string
+		if value, images, err = imagesAnnotation(refs); err != nil {
+			return nil, err
+		}
+		annotations[ImagesAnnotation] = value
+	}
+	if cfg.image != nil {
+		if err := cfg.pinned.validate(); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.subcharts)) {
+		if err := cfg.subcharts[name].Image.validate(); err != nil {
+			return nil, fmt.Errorf("subchart %s: %w", name, err)
+		}
+	}
 	fmt.Fprintf(cfg.progress, "packaging chart %s %s from %s\n", md.Name, md.Version, dir)
 
 	work, err := os.MkdirTemp("", "shiplane-chart-")
@@ -203,8 +284,23 @@ func packageChart(ctx context.Context, dir string, stamp Stamp, cfg packageConfi
 	if err := copyTree(ctx, src, cp); err != nil {
 		return nil, fmt.Errorf("copying the chart: %w", err)
 	}
-	if err := rewriteChartfile(cp, deps, stamp.annotations()); err != nil {
+	if err := rewriteChartfile(cp, deps, annotations); err != nil {
 		return nil, err
+	}
+	if cfg.image != nil {
+		if err := pinImage(ctx, cp, dir, *cfg.image, cfg.pinned); err != nil {
+			return nil, fmt.Errorf("pinning image %s: %w", cfg.pinned.Ref(), err)
+		}
+		fmt.Fprintf(cfg.progress, "pinned image %s\n", cfg.pinned.Ref())
+	}
+	if len(cfg.subcharts) > 0 {
+		paths := map[string]ImageValues{}
+		for name, s := range cfg.subcharts {
+			paths[name] = s.Values
+		}
+		if err := checkUmbrellaImages(ctx, cp, dir, paths); err != nil {
+			return nil, err
+		}
 	}
 	var lazy Puller
 	puller := func() (Puller, error) {
@@ -236,6 +332,11 @@ func packageChart(ctx context.Context, dir string, stamp Stamp, cfg packageConfi
 	if err != nil {
 		return nil, fmt.Errorf("loading the prepared chart: %w", err)
 	}
+	if len(cfg.subcharts) > 0 {
+		if err := checkVendoredImages(c, cfg.subcharts); err != nil {
+			return nil, err
+		}
+	}
 	data, err := archiveChart(c, stamp.Created)
 	if err != nil {
 		return nil, err
@@ -264,6 +365,7 @@ func packageChart(ctx context.Context, dir string, stamp Stamp, cfg packageConfi
 		Created:        stamp.Created.UTC().Truncate(time.Second),
 		Annotations:    m.Annotations,
 		Dependencies:   deps,
+		Images:         images,
 	}
 	fmt.Fprintf(cfg.progress, "packaged %s (%s, manifest %s)\n", path, pkg.Digest, pkg.ManifestDigest)
 	return pkg, nil

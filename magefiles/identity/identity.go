@@ -146,3 +146,29 @@ func ChartKeys(m *manifest.Manifest, trees map[string]string) (map[string]Key, e
 
 // PlatformChart is the key ChartKeys files the umbrella chart under.
 const PlatformChart = "platform"
+
+// ChartKeyWithImages is the key of a chart packaged pointing at images: chart is the chart's own
+// key (from ChartKeys), and images maps the name of each image the package pins (for an umbrella,
+// every subchart's) to what it pins, e.g. "registry.example/dev/core:1.2.0@sha256:…". Whatever
+// the package writes from an image belongs in its value, so that a chart re-pointed at another
+// image (another digest, another registry) is another package and gets another key.
+//
+// The result depends only on chart and the pairs of images, not on the map's order. With no
+// images it is chart itself: a chart that pins nothing is what its files make it. With any image
+// it is a new key, never equal to chart.
+func ChartKeyWithImages(chart Key, images map[string]string) Key {
+	if len(images) == 0 {
+		return chart
+	}
+	names := make([]string, 0, len(images))
+	for n := range images {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	fmt.Fprintf(h, "shiplane-chart-images-v1\nchart %q\n", chart)
+	for _, n := range names {
+		fmt.Fprintf(h, "image %q %q\n", n, images[n])
+	}
+	return Key("sha256:" + hex.EncodeToString(h.Sum(nil)))
+}

@@ -166,3 +166,42 @@ func TestUntrackedPathsSayWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestChartKeyWithImages: the key of a chart pinning images follows the chart's key and every
+// pinned image, in any order, and is the chart's own key when it pins none.
+func TestChartKeyWithImages(t *testing.T) {
+	chart := identity.Key("sha256:" + strings.Repeat("0", 64))
+	other := identity.Key("sha256:" + strings.Repeat("1", 64))
+	core := "registry.example/dev/core:1.2.0@sha256:" + strings.Repeat("a", 64)
+	scan := "registry.example/dev/scanner:0.9.0@sha256:" + strings.Repeat("b", 64)
+
+	if got := identity.ChartKeyWithImages(chart, nil); got != chart {
+		t.Errorf("no images: %s, want the chart's key %s", got, chart)
+	}
+	if got := identity.ChartKeyWithImages(chart, map[string]string{}); got != chart {
+		t.Errorf("empty images: %s, want the chart's key %s", got, chart)
+	}
+	base := identity.ChartKeyWithImages(chart, map[string]string{"core": core, "scanner": scan})
+	if base == chart || !strings.HasPrefix(string(base), "sha256:") || len(base) != len(chart) {
+		t.Fatalf("with images: %s", base)
+	}
+	for i := 0; i < 20; i++ { // map order varies from run to run
+		if got := identity.ChartKeyWithImages(chart, map[string]string{"scanner": scan, "core": core}); got != base {
+			t.Fatalf("the same images gave %s, then %s", base, got)
+		}
+	}
+	seen := map[identity.Key]string{base: "base"}
+	for name, k := range map[string]identity.Key{
+		"one image":       identity.ChartKeyWithImages(chart, map[string]string{"core": core}),
+		"other chart":     identity.ChartKeyWithImages(other, map[string]string{"core": core, "scanner": scan}),
+		"other digest":    identity.ChartKeyWithImages(chart, map[string]string{"core": core[:len(core)-1] + "c", "scanner": scan}),
+		"other registry":  identity.ChartKeyWithImages(chart, map[string]string{"core": "elsewhere/" + core, "scanner": scan}),
+		"names swapped":   identity.ChartKeyWithImages(chart, map[string]string{"core": scan, "scanner": core}),
+		"name into value": identity.ChartKeyWithImages(chart, map[string]string{"core scanner": core, "": scan}),
+	} {
+		if prev, dup := seen[k]; dup {
+			t.Errorf("%s gives the same key as %s", name, prev)
+		}
+		seen[k] = name
+	}
+}

@@ -100,8 +100,9 @@ func (p *parser) fail(line int, component, problem, fix string) {
 var (
 	topKeys       = []string{"project", "source", "license", "platform", "components", "bundles"}
 	platformKeys  = []string{"version_file", "chart"}
-	componentKeys = []string{"name", "description", "paths", "version_file", "image", "chart", "compose", "depends_on", "publish"}
+	componentKeys = []string{"name", "description", "paths", "version_file", "image", "chart", "chart_image_values", "compose", "depends_on", "publish"}
 	imageKeys     = []string{"name", "dockerfile", "main", "from"}
+	chartImgKeys  = []string{"repository", "tag", "digest"}
 	bundleKeys    = []string{"name", "components"}
 )
 
@@ -260,6 +261,32 @@ func (p *parser) component(n *yaml.Node) *Component {
 		case "chart":
 			c.Chart = p.path(v, c.Name, "chart")
 			mark(key, v)
+		case "chart_image_values":
+			c.lines[key] = v.Line
+			p.fields(v, c.Name, chartImgKeys, func(key string, v *yaml.Node) {
+				field := "chart_image_values." + key
+				s := p.str(v, c.Name)
+				mark(field, v)
+				if s == "" {
+					if v.Kind == yaml.ScalarNode {
+						p.fail(v.Line, c.Name, field+" is empty", fmt.Sprintf("name the value, e.g. %s, or remove the key for the default", defaultChartImageValue(key)))
+					}
+					return
+				}
+				if !validValuesPath(s) {
+					p.fail(v.Line, c.Name, fmt.Sprintf("%s %q is not a values path", field, s),
+						fmt.Sprintf("write the keys from the top of values.yaml joined with dots, e.g. %s (keys of letters, digits, \"_\" and \"-\")", defaultChartImageValue(key)))
+					s = ""
+				}
+				switch key {
+				case "repository":
+					c.ChartImageValues.Repository = s
+				case "tag":
+					c.ChartImageValues.Tag = s
+				case "digest":
+					c.ChartImageValues.Digest = s
+				}
+			})
 		case "compose":
 			c.Compose = p.path(v, c.Name, "compose")
 		case "depends_on":
@@ -307,7 +334,81 @@ func (p *parser) component(n *yaml.Node) *Component {
 	if c.VersionFile == "" && c.lines["version_file"] == 0 { // not a rejected one
 		p.fail(n.Line, c.Name, "no version_file", "add version_file: <path>/VERSION")
 	}
+	p.chartImageValues(c)
 	return c
+}
+
+// chartImageValues fills in the defaults of a component's chart_image_values and checks them: they
+// need a chart and an image, and must name three values, none inside another.
+func (p *parser) chartImageValues(c *Component) {
+	declared := c.lines["chart_image_values"] > 0
+	switch {
+	case declared && c.Chart == "" && c.lines["chart"] == 0: // not a rejected one
+		p.fail(c.line("chart_image_values"), c.Name, "chart_image_values without a chart: they say where the chart keeps its image",
+			"add chart: <chart directory>, or remove chart_image_values")
+		return
+	case declared && c.Image == nil:
+		p.fail(c.line("chart_image_values"), c.Name, "chart_image_values without an image: the component has no image for its chart to point at",
+			"add image:, or remove chart_image_values")
+		return
+	case c.Chart == "" || c.Image == nil:
+		c.ChartImageValues = ChartImageValues{}
+		return
+	}
+	v, def := &c.ChartImageValues, DefaultChartImageValues()
+	fields := []struct {
+		key      string
+		got      *string
+		fallback string
+	}{{"repository", &v.Repository, def.Repository}, {"tag", &v.Tag, def.Tag}, {"digest", &v.Digest, def.Digest}}
+	for _, f := range fields {
+		if *f.got == "" {
+			if c.lines["chart_image_values."+f.key] > 0 {
+				return // named but refused, and reported
+			}
+			*f.got = f.fallback
+		}
+	}
+	named := []struct{ key, path string }{{"repository", v.Repository}, {"tag", v.Tag}, {"digest", v.Digest}}
+	for i, a := range named {
+		for _, b := range named[i+1:] {
+			line := c.line("chart_image_values." + b.key)
+			if c.lines["chart_image_values."+b.key] == 0 {
+				line = c.line("chart_image_values." + a.key)
+			}
+			var problem string
+			switch {
+			case a.path == b.path:
+				problem = fmt.Sprintf("chart_image_values.%s and chart_image_values.%s both name %s", a.key, b.key, a.path)
+			case strings.HasPrefix(b.path, a.path+"."):
+				problem = fmt.Sprintf("chart_image_values.%s %s holds chart_image_values.%s %s", a.key, a.path, b.key, b.path)
+			case strings.HasPrefix(a.path, b.path+"."):
+				problem = fmt.Sprintf("chart_image_values.%s %s holds chart_image_values.%s %s", b.key, b.path, a.key, a.path)
+			default:
+				continue
+			}
+			p.fail(line, c.Name, problem+" (unnamed ones default to image.repository, image.tag and image.digest)",
+				"name three different values, none inside another")
+		}
+	}
+}
+
+func defaultChartImageValue(key string) string { return "image." + key }
+
+// validValuesPath reports whether s is a key path into values.yaml: keys of letters, digits, "_"
+// and "-", joined by dots.
+func validValuesPath(s string) bool {
+	for _, k := range strings.Split(s, ".") {
+		if k == "" {
+			return false
+		}
+		for _, r := range k {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (p *parser) bundle(m *Manifest, n *yaml.Node) {

@@ -59,6 +59,11 @@ type Component struct {
 	Image   *Image
 	// Chart is the chart directory, or "".
 	Chart string
+	// ChartImageValues says where the chart keeps the component's image in its values.yaml, so
+	// that a published chart can be pointed at the published image. It is set, every field filled
+	// (DefaultChartImageValues for what chart_image_values does not name), exactly when the
+	// component has both a chart and an image; otherwise it is the zero value.
+	ChartImageValues ChartImageValues
 	// Compose is the compose file layered for this component, or "".
 	Compose string
 	// DependsOn names the components this one needs, at build or run time.
@@ -105,6 +110,22 @@ func (i *Image) Binary() string {
 
 // Context is the build context directory: the Dockerfile's directory.
 func (i *Image) Context() string { return path.Dir(i.Dockerfile) }
+
+// ChartImageValues names the values of a chart that hold its image, each as a key path into
+// values.yaml with the keys joined by dots (e.g. "image.tag").
+type ChartImageValues struct {
+	// Repository holds the image repository, without tag or digest ("registry/project/core").
+	Repository string
+	// Tag holds the image tag (the component's version).
+	Tag string
+	// Digest holds the image manifest's digest ("sha256:…"); a chart pins its image by it.
+	Digest string
+}
+
+// DefaultChartImageValues are the paths a chart made by `helm create` uses, with digest beside tag.
+func DefaultChartImageValues() ChartImageValues {
+	return ChartImageValues{Repository: "image.repository", Tag: "image.tag", Digest: "image.digest"}
+}
 
 // Bundle is an optional stack of components.
 type Bundle struct {

@@ -146,6 +146,10 @@ func TestValidationErrors(t *testing.T) {
 		{"chart-named-like-the-umbrella", editAll("  version_file: VERSION\n", "  version_file: VERSION\n  chart: charts/platform\n",
 			"    publish: false\n", "    publish: false\n    chart: more/platform\n"), nil, nil},
 		{"reserved-name", edit("bundles:", "  - name: platform\n    paths: [svc/base]\n    version_file: svc/base/VERSION\nbundles:"), nil, nil},
+		{"chart-image-values-bad", edit("    publish: false\n", "    publish: false\n    chart: charts/api\n    chart_image_values:\n      repo: image.repository\n      tag: \"image tag\"\n      digest: \"\"\n"), nil, nil},
+		{"chart-image-values-overlap", edit("    publish: false\n", "    publish: false\n    chart: charts/api\n    chart_image_values: {digest: image}\n"), nil, nil},
+		{"chart-image-values-without-chart", edit("    publish: false\n", "    publish: false\n    chart_image_values: {digest: image.digest}\n"), nil, nil},
+		{"chart-image-values-without-image", edit("bundles:", "  - name: docs\n    paths: [svc/docs]\n    version_file: svc/docs/VERSION\n    chart: charts/docs\n    chart_image_values: {}\nbundles:"), nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +211,50 @@ func TestPathsAreNormalised(t *testing.T) {
 	if len(api.Paths) != 1 || api.Paths[0] != "svc/api" || api.VersionFile != "svc/api/VERSION" ||
 		api.Image.Dockerfile != "svc/api/Dockerfile" || api.Image.Main != "svc/api/cmd/api" || api.Image.Binary() != "api" {
 		t.Errorf("not normalised: paths %q, version_file %q, dockerfile %q, main %q", api.Paths, api.VersionFile, api.Image.Dockerfile, api.Image.Main)
+	}
+}
+
+// TestChartImageValues: a component with a chart and an image knows where the chart keeps the
+// image, by default image.repository, image.tag and image.digest; one without either has none.
+func TestChartImageValues(t *testing.T) {
+	yaml := strings.NewReplacer(
+		"    publish: false\n", "    publish: false\n    chart: charts/api\n    chart_image_values:\n      repository: app.image.repo\n      digest: app.image.sha\n",
+		"    version_file: svc/base/VERSION\n", "    version_file: svc/base/VERSION\n    chart: charts/base\n",
+	).Replace(good)
+	if !strings.Contains(yaml, "charts/base") || !strings.Contains(yaml, "charts/api") {
+		t.Fatal("test bug: the manifest was not edited")
+	}
+	m, errs := manifest.Parse("c.yaml", []byte(yaml))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got, want := m.Component("api").ChartImageValues, (manifest.ChartImageValues{Repository: "app.image.repo", Tag: "image.tag", Digest: "app.image.sha"}); got != want {
+		t.Errorf("api: %+v, want %+v", got, want)
+	}
+	if got := m.Component("base").ChartImageValues; got != manifest.DefaultChartImageValues() {
+		t.Errorf("base: %+v, want the defaults", got)
+	}
+
+	m, errs = manifest.Parse("c.yaml", []byte(good))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if got := m.Component("api").ChartImageValues; got != (manifest.ChartImageValues{}) {
+		t.Errorf("a component without a chart: %+v, want none", got)
+	}
+
+	repo, err := manifest.Load("../..", manifest.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range repo.Components {
+		want := manifest.ChartImageValues{}
+		if c.Chart != "" && c.Image != nil {
+			want = manifest.DefaultChartImageValues()
+		}
+		if c.ChartImageValues != want {
+			t.Errorf("%s: %+v, want %+v", c.Name, c.ChartImageValues, want)
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
+	yaml2 "go.yaml.in/yaml/v2"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -296,8 +297,22 @@ func render(value string, style yaml.Style) (string, yaml.Style) {
 }
 
 // plainSafe reports whether value, written unquoted, reads back as the string
-// value in both block and flow context.
+// value in both block and flow context, for YAML 1.2 readers and for the YAML
+// 1.1 rules Helm reads Chart.yaml and values.yaml with (sigs.k8s.io/yaml, over
+// yaml.v2), where yes, on, 0755 and 1:20 are not strings.
 func plainSafe(value string) bool {
+	if !plainSafe12(value) {
+		return false
+	}
+	var m map[string]any
+	if err := yaml2.Unmarshal([]byte("k: "+value+"\n"), &m); err != nil {
+		return false
+	}
+	s, ok := m["k"].(string)
+	return ok && s == value
+}
+
+func plainSafe12(value string) bool {
 	if value == "" || strings.ContainsAny(value, ",[]{}#\"'") || strings.TrimSpace(value) != value {
 		return false
 	}

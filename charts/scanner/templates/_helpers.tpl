@@ -50,8 +50,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-Image reference: repository:tag, the tag defaulting to the chart's appVersion.
+Image reference: repository@digest when image.digest is set (a published chart pins
+the image published with it), else repository:tag, the tag defaulting to the chart's
+appVersion.
 */}}
 {{- define "scanner.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
