@@ -34,17 +34,28 @@ func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.C
 		}
 	}
 	var out []plan.Component
-	var pinned []string // goals of every publishable component's image and chart
+	var pinned []string   // goals of every publishable component's image and chart
+	var subPins []plan.Pin // the images the umbrella's subcharts install
 	for _, c := range w.Manifest.Components {
 		pc := plan.Component{Name: c.Name, Version: c.Version, DependsOn: c.DependsOn, Publish: c.Publish, Facts: byName[c.Name]}
 		var own []string
+		var img plan.Artifact
 		if c.Image != nil {
-			a := w.imageArtifact(p, c)
-			own = append(own, a.Goal)
-			pc.Artifacts = append(pc.Artifacts, a)
+			img = w.imageArtifact(p, c)
+			own = append(own, img.Goal)
+			pc.Artifacts = append(pc.Artifacts, img)
 		}
 		if c.Chart != "" {
 			a := plan.ChartArtifact(c.Name, p.Target.ChartRepo, chartName(c.Chart), c.Version, string(w.ChartKeys[c.Name]))
+			if c.Image != nil {
+				// The chart installs the image this lane publishes, pinned by digest.
+				pin := plan.Pin{Component: c.Name, Name: c.Image.Name, Ref: img.Ref}
+				a.Pins = []plan.Pin{pin}
+				if c.Publish {
+					pin.Subchart = a.Name
+					subPins = append(subPins, pin)
+				}
+			}
 			a.After = append([]string(nil), own...)
 			own = append(own, a.Goal)
 			pc.Artifacts = append(pc.Artifacts, a)
@@ -69,6 +80,7 @@ func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.C
 		v := w.Manifest.Platform.Version
 		umbrella := plan.ChartArtifact(PlatformComponent, p.Target.ChartRepo, chartName(pcDir), v, string(w.ChartKeys[identity.PlatformChart]))
 		umbrella.After = append([]string(nil), pinned...)
+		umbrella.Pins = subPins
 		pc := plan.Component{Name: PlatformComponent, Version: v, DependsOn: charted, Publish: true, Facts: byName[PlatformComponent],
 			Artifacts: []plan.Artifact{umbrella}}
 		if p.GitTags {

@@ -49,7 +49,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	pl := plan.Unobserved(plan.Input{Commit: ws.Head.Hash, Manifest: ws.Manifest.File, Components: ws.Artifacts(p, nil, "")})
 	mk := &publishGoals{w: ws, daemon: d, buildOpts: []build.Option{build.WithProgress(out)},
 		images: cl.reg, src: registry.NewDaemon(d.API()), charts: cl.charts,
-		memo: publish.NewDigestMemo(publish.DefaultMemoDir()), umbrellaDeps: umbrellaDeps(pl), out: out}
+		memo: publish.NewDigestMemo(publish.DefaultMemoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, nil))
 	return ws.finishRedacted(r, cl.red)
 }

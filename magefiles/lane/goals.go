@@ -10,6 +10,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
@@ -36,6 +37,8 @@ type publishGoals struct {
 	releases publish.Releaser
 	// release is the GitHub release's content, made from the plan.
 	release publish.ReleasePublished
+	// movingCharts lets a chart version move to new contents (Policy.MovingTag: the dev lane).
+	movingCharts bool
 	// umbrellaDeps maps each chart the umbrella vendors to the version published for it.
 	umbrellaDeps map[string]string
 	out          io.Writer
@@ -57,7 +60,10 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 			Key: w.Keys[c.Name], MountFrom: s.MountFrom, ByInputs: g.byInputs,
 		}, g.images, g.src, g.memo, g.out)
 	case plan.Chart:
-		cp := publish.ChartPushed{Component: s.Component, Name: s.Name, Version: s.Version, Repo: s.Repo}
+		cp := publish.ChartPushed{Component: s.Component, Name: s.Name, Version: s.Version, Repo: s.Repo, Moving: g.movingCharts}
+		for _, pin := range s.Pins {
+			cp.Pins = append(cp.Pins, publish.ChartPin{Pin: pin, Values: helm.ImageValues(w.Manifest.Component(pin.Component).ChartImageValues)})
+		}
 		if s.Component == PlatformComponent {
 			cp.Component = ""
 			cp.Dir = w.Path(w.Manifest.Platform.Chart)

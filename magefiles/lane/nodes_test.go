@@ -98,7 +98,14 @@ func TestReleaseExecutesThePlanItPrints(t *testing.T) {
 		{name: "unchanged, released", files: platformFiles, allowBlocked: true, prepare: func(t *testing.T, dir string, mem *publishedtest.Memory) {
 			_, ws := open(t, dir, mem, true)
 			publishAll(t, ws, mem, dir)
-			mem.Charts[publishedtest.ChartKey("oci://registry.test/charts", "platform", "1.0.0")] = published.Chart{Present: true, Inputs: string(ws.ChartKeys["platform"])}
+			for _, pc := range ws.Artifacts(testPolicy(), nil, "v1.0.0") {
+				for _, a := range pc.Artifacts {
+					if a.Kind == plan.Chart && pc.Name == PlatformComponent {
+						inputs, _ := plan.PinnedInputs(a, func(ref string) string { return mem.Images[ref].Digest })
+						mem.Charts[publishedtest.ChartKey(a.Repo, a.Name, a.Version)] = published.Chart{Present: true, Inputs: inputs}
+					}
+				}
+			}
 			gittest.Write(t, dir, map[string]string{"README": "docs only\n"})
 			gittest.Commit(t, dir, "docs")
 		}},

@@ -127,10 +127,20 @@ func publishAll(t *testing.T, ws *Workspace, mem *publishedtest.Memory, dir stri
 		if c.Image != nil {
 			mem.Images["registry.test/rel/"+c.Image.Name+":"+c.Version] = published.Image{Present: true, Digest: "sha256:" + c.Name, Inputs: string(ws.Keys[c.Name])}
 		}
-		if c.Chart != "" {
-			mem.Charts[publishedtest.ChartKey("oci://registry.test/charts", chartName(c.Chart), c.Version)] = published.Chart{Present: true, Inputs: string(ws.ChartKeys[c.Name])}
-		}
 		gittest.Git(t, dir, "tag", "-a", "-m", "release", ComponentTag(c.Name, c.Version))
+	}
+	// Charts carry their files' key and the digests of the images they pin.
+	for _, pc := range ws.Artifacts(testPolicy(), nil, "v1.0.0") {
+		for _, a := range pc.Artifacts {
+			if a.Kind != plan.Chart || !pc.Publish || pc.Name == PlatformComponent {
+				continue
+			}
+			inputs, ok := plan.PinnedInputs(a, func(ref string) string { return mem.Images[ref].Digest })
+			if !ok {
+				t.Fatalf("%s pins an image publishAll did not publish", a.Goal)
+			}
+			mem.Charts[publishedtest.ChartKey(a.Repo, a.Name, a.Version)] = published.Chart{Present: true, Inputs: inputs}
+		}
 	}
 }
 
@@ -183,6 +193,24 @@ func TestPlanScenarios(t *testing.T) {
 		golden(t, "unchanged-released", pl.String())
 		if n := pl.Count(plan.Publish); n != 0 {
 			t.Errorf("an unchanged release would publish %d artifacts", n)
+		}
+	})
+
+	t.Run("image digest changed under a published chart", func(t *testing.T) {
+		dir := gittest.New(t, scenarioFiles())
+		mem := publishedtest.New()
+		_, ws := scenario(t, dir, mem)
+		publishAll(t, ws, mem, dir)
+		img := mem.Images["registry.test/rel/api:1.0.0"]
+		img.Digest = "sha256:rebuilt"
+		mem.Images["registry.test/rel/api:1.0.0"] = img
+		pl, _ := scenario(t, dir, mem)
+		var pdi *guard.PublishedWithDifferentInputs
+		if !errors.As(pl.Err(), &pdi) || pdi.Component != "api" || !strings.Contains(pdi.Artifact, "charts/api:1.0.0") {
+			t.Fatalf("a chart pinning another digest of its image was not refused: %v\n%s", pl.Err(), pl)
+		}
+		if !strings.Contains(pl.Err().Error(), "go run mage.go bump api patch") {
+			t.Errorf("the refusal does not give the bump: %v", pl.Err())
 		}
 	})
 

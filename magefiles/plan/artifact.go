@@ -3,6 +3,7 @@ package plan
 import (
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
 
@@ -54,10 +55,43 @@ type Artifact struct {
 	Inputs string
 	// Digest is the expected digest, where known before publishing ("" otherwise).
 	Digest string
+	// Pins are the images a chart installs: it is published pinning each by the digest its
+	// reference holds, and that pin is part of its identity (PinnedInputs).
+	Pins []Pin
 	// After lists the goals of the artifacts this one references or must follow: a chart follows
 	// the images it installs, the umbrella every chart and image, a git tag its component's
 	// artifacts, the release everything.
 	After []string
+}
+
+// Pin is one image a chart installs.
+type Pin struct {
+	// Component owns the image; Name is the image's name (its key in the chart's identity).
+	Component, Name string
+	// Ref is the image's reference in the lane's registry ("reg/rel/core:1.2.0").
+	Ref string
+	// Subchart, for an umbrella, is the vendored chart that installs the image ("" for the
+	// chart's own image).
+	Subchart string
+}
+
+// PinnedInputs is the identity a chart with pins must carry, given the digest each pinned
+// reference holds (digestOf answers "" for an image not published): the chart's own key with
+// every pinned image (identity.ChartKeyWithImages). ok is false when a pinned image has no
+// digest yet: the chart cannot be published, or told apart, before its images.
+func PinnedInputs(a Artifact, digestOf func(ref string) string) (inputs string, ok bool) {
+	if len(a.Pins) == 0 {
+		return a.Inputs, true
+	}
+	images := make(map[string]string, len(a.Pins))
+	for _, p := range a.Pins {
+		d := digestOf(p.Ref)
+		if d == "" {
+			return "", false
+		}
+		images[p.Name] = p.Ref + "@" + d
+	}
+	return string(identity.ChartKeyWithImages(identity.Key(a.Inputs), images)), true
 }
 
 // ImageArtifact is the image pushed to tags (the first is its reference).

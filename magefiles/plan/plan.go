@@ -103,6 +103,9 @@ func (in Input) Query() published.Query {
 				q.Images = append(q.Images, a.Ref)
 			case Chart:
 				q.Charts = append(q.Charts, published.ChartQuery{Repo: a.Repo, Name: a.Name, Version: a.Version})
+				for _, p := range a.Pins {
+					q.Images = append(q.Images, p.Ref)
+				}
 			case GitTag:
 				q.Tags = append(q.Tags, a.Ref)
 			case Release:
@@ -205,6 +208,12 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 				cannotTell(&s, err)
 				break
 			}
+			if a.Kind == Chart && len(a.Pins) > 0 {
+				if err := pinnedChart(&s, c, snap, present, have); err != nil {
+					cannotTell(&s, err)
+				}
+				break
+			}
 			s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, where, present, have)
 			if s.Decision == AlreadyPublished {
 				s.Digest = digest
@@ -236,6 +245,43 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 		e.Steps = append(e.Steps, s)
 	}
 	return e
+}
+
+// pinnedChart decides a chart that pins images: its identity is its files plus the digests its
+// pinned references hold now (PinnedInputs). Not published: publish, after its images. Published
+// while a pinned image is not: it pins something else, and the version was not bumped.
+func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, have string) error {
+	if !present {
+		s.Decision, s.Cause = Publish, "not published"
+		return nil
+	}
+	var unknown error
+	want, ok := PinnedInputs(s.Artifact, func(ref string) string {
+		img, err := snap.Image(ref)
+		if err != nil {
+			unknown = err
+		}
+		return img.Digest
+	})
+	if unknown != nil {
+		return unknown
+	}
+	a := s.Artifact
+	if !ok {
+		a.Inputs = "a chart pinning images not yet published"
+	} else {
+		a.Inputs = want
+	}
+	s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "annotation", present, have)
+	if s.Decision == AlreadyPublished {
+		s.Digest = snapDigest(snap, s.Artifact)
+	}
+	return nil
+}
+
+func snapDigest(snap *published.Snapshot, a Artifact) string {
+	ch, _ := snap.Chart(a.Repo, a.Name, a.Version)
+	return ch.Digest
 }
 
 // cannotTell turns an answer that could not be had into a refused step.

@@ -14,6 +14,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -39,12 +40,25 @@ type ChartPushed struct {
 	Stamp helm.Stamp
 	// Dependencies, for an umbrella chart, map each file:// dependency to the version published in Repo.
 	Dependencies map[string]string
+	// Pins are the images the chart installs, pinned by the digest their reference holds when it
+	// is packaged; the pins are part of its identity (plan.PinnedInputs). They need a Digester
+	// (WithVerified).
+	Pins []ChartPin
+	// Moving: a version present with other inputs is pushed again (the dev lane's charts move with
+	// its images). Otherwise it is refused, as the version was not bumped.
+	Moving bool
 
 	charts   Charts
 	puller   helm.Puller
 	out      io.Writer
 	digester Digester
 	verified *DigestMemo
+}
+
+// ChartPin is one image a chart installs, and where the chart keeps it in its values.
+type ChartPin struct {
+	plan.Pin
+	Values helm.ImageValues
 }
 
 // Digester answers a manifest HEAD.
@@ -61,7 +75,31 @@ func (g *ChartPushed) WithVerified(d Digester, memo *DigestMemo) *ChartPushed {
 
 func (g *ChartPushed) ref() string { return published.ChartRef(g.Repo, g.Name, g.Version) }
 
-func (g *ChartPushed) memoKey() string { return "chart " + g.ref() + " " + string(g.Stamp.Inputs) }
+func (g *ChartPushed) memoKey(inputs string) string { return "chart " + g.ref() + " " + inputs }
+
+// inputs is the identity the chart must carry: its files' key, with the digest each pinned image
+// reference holds now. ok is false while a pinned image is not published.
+func (g *ChartPushed) inputs(ctx context.Context) (inputs string, digests map[string]string, ok bool, err error) {
+	digests = map[string]string{}
+	if len(g.Pins) > 0 && g.digester == nil {
+		return "", nil, false, fmt.Errorf("chart %s pins images but has no registry to read their digests from", g.Name)
+	}
+	for _, p := range g.Pins {
+		d, present, err := g.digester.Digest(ctx, p.Ref)
+		if err != nil {
+			return "", nil, false, fmt.Errorf("reading the digest of %s, which chart %s pins: %w", p.Ref, g.Name, err)
+		}
+		if present {
+			digests[p.Ref] = d
+		}
+	}
+	a := plan.Artifact{Inputs: string(g.Stamp.Inputs)}
+	for _, p := range g.Pins {
+		a.Pins = append(a.Pins, p.Pin)
+	}
+	inputs, ok = plan.PinnedInputs(a, func(ref string) string { return digests[ref] })
+	return inputs, digests, ok, nil
+}
 
 var _ goal.Goal = (*ChartPushed)(nil)
 
@@ -78,16 +116,20 @@ func (g *ChartPushed) String() string {
 	return plan.ChartGoal(g.Repo, g.Name, g.Version)
 }
 
-// Assess: absent → to push; present from the same chart files → achieved; present from other
-// chart files → refused, as the version was not bumped.
+// Assess: absent → to push; present from the same chart files and pinned images → achieved;
+// present from others → refused, as the version was not bumped (or, Moving, to push again).
 func (g *ChartPushed) Assess(ctx context.Context) (goal.State, error) {
-	if g.verified != nil && g.digester != nil {
-		if want, ok := g.verified.Get(g.memoKey()); ok {
+	want, _, ok, err := g.inputs(ctx)
+	if err != nil {
+		return goal.State{}, err
+	}
+	if ok && g.verified != nil && g.digester != nil {
+		if d0, hit := g.verified.Get(g.memoKey(want)); hit {
 			d, present, err := g.digester.Digest(ctx, g.ref())
 			if err != nil {
 				return goal.State{}, err
 			}
-			if present && d == want {
+			if present && d == d0 {
 				return goal.State{Achieved: true, Digest: d}, nil
 			}
 		}
@@ -96,20 +138,41 @@ func (g *ChartPushed) Assess(ctx context.Context) (goal.State, error) {
 	if err != nil {
 		return goal.State{}, err
 	}
-	if c.Present && c.Inputs == string(g.Stamp.Inputs) && g.verified != nil {
-		g.verified.Put(g.memoKey(), c.Digest)
-	}
 	if !c.Present {
 		return goal.State{}, nil
 	}
-	if _, err := guard.SameInputs(guard.Subject{Component: g.component(), Version: g.Version, Ref: g.ref(), Where: "annotation"}, c.Inputs, string(g.Stamp.Inputs)); err != nil {
+	if !ok {
+		// A pinned image is not pushed yet: whatever the chart pins, it is not that image.
+		want = "a chart pinning images not yet published"
+	}
+	if c.Inputs == want && g.verified != nil {
+		g.verified.Put(g.memoKey(want), c.Digest)
+	}
+	if _, err := guard.SameInputs(guard.Subject{Component: g.component(), Version: g.Version, Ref: g.ref(), Where: "annotation"}, c.Inputs, want); err != nil {
+		if g.Moving {
+			return goal.State{Detail: "published from other inputs: moving it"}, nil
+		}
 		return goal.State{}, err
 	}
 	return goal.State{Achieved: true, Digest: c.Digest}, nil
 }
 
-// Achieve packages the chart reproducibly in a temporary directory and pushes it.
+// Achieve packages the chart reproducibly in a temporary copy, its images pinned by the digests
+// their references hold now, and pushes it.
 func (g *ChartPushed) Achieve(ctx context.Context) error {
+	want, digests, ok, err := g.inputs(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		var missing []string
+		for _, p := range g.Pins {
+			if digests[p.Ref] == "" {
+				missing = append(missing, p.Ref)
+			}
+		}
+		return fmt.Errorf("chart %s %s pins %s, which is not in the registry: its image must be pushed first", g.Name, g.Version, strings.Join(missing, ", "))
+	}
 	tmp, err := os.MkdirTemp("", "shiplane-chart-*")
 	if err != nil {
 		return fmt.Errorf("packaging chart %s: %w", g.Name, err)
@@ -119,7 +182,21 @@ func (g *ChartPushed) Achieve(ctx context.Context) error {
 	if g.Dependencies != nil {
 		opts = append(opts, helm.WithDependencies(g.Repo, g.Dependencies), helm.WithPuller(g.puller))
 	}
-	pkg, err := helm.PackageChart(ctx, g.Dir, g.Stamp, opts...)
+	subs := map[string]helm.SubchartImage{}
+	for _, p := range g.Pins {
+		img := helm.PinnedImage{Repository: p.Ref[:strings.LastIndex(p.Ref, ":")], Tag: p.Ref[strings.LastIndex(p.Ref, ":")+1:], Digest: digests[p.Ref]}
+		if p.Subchart == "" {
+			opts = append(opts, helm.WithImage(p.Values, img))
+		} else {
+			subs[p.Subchart] = helm.SubchartImage{Values: p.Values, Image: img}
+		}
+	}
+	if len(subs) > 0 {
+		opts = append(opts, helm.WithSubchartImages(subs))
+	}
+	stamp := g.Stamp
+	stamp.Inputs = identity.Key(want)
+	pkg, err := helm.PackageChart(ctx, g.Dir, stamp, opts...)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,12 @@ func Observe(ctx context.Context, st State, q Query, limit int) (*Snapshot, erro
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, limit)
 	)
+	asked := map[string]bool{}
 	ask := func(key string, f func() error) {
+		if asked[key] {
+			return // one question, asked once
+		}
+		asked[key] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
