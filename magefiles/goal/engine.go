@@ -79,6 +79,12 @@ type run struct {
 // position: running it twice could achieve it twice, concurrently. A nil node, a node without a
 // Goal, and a node with a nil entry in After are failed with ErrInvalidNode, never a panic; what
 // depends on them is blocked.
+//
+// A goal whose Assess or Achieve panics is failed with a *PanicError, like any other error: its
+// reason names the goal and the panic value, the error also holds a short stack excerpt (printed
+// to progress under the failure line), its dependents are blocked, the other goals run on, and
+// the report is still returned. (A panic in a goroutine the goal starts itself cannot be recovered
+// here and still ends the process.)
 func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 	start := e.now()
 	nodes = dedupe(nodes)
@@ -129,7 +135,7 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			}
 			defer r.release()
 			t := e.now()
-			r.state[i], r.aerr[i] = nodes[i].Goal.Assess(ctx)
+			r.state[i], r.aerr[i] = assess(ctx, nodes[i].Goal)
 			r.assess[i] = e.now().Sub(t)
 		}()
 	}
@@ -143,7 +149,11 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			if !r.invalid[i] {
 				r.finish(ctx, i)
 			}
-			r.printf("%s\n", r.res[i].Line())
+			line := r.res[i].Line()
+			if pe := (*PanicError)(nil); errors.As(r.res[i].Err, &pe) && pe.Stack != "" {
+				line += "\n" + indent(pe.Stack, "    ") // one write, so no other goal's line lands inside
+			}
+			r.printf("%s\n", line)
 		}()
 	}
 	wg.Wait()
@@ -227,7 +237,7 @@ func (r *run) finish(ctx context.Context, i int) {
 	if err != nil && len(blockers) > 0 {
 		// Its own check could not tell: that is a failure of its own, whatever blocks it too.
 		res.Status, res.Err = Failed, err
-		res.Reason = fmt.Sprintf("%v; also blocked by %s", err, strings.Join(blockers, ", "))
+		res.Reason = fmt.Sprintf("%s; also blocked by %s", reason(err), strings.Join(blockers, ", "))
 		return
 	}
 	if len(blockers) > 0 {
@@ -244,7 +254,7 @@ func (r *run) finish(ctx context.Context, i int) {
 	defer func() { res.Duration += r.e.now().Sub(t) }()
 	if upstreamChanged {
 		// What this goal builds on has just changed: look again before acting.
-		st, err = n.Goal.Assess(ctx)
+		st, err = assess(ctx, n.Goal)
 		if err == nil && st.Skip != "" {
 			res.Status, res.Reason = Skipped, st.Skip
 			return
@@ -255,7 +265,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		}
 	}
 	if err != nil {
-		res.Status, res.Reason, res.Err = Failed, err.Error(), err
+		res.Status, res.Reason, res.Err = Failed, reason(err), err
 		return
 	}
 	if r.e.dryRun {
@@ -263,15 +273,15 @@ func (r *run) finish(ctx context.Context, i int) {
 		return
 	}
 	r.printf("%s …\n", res.label())
-	if err := n.Goal.Achieve(ctx); err != nil {
-		res.Status, res.Reason, res.Err = Failed, err.Error(), err
+	if err := achieve(ctx, n.Goal); err != nil {
+		res.Status, res.Reason, res.Err = Failed, reason(err), err
 		return
 	}
-	st, err = n.Goal.Assess(ctx)
+	st, err = assess(ctx, n.Goal)
 	switch {
 	case err != nil:
 		res.Status, res.Err = Failed, fmt.Errorf("checking after achieving: %w", err)
-		res.Reason = res.Err.Error()
+		res.Reason = "checking after achieving: " + reason(err)
 	case !st.Achieved:
 		res.Status, res.Err = Failed, ErrNotAchieved
 		res.Reason = res.Err.Error()

@@ -31,7 +31,7 @@
 //	planned   a dry run found it missing: it would be achieved ("to achieve")
 //	skipped   it does not apply; reason says why
 //	blocked   a goal it comes after did not succeed
-//	failed    assessing or achieving it failed, or it could not run; reason holds the error
+//	failed    assessing or achieving it failed (or panicked), or it could not run; reason holds the error
 //	pending   not decided (the zero Status; a finished run reports none)
 //
 // Reports without schemaVersion (version 0) wrote the display phrases instead; [Status.UnmarshalText]

@@ -23,6 +23,10 @@ type Fake struct {
 	Sleep time.Duration
 	// Lie makes Achieve succeed without setting the flag.
 	Lie bool
+	// AssessPanic, when not nil, is passed to panic by Assess (a library choking on an odd answer).
+	AssessPanic any
+	// AchievePanic, when not nil, is passed to panic by Achieve.
+	AchievePanic any
 
 	mu       sync.Mutex
 	achieved bool
@@ -47,9 +51,12 @@ func (f *Fake) Done() *Fake {
 
 func (f *Fake) String() string { return f.Name }
 
-// Assess reports the flag.
+// Assess reports the flag, unless AssessPanic, AssessErr or Skip says otherwise.
 func (f *Fake) Assess(context.Context) (goal.State, error) {
 	f.Assessed.Add(1)
+	if f.AssessPanic != nil {
+		panic(f.AssessPanic)
+	}
 	if f.AssessErr != nil {
 		return goal.State{}, f.AssessErr
 	}
@@ -61,11 +68,14 @@ func (f *Fake) Assess(context.Context) (goal.State, error) {
 	return goal.State{Achieved: f.achieved, Digest: "sha256:" + f.Name}, nil
 }
 
-// Achieve sets the flag after Sleep, unless AchieveErr or Lie says otherwise.
+// Achieve sets the flag after Sleep, unless AchievePanic, AchieveErr or Lie says otherwise.
 func (f *Fake) Achieve(ctx context.Context) error {
 	f.Achieved.Add(1)
 	if f.OnAchieve != nil {
 		f.OnAchieve()
+	}
+	if f.AchievePanic != nil {
+		panic(f.AchievePanic)
 	}
 	if f.Sleep > 0 {
 		select {
