@@ -34,7 +34,7 @@ func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.C
 		}
 	}
 	var out []plan.Component
-	var pinned []string   // goals of every publishable component's image and chart
+	var pinned []string    // goals of every publishable component's image and chart
 	var subPins []plan.Pin // the images the umbrella's subcharts install
 	for _, c := range w.Manifest.Components {
 		pc := plan.Component{Name: c.Name, Version: c.Version, DependsOn: c.DependsOn, Publish: c.Publish, Facts: byName[c.Name]}
