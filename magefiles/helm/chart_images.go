@@ -177,6 +177,35 @@ func PinImage(ctx context.Context, dir string, paths ImageValues, img PinnedImag
 	return nil
 }
 
+// CheckImageValues reads, without writing, whether the chart in dir keeps its image where paths
+// say: a values.yaml with none of the paths is an *ImageValuesError naming the chart, the file and
+// the fix. The lanes call it before anything is built or pushed, so a chart is never published
+// pointing nowhere.
+func CheckImageValues(dir string, paths ImageValues) error {
+	paths = paths.withDefaults()
+	if err := paths.validate(); err != nil {
+		return err
+	}
+	md, err := chartutil.LoadChartfile(filepath.Join(dir, chartutil.ChartfileName))
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", filepath.Join(dir, chartutil.ChartfileName), err)
+	}
+	file := filepath.Join(dir, chartutil.ValuesfileName)
+	vals, err := chartutil.ReadValuesFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return &ImageValuesError{Chart: md.Name, File: file, Values: paths}
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", file, err)
+	}
+	for _, p := range paths.paths() {
+		if hasPath(vals, p) {
+			return nil
+		}
+	}
+	return &ImageValuesError{Chart: md.Name, File: file, Values: paths}
+}
+
 // pinImage pins img in dir's values.yaml, naming files as if the chart were at shown.
 func pinImage(ctx context.Context, dir, shown string, paths ImageValues, img PinnedImage) error {
 	if err := ctx.Err(); err != nil {

@@ -47,8 +47,12 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(out, "dev registry %s, charts %s\n", p.Target.Registry, p.Target.ChartRepo)
 	ws.warnDirty(out)
 	pl := plan.Unobserved(plan.Input{Commit: ws.Head.Hash, Manifest: ws.Manifest.File, Components: ws.Artifacts(p, nil, "")})
+	if err := ws.checkChartImages(pl); err != nil {
+		return err
+	}
+	cache := publish.NewCaching(cl.reg, cl.charts, nil, nil)
 	mk := &publishGoals{w: ws, daemon: d, buildOpts: []build.Option{build.WithProgress(out)},
-		images: cl.reg, src: registry.NewDaemon(d.API()), charts: cl.charts,
+		images: cache, src: registry.NewDaemon(d.API()), charts: cache.Charts(),
 		memo: publish.NewDigestMemo(publish.DefaultMemoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, nil))
 	return ws.finishRedacted(r, cl.red)

@@ -135,6 +135,9 @@ func TestPushAllDev(t *testing.T) {
 		}
 	}
 
+	// A teammate installs the dev umbrella: it runs the images this push published, by digest.
+	consumeAsACustomer(t, t.Context(), repo, reg.Host()+"/dev", ws.Manifest.Platform.Version, imageVersions(ws))
+
 	// A second run writes nothing and finds every goal already achieved.
 	reg.Reset()
 	out.Reset()

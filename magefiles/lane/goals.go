@@ -2,6 +2,7 @@ package lane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -81,6 +82,26 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 	default:
 		return publish.NewReleasePublished(g.release, g.releases, g.out)
 	}
+}
+
+// checkChartImages refuses, before anything is built or pushed, a chart the plan would publish
+// pinning its image when its values.yaml has none of the declared image paths: it would be
+// published pointing nowhere.
+func (w *Workspace) checkChartImages(pl *plan.Plan) error {
+	var errs []error
+	for _, s := range pl.Steps(plan.Publish) {
+		if s.Kind != plan.Chart || s.Component == PlatformComponent || len(s.Pins) == 0 {
+			continue
+		}
+		c := w.Manifest.Component(s.Component)
+		if err := helm.CheckImageValues(w.Path(c.Chart), helm.ImageValues(c.ChartImageValues)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.Name, err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("nothing was built or pushed: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 // noLocalImages is the image source of a run that builds nothing: every image is published.

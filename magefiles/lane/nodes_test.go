@@ -2,6 +2,7 @@ package lane
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
@@ -235,4 +237,26 @@ func tagCommits(t *testing.T, ws *Workspace) map[string]string {
 		out[tag] = c
 	}
 	return out
+}
+
+// TestChartWithoutImageValuesIsRefusedBeforeAnyWrite: a chart to publish whose values.yaml has
+// none of the image paths is refused before anything is built or pushed, naming the chart, the
+// file and the fix; once its values declare the image, it passes.
+func TestChartWithoutImageValuesIsRefusedBeforeAnyWrite(t *testing.T) {
+	dir := gittest.New(t, scenarioFiles()) // charts/api has no values.yaml
+	ws, err := Open(t.Context(), Config{Root: dir, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := plan.Unobserved(plan.Input{Components: ws.Artifacts(testPolicy(), nil, "v1.0.0")})
+	err = ws.checkChartImages(pl)
+	var ive *helm.ImageValuesError
+	if !errors.As(err, &ive) || ive.Chart != "api" || !strings.Contains(err.Error(), "charts/api/values.yaml") ||
+		!strings.Contains(err.Error(), "chart_image_values") || !strings.Contains(err.Error(), "nothing was built or pushed") {
+		t.Fatalf("err = %v", err)
+	}
+	gittest.Write(t, dir, map[string]string{"charts/api/values.yaml": "image:\n  repository: demo/api\n  tag: \"\"\n  digest: \"\"\n"})
+	if err := ws.checkChartImages(pl); err != nil {
+		t.Errorf("a chart declaring its image was refused: %v", err)
+	}
 }

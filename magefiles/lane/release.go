@@ -172,6 +172,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err := pl.Err(); err != nil {
 		return r.cl.red.Error(err)
 	}
+	if err := ws.checkChartImages(pl); err != nil {
+		return err
+	}
 	var verify []*goal.Node
 	if pl.Count(plan.Publish) > 0 {
 		if verify, err = r.verifyNodes(ctx); err != nil {

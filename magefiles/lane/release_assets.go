@@ -92,7 +92,25 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 				if err != nil {
 					return nil, err
 				}
-				rc.Chart, rc.ChartDigest, rc.ChartInputs = "oci://"+s.Ref, ch.Digest, s.Inputs
+				// The chart's identity: its files and the digests of the images it pins.
+				var derr error
+				inputs, ok := plan.PinnedInputs(s.Artifact, func(ref string) string {
+					d, _, err := cache.Digest(ctx, ref)
+					if err != nil {
+						derr = err
+					}
+					return d
+				})
+				if derr != nil {
+					return nil, derr
+				}
+				if !ok {
+					return nil, fmt.Errorf("%s pins an image that is not in the registry: its push did not finish", s.Ref)
+				}
+				rc.Chart, rc.ChartDigest, rc.ChartInputs = "oci://"+s.Ref, ch.Digest, inputs
+				if e.Name == PlatformComponent {
+					rc.Inputs = inputs
+				}
 			}
 		}
 		m.Components = append(m.Components, rc)

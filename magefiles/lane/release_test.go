@@ -146,6 +146,10 @@ func TestReleaseAll(t *testing.T) {
 	}
 	r.assertNoSecret(t)
 
+	// A customer installs the published umbrella: every image it renders is the one this release
+	// pushed, pinned by digest, and runs.
+	consumeAsACustomer(t, ctx, r.env["RELEASE_CHART_REPO"], r.env["RELEASE_REGISTRY"], ws.Manifest.Platform.Version, imageVersions(ws))
+
 	// The re-run: every goal already achieved, no write anywhere.
 	r.reg.Reset()
 	r.gh.ResetCounts()
