@@ -49,6 +49,17 @@
 // refers to is never resolved. A value that depends on an earlier goal's work belongs in the
 // script itself ($(…)), not in a reference.
 //
+// A reference in a run: script or a sh! command is never pasted into the text the shell parses:
+// the shell sees a variable (SHIPLANE_VALUE_1, SHIPLANE_VALUE_2, … in order, set in the command's
+// environment) expanded where the reference stands. A value so reaches the command byte for byte,
+// is never run as shell, and is in no command line. Outside quotes a reference is one word, as if
+// quoted, or no word when its value is empty (an unset env!FLAGS? adds nothing); inside "…", ${…},
+// $((…)) and an unquoted here-document it is part of the text; inside '…' the quotes are closed
+// around it. To let the shell split a value into words (a list of flags), pass it through env:
+// and write $NAME unquoted. A reference after a backslash, or in a here-document whose delimiter
+// is quoted (<<'EOF'), is an error: the shell would not expand it there. env: names starting with
+// SHIPLANE_VALUE_ are reserved.
+//
 // # Secrets
 //
 // A value that is, as a whole, an ASCII-armored PGP message (-----BEGIN PGP MESSAGE-----, usually

@@ -157,13 +157,14 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 			Env: map[string]string{}, With: map[string]string{},
 			environ: cfg.environ, progress: out, red: cfg.red, keyLines: g.keyLines}
 		ok := true
-		if g.run != nil {
-			v, e := r.template(g.run, g.name, "")
+		spec.runBlank = true
+		if g.script != nil {
+			values, blank, e := r.script(g.script, g.name, "")
 			if e != nil {
 				report(e)
 				ok = false
 			}
-			spec.Run = v.s
+			spec.Run, spec.values, spec.runBlank = g.script.text, values, blank
 		}
 		for _, set := range []struct {
 			kvs []kv
@@ -272,6 +273,7 @@ type goalDef struct {
 	line       int
 	keyLines   map[string]int
 	run        *template
+	script     *shellScript // run as the shell runs it
 	env, with  []kv
 	after      []string
 	afterLine  int
@@ -382,7 +384,13 @@ func (p *parser) goal(n *yaml.Node) *goalDef {
 		case "kind":
 			g.kind = p.str(v, g.name)
 		case "run":
-			g.run = p.template(v, g.name, "", false)
+			if g.run = p.template(v, g.name, "", false); g.run != nil {
+				script, errs := shellForm(g.run.expr)
+				for _, e := range errs {
+					p.fail(e.line, g.name, "", e.problem, e.fix)
+				}
+				g.script = script
+			}
 		case "env":
 			g.env = p.mapping(v, g.name, true)
 		case "with":
@@ -411,6 +419,10 @@ func (p *parser) mapping(n *yaml.Node, goalName string, envNames bool) []kv {
 	p.fields(n, goalName, nil, func(key string, k, v *yaml.Node) {
 		if envNames && !validEnvName(key) {
 			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is not an environment variable name", key), "use letters, digits and _, not starting with a digit")
+			return
+		}
+		if envNames && strings.HasPrefix(key, ValuePrefix) {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is reserved: %s<n> variables carry the values run: refers to", key, ValuePrefix), "choose another name")
 			return
 		}
 		if t := p.template(v, goalName, "", true); t != nil {

@@ -36,8 +36,12 @@ type ref struct {
 	optional bool
 	def      expr
 	cmd      expr // sh
-	text     string
-	line     int
+	// script is cmd as the shell runs it, with its references taken out; body is the command as
+	// written (errors show it).
+	script *shellScript
+	body   string
+	text   string
+	line   int
 }
 
 // template is a value from the file: an expression, or an armored PGP message to decrypt.
@@ -222,7 +226,12 @@ func (p *exprParser) parseRef(start, end int, text string) *ref {
 		if !ok {
 			return nil
 		}
-		r.cmd = cmd
+		script, errs := shellForm(cmd)
+		if len(errs) > 0 {
+			p.errs = append(p.errs, errs...)
+			return nil
+		}
+		r.cmd, r.script, r.body = cmd, script, p.s[rest:end]
 	default:
 		p.fail(start, fmt.Sprintf("%s: unknown reference source %q", text, src), diag.Suggest(src, sources))
 		return nil

@@ -24,7 +24,9 @@ type Spec struct {
 	Name string
 	// Kind is the entry's kind ("shell").
 	Kind string
-	// Run is the resolved run: value, or "" when the entry has none.
+	// Run is the run: script as a shell runs it, or "" when the entry has none. Its references are
+	// not pasted in: each is an expansion of an environment variable (SHIPLANE_VALUE_1, …; see
+	// ValuePrefix) that Environ sets to the resolved value, so run Run with Environ.
 	Run string
 	// Env is the resolved env: mapping (only what the file sets; see Environ).
 	Env map[string]string
@@ -37,30 +39,42 @@ type Spec struct {
 	Line int
 
 	environ  []string
+	values   []string  // "SHIPLANE_VALUE_<n>=value", for Run
+	runBlank bool      // Run, resolved, would be only white space
 	progress io.Writer // serialised
 	red      *Redactor
 	keyLines map[string]int
 }
 
 // Environ returns the environment a command of this goal runs with: the pipeline's environment
-// (see WithEnviron) with Env laid over it.
+// (see WithEnviron) with Env laid over it, and the values Run refers to.
 func (s Spec) Environ() []string {
-	out := make([]string, 0, len(s.environ)+len(s.Env))
-	for _, kv := range s.environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, over := s.Env[k]; !over {
-			out = append(out, kv)
-		}
-	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	layer := make([]string, 0, len(keys)+len(s.values))
 	for _, k := range keys {
-		out = append(out, k+"="+s.Env[k])
+		layer = append(layer, k+"="+s.Env[k])
 	}
-	return out
+	return overlay(s.environ, append(layer, s.values...))
+}
+
+// overlay returns base without the keys that over sets, then over.
+func overlay(base, over []string) []string {
+	set := make(map[string]bool, len(over))
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	out := make([]string, 0, len(base)+len(over))
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			out = append(out, kv)
+		}
+	}
+	return append(out, over...)
 }
 
 // Output returns a fresh writer for the goal's human output: every line is prefixed with

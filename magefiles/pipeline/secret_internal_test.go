@@ -42,6 +42,11 @@ func FuzzExpr(f *testing.F) {
 			if tp == nil && len(p.errs) == 0 {
 				t.Fatalf("%q: no template and no error", s)
 			}
+			if tp != nil && !valuePos {
+				if sc, _ := shellForm(tp.expr); sc == nil {
+					t.Fatalf("%q: no shell form", s)
+				}
+			}
 		}
 	})
 }
