@@ -71,6 +71,20 @@
 // into a Redactor; every output path — goal output, errors, report reasons — is masked with it, and
 // the caller can share it (WithRedactor) and Add its own (registry passwords, GITHUB_TOKEN).
 //
+// # What goals run with
+//
+// Verification goals run without publishing credentials. A goal's environment is the pipeline's
+// (see WithEnviron) without GITHUB_TOKEN, GH_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD, any
+// variable whose name looks secret (see Secrets), SSH_AUTH_SOCK, DOCKER_AUTH_CONFIG and
+// REGISTRY_AUTH_FILE. DOCKER_CONFIG names an empty directory made for each run of the goal and
+// removed after it, and HELM_REGISTRY_CONFIG a file in another, so docker and helm find no login.
+// A goal that needs a credential asks for it in its env:, which is laid over that environment:
+//
+//	env: {GITHUB_TOKEN: env!GITHUB_TOKEN, DOCKER_CONFIG: env!DOCKER_CONFIG}
+//
+// sh! references and gpg run with the whole environment: they are how the file reads its values,
+// once, before any goal runs.
+//
 // # Kinds
 //
 // A goal kind is a Factory registered under a name: one type implementing goal.Goal plus one line
@@ -79,8 +93,8 @@
 //	pipeline.Register("lint", newLintGoal)
 //
 // The built-in kind is shell: run: is a script run with "bash --noprofile --norc -eo pipefail -c"
-// (or "sh -ec" without bash) in the repository root, with env: laid over the environment; its
-// output goes line by line, prefixed with the goal's name and masked, to the progress writer.
+// (or "sh -ec" without bash) in the repository root, with env: laid over the goal's environment;
+// its output goes line by line, prefixed with the goal's name and masked, to the progress writer.
 // A verify goal is never "already achieved" at the start of a run: it reports achieved only after
 // it has passed in this process.
 package pipeline

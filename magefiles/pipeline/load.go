@@ -35,9 +35,10 @@ type config struct {
 	red      *Redactor
 }
 
-// WithEnviron sets the environment ("KEY=value" entries) that env! references read and every
-// command (sh!, gpg, shell goals) runs with; a later entry for a key wins. GNUPGHOME in it selects
-// gpg's keyring. Default: os.Environ() when Load is called.
+// WithEnviron sets the environment ("KEY=value" entries) that env! references read and sh!
+// commands and gpg run with; a later entry for a key wins. GNUPGHOME in it selects gpg's keyring.
+// Goals run with it less publishing credentials (see Spec.Environ). Default: os.Environ() when
+// Load is called.
 func WithEnviron(environ []string) Option {
 	return func(c *config) { c.environ = append([]string(nil), environ...) }
 }
@@ -142,6 +143,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
 		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
 	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
+	goalEnviron := withoutCredentials(cfg.environ, nil)
 	out := progress.Locked(cfg.progress)
 	byName := map[string]*goal.Node{}
 	var errs Errors
@@ -155,7 +157,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	for _, g := range f.goals {
 		spec := Spec{Name: g.name, Kind: g.kind, Root: absRoot, File: file, Line: g.line,
 			Env: map[string]string{}, With: map[string]string{},
-			environ: cfg.environ, progress: out, red: cfg.red, keyLines: g.keyLines}
+			environ: goalEnviron, iso: &isolation{}, progress: out, red: cfg.red, keyLines: g.keyLines}
 		ok := true
 		spec.runBlank = true
 		if g.script != nil {
@@ -203,7 +205,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 			report(&Error{File: file, Line: g.line, Goal: g.name, Problem: "kind " + g.kind + " made no goal", red: cfg.red})
 			continue
 		}
-		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red}}
+		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red, iso: spec.iso}}
 		byName[g.name] = n
 		pl.names = append(pl.names, g.name)
 		pl.nodes = append(pl.nodes, n)
@@ -220,13 +222,15 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 }
 
 // verifyGoal is what the engine runs: the kind's goal, reported under the entry's name, with
-// every error and note masked and located in the file.
+// every error and note masked and located in the file, and its own empty Docker config while it
+// is achieved.
 type verifyGoal struct {
 	name  string
 	file  string
 	line  int
 	inner goal.Goal
 	red   *Redactor
+	iso   *isolation
 }
 
 var _ goal.Goal = (*verifyGoal)(nil)
@@ -243,7 +247,14 @@ func (g *verifyGoal) Assess(ctx context.Context) (goal.State, error) {
 }
 
 func (g *verifyGoal) Achieve(ctx context.Context) error {
-	if err := g.inner.Achieve(ctx); err != nil {
+	end, err := g.iso.begin()
+	if err == nil {
+		err = g.inner.Achieve(ctx)
+		if eerr := end(); err == nil {
+			err = eerr
+		}
+	}
+	if err != nil {
 		return &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: err, red: g.red}
 	}
 	return nil

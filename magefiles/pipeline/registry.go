@@ -38,7 +38,8 @@ type Spec struct {
 	File string
 	Line int
 
-	environ  []string
+	environ  []string // the pipeline's, without credentials
+	iso      *isolation
 	values   []string  // "SHIPLANE_VALUE_<n>=value", for Run
 	runBlank bool      // Run, resolved, would be only white space
 	progress io.Writer // serialised
@@ -47,34 +48,44 @@ type Spec struct {
 }
 
 // Environ returns the environment a command of this goal runs with: the pipeline's environment
-// (see WithEnviron) with Env laid over it, and the values Run refers to.
+// (see WithEnviron) without publishing credentials, with Env laid over it, and the values Run
+// refers to. Left out are GITHUB_TOKEN, GH_TOKEN, registry passwords, every variable whose name
+// looks secret, SSH_AUTH_SOCK and what points at other credentials (DOCKER_AUTH_CONFIG,
+// REGISTRY_AUTH_FILE); DOCKER_CONFIG is an empty directory made when the goal's Achieve starts
+// and removed when it returns, and HELM_REGISTRY_CONFIG a file in another (outside Achieve both
+// name os.DevNull). A goal that needs one of them sets it in its env:, e.g.
+// GITHUB_TOKEN: env!GITHUB_TOKEN.
 func (s Spec) Environ() []string {
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	layer := make([]string, 0, len(keys)+len(s.values))
+	var layer []string
+	if s.iso != nil {
+		layer = s.iso.environ()
+	}
 	for _, k := range keys {
 		layer = append(layer, k+"="+s.Env[k])
 	}
 	return overlay(s.environ, append(layer, s.values...))
 }
 
-// overlay returns base without the keys that over sets, then over.
+// overlay returns base with over laid on it: one entry per key, the last one given.
 func overlay(base, over []string) []string {
-	set := make(map[string]bool, len(over))
-	for _, kv := range over {
+	all := append(append([]string(nil), base...), over...)
+	last := make(map[string]int, len(all))
+	for i, kv := range all {
 		k, _, _ := strings.Cut(kv, "=")
-		set[k] = true
+		last[k] = i
 	}
-	out := make([]string, 0, len(base)+len(over))
-	for _, kv := range base {
-		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+	out := make([]string, 0, len(last))
+	for i, kv := range all {
+		if k, _, _ := strings.Cut(kv, "="); last[k] == i {
 			out = append(out, kv)
 		}
 	}
-	return append(out, over...)
+	return out
 }
 
 // Output returns a fresh writer for the goal's human output: every line is prefixed with

@@ -89,7 +89,7 @@ func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
 			return value{}, err
 		}
 		argv := append(append([]string(nil), r.shell...), rf.script.text)
-		environ := append(append([]string(nil), r.environ...), values...)
+		environ := overlay(r.environ, values)
 		out, cerr := output(r.ctx, argv, nil, r.root, environ, rf.body, r.red)
 		if cerr != nil {
 			return value{}, r.fail(rf.line, goalName, varName, "sh! reference failed",
