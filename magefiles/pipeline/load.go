@@ -140,10 +140,20 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		return nil, p.sorted()
 	}
 
+	// Environment variables read as secret!env!NAME are secrets before any command runs, and
+	// goals run without them.
+	declared := map[string]bool{}
+	f.refs(func(r *ref) {
+		if r.secret && r.src == srcEnv {
+			declared[r.name] = true
+			cfg.red.Add(env[r.name])
+		}
+	})
+
 	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
 		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
 	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
-	goalEnviron := withoutCredentials(cfg.environ, nil)
+	goalEnviron := withoutCredentials(cfg.environ, declared)
 	out := progress.Locked(cfg.progress)
 	byName := map[string]*goal.Node{}
 	var errs Errors
@@ -271,6 +281,19 @@ type fileSpec struct {
 	vars  map[string]*varDef
 	order []string
 	goals []*goalDef
+}
+
+// refs calls f for every reference in the file.
+func (f *fileSpec) refs(fn func(*ref)) {
+	for _, name := range f.order {
+		f.vars[name].t.refs(fn)
+	}
+	for _, g := range f.goals {
+		g.run.refs(fn)
+		for _, e := range append(append([]kv(nil), g.env...), g.with...) {
+			e.t.refs(fn)
+		}
+	}
 }
 
 type varDef struct {

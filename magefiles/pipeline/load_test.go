@@ -107,6 +107,8 @@ func TestValidationErrors(t *testing.T) {
 			"    run: |\n      cat <<'EOF'\n      ${var!commit}\n      EOF\n"), nil},
 		{"escaped-reference-in-sh", edit("sh!echo abc123", `sh!echo \${env!HOME}`), nil},
 		{"reserved-env-key", edit("CGO_ENABLED", "SHIPLANE_VALUE_1"), nil},
+		{"bad-secret", edit("sh!echo abc123", "secret!echo abc123"), nil},
+		{"bad-secret-inline", edit("${var!commit}", "${secret!secret!env!HOME}"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

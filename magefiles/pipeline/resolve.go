@@ -64,7 +64,17 @@ func (r *resolver) expr(e expr, goalName, varName string) (value, *Error) {
 	return value{s: b.String(), secret: secret}, nil
 }
 
+// ref resolves a reference; a declared secret is registered before it is returned.
 func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
+	v, err := r.source(rf, goalName, varName)
+	if err == nil && rf.secret {
+		r.red.Add(v.s)
+		v.secret = v.secret || v.s != ""
+	}
+	return v, err
+}
+
+func (r *resolver) source(rf *ref, goalName, varName string) (value, *Error) {
 	switch rf.src {
 	case srcEnv:
 		s, ok := r.env[rf.name]
