@@ -35,9 +35,10 @@ type config struct {
 	red      *Redactor
 }
 
-// WithEnviron sets the environment ("KEY=value" entries) that env! references read and every
-// command (sh!, gpg, shell goals) runs with; a later entry for a key wins. GNUPGHOME in it selects
-// gpg's keyring. Default: os.Environ() when Load is called.
+// WithEnviron sets the environment ("KEY=value" entries) that env! references read and sh!
+// commands and gpg run with; a later entry for a key wins. GNUPGHOME in it selects gpg's keyring.
+// Goals run with it less publishing credentials (see Spec.Environ). Default: os.Environ() when
+// Load is called.
 func WithEnviron(environ []string) Option {
 	return func(c *config) { c.environ = append([]string(nil), environ...) }
 }
@@ -139,9 +140,20 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		return nil, p.sorted()
 	}
 
+	// Environment variables read as secret!env!NAME are secrets before any command runs, and
+	// goals run without them.
+	declared := map[string]bool{}
+	f.refs(func(r *ref) {
+		if r.secret && r.src == srcEnv {
+			declared[r.name] = true
+			cfg.red.Add(env[r.name])
+		}
+	})
+
 	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
 		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
 	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
+	goalEnviron := withoutCredentials(cfg.environ, declared)
 	out := progress.Locked(cfg.progress)
 	byName := map[string]*goal.Node{}
 	var errs Errors
@@ -155,15 +167,16 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	for _, g := range f.goals {
 		spec := Spec{Name: g.name, Kind: g.kind, Root: absRoot, File: file, Line: g.line,
 			Env: map[string]string{}, With: map[string]string{},
-			environ: cfg.environ, progress: out, red: cfg.red, keyLines: g.keyLines}
+			environ: goalEnviron, iso: &isolation{}, progress: out, red: cfg.red, keyLines: g.keyLines}
 		ok := true
-		if g.run != nil {
-			v, e := r.template(g.run, g.name, "")
+		spec.runBlank = true
+		if g.script != nil {
+			values, blank, e := r.script(g.script, g.name, "")
 			if e != nil {
 				report(e)
 				ok = false
 			}
-			spec.Run = v.s
+			spec.Run, spec.values, spec.runBlank = g.script.text, values, blank
 		}
 		for _, set := range []struct {
 			kvs []kv
@@ -202,7 +215,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 			report(&Error{File: file, Line: g.line, Goal: g.name, Problem: "kind " + g.kind + " made no goal", red: cfg.red})
 			continue
 		}
-		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red}}
+		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red, iso: spec.iso}}
 		byName[g.name] = n
 		pl.names = append(pl.names, g.name)
 		pl.nodes = append(pl.nodes, n)
@@ -219,13 +232,15 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 }
 
 // verifyGoal is what the engine runs: the kind's goal, reported under the entry's name, with
-// every error and note masked and located in the file.
+// every error and note masked and located in the file, and its own empty Docker config while it
+// is achieved.
 type verifyGoal struct {
 	name  string
 	file  string
 	line  int
 	inner goal.Goal
 	red   *Redactor
+	iso   *isolation
 }
 
 var _ goal.Goal = (*verifyGoal)(nil)
@@ -242,7 +257,14 @@ func (g *verifyGoal) Assess(ctx context.Context) (goal.State, error) {
 }
 
 func (g *verifyGoal) Achieve(ctx context.Context) error {
-	if err := g.inner.Achieve(ctx); err != nil {
+	end, err := g.iso.begin()
+	if err == nil {
+		err = g.inner.Achieve(ctx)
+		if eerr := end(); err == nil {
+			err = eerr
+		}
+	}
+	if err != nil {
 		return &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: err, red: g.red}
 	}
 	return nil
@@ -261,6 +283,19 @@ type fileSpec struct {
 	goals []*goalDef
 }
 
+// refs calls f for every reference in the file.
+func (f *fileSpec) refs(fn func(*ref)) {
+	for _, name := range f.order {
+		f.vars[name].t.refs(fn)
+	}
+	for _, g := range f.goals {
+		g.run.refs(fn)
+		for _, e := range append(append([]kv(nil), g.env...), g.with...) {
+			e.t.refs(fn)
+		}
+	}
+}
+
 type varDef struct {
 	name string
 	line int
@@ -272,6 +307,7 @@ type goalDef struct {
 	line       int
 	keyLines   map[string]int
 	run        *template
+	script     *shellScript // run as the shell runs it
 	env, with  []kv
 	after      []string
 	afterLine  int
@@ -382,7 +418,13 @@ func (p *parser) goal(n *yaml.Node) *goalDef {
 		case "kind":
 			g.kind = p.str(v, g.name)
 		case "run":
-			g.run = p.template(v, g.name, "", false)
+			if g.run = p.template(v, g.name, "", false); g.run != nil {
+				script, errs := shellForm(g.run.expr)
+				for _, e := range errs {
+					p.fail(e.line, g.name, "", e.problem, e.fix)
+				}
+				g.script = script
+			}
 		case "env":
 			g.env = p.mapping(v, g.name, true)
 		case "with":
@@ -411,6 +453,10 @@ func (p *parser) mapping(n *yaml.Node, goalName string, envNames bool) []kv {
 	p.fields(n, goalName, nil, func(key string, k, v *yaml.Node) {
 		if envNames && !validEnvName(key) {
 			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is not an environment variable name", key), "use letters, digits and _, not starting with a digit")
+			return
+		}
+		if envNames && strings.HasPrefix(key, ValuePrefix) {
+			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is reserved: %s<n> variables carry the values run: refers to", key, ValuePrefix), "choose another name")
 			return
 		}
 		if t := p.template(v, goalName, "", true); t != nil {

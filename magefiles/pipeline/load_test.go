@@ -102,6 +102,13 @@ func TestValidationErrors(t *testing.T) {
 		{"custom-kind-invalid", good + "  - name: needs a file\n    kind: require-file\n    with: {}\n", nil},
 		{"bad-env-key", edit("CGO_ENABLED", "CGO-ENABLED"), nil},
 		{"wrong-type", edit(`env: {CGO_ENABLED: "0"}`, "env: [CGO_ENABLED]"), nil},
+		{"escaped-reference", edit("run: echo ${var!go_flags}", `run: echo \${var!go_flags}`), nil},
+		{"quoted-heredoc", edit("    run: echo ${var!go_flags} ${var!commit}\n",
+			"    run: |\n      cat <<'EOF'\n      ${var!commit}\n      EOF\n"), nil},
+		{"escaped-reference-in-sh", edit("sh!echo abc123", `sh!echo \${env!HOME}`), nil},
+		{"reserved-env-key", edit("CGO_ENABLED", "SHIPLANE_VALUE_1"), nil},
+		{"bad-secret", edit("sh!echo abc123", "secret!echo abc123"), nil},
+		{"bad-secret-inline", edit("${var!commit}", "${secret!secret!env!HOME}"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

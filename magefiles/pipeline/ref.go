@@ -8,14 +8,19 @@ import (
 	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
-// The reference sources.
+// The reference sources. secret! is not a source of its own: it declares the value of the
+// reference after it (secret!env!NAME, secret!sh!command, secret!var!name) a secret.
 const (
-	srcEnv = "env"
-	srcSh  = "sh"
-	srcVar = "var"
+	srcEnv    = "env"
+	srcSh     = "sh"
+	srcVar    = "var"
+	srcSecret = "secret"
 )
 
-var sources = []string{srcEnv, srcSh, srcVar}
+var (
+	sources      = []string{srcEnv, srcSecret, srcSh, srcVar}
+	valueSources = []string{srcEnv, srcSh, srcVar}
+)
 
 // pgpHeader starts an ASCII-armored PGP message.
 const pgpHeader = "-----BEGIN PGP MESSAGE-----"
@@ -28,16 +33,22 @@ type piece struct {
 	ref *ref
 }
 
-// ref is one reference: env!NAME[?default], sh!command or var!name.
+// ref is one reference: env!NAME[?default], sh!command or var!name, maybe declared secret.
 type ref struct {
 	src  string
 	name string // env and var
+	// secret is true for a reference written secret!<src>!…: its value is a secret.
+	secret bool
 	// optional is true for env!NAME? and env!NAME?default; def is the default.
 	optional bool
 	def      expr
 	cmd      expr // sh
-	text     string
-	line     int
+	// script is cmd as the shell runs it, with its references taken out; body is the command as
+	// written (errors show it).
+	script *shellScript
+	body   string
+	text   string
+	line   int
 }
 
 // template is a value from the file: an expression, or an armored PGP message to decrypt.
@@ -184,6 +195,16 @@ func (p *exprParser) parseRef(start, end int, text string) *ref {
 	src, rest := body[:bang], start+bang+1
 	r := &ref{src: src, text: text, line: p.lineAt(start)}
 	switch src {
+	case srcSecret:
+		if inner := refSource(p.s[:end], rest); !slices.Contains(valueSources, inner) {
+			p.fail(start, fmt.Sprintf("%s: secret! must be followed by env!, sh! or var!", text),
+				"write secret!env!NAME, secret!sh!command or secret!var!name (a literal secret belongs in a PGP message)")
+			return nil
+		}
+		if r = p.parseRef(rest, end, text); r != nil {
+			r.secret = true
+		}
+		return r
 	case srcEnv:
 		n := rest
 		for n < end && (isLetter(p.s[n]) || n > rest && isDigit(p.s[n])) {
@@ -222,7 +243,12 @@ func (p *exprParser) parseRef(start, end int, text string) *ref {
 		if !ok {
 			return nil
 		}
-		r.cmd = cmd
+		script, errs := shellForm(cmd)
+		if len(errs) > 0 {
+			p.errs = append(p.errs, errs...)
+			return nil
+		}
+		r.cmd, r.script, r.body = cmd, script, p.s[rest:end]
 	default:
 		p.fail(start, fmt.Sprintf("%s: unknown reference source %q", text, src), diag.Suggest(src, sources))
 		return nil

@@ -24,7 +24,9 @@ type Spec struct {
 	Name string
 	// Kind is the entry's kind ("shell").
 	Kind string
-	// Run is the resolved run: value, or "" when the entry has none.
+	// Run is the run: script as a shell runs it, or "" when the entry has none. Its references are
+	// not pasted in: each is an expansion of an environment variable (SHIPLANE_VALUE_1, …; see
+	// ValuePrefix) that Environ sets to the resolved value, so run Run with Environ.
 	Run string
 	// Env is the resolved env: mapping (only what the file sets; see Environ).
 	Env map[string]string
@@ -36,29 +38,52 @@ type Spec struct {
 	File string
 	Line int
 
-	environ  []string
+	environ  []string // the pipeline's, without credentials
+	iso      *isolation
+	values   []string  // "SHIPLANE_VALUE_<n>=value", for Run
+	runBlank bool      // Run, resolved, would be only white space
 	progress io.Writer // serialised
 	red      *Redactor
 	keyLines map[string]int
 }
 
 // Environ returns the environment a command of this goal runs with: the pipeline's environment
-// (see WithEnviron) with Env laid over it.
+// (see WithEnviron) without publishing credentials, with Env laid over it, and the values Run
+// refers to. Left out are GITHUB_TOKEN, GH_TOKEN, registry passwords, every variable whose name
+// looks secret, SSH_AUTH_SOCK and what points at other credentials (DOCKER_AUTH_CONFIG,
+// REGISTRY_AUTH_FILE); DOCKER_CONFIG is an empty directory made when the goal's Achieve starts
+// and removed when it returns, and HELM_REGISTRY_CONFIG a file in another (outside Achieve both
+// name os.DevNull). A goal that needs one of them sets it in its env:, e.g.
+// GITHUB_TOKEN: env!GITHUB_TOKEN.
 func (s Spec) Environ() []string {
-	out := make([]string, 0, len(s.environ)+len(s.Env))
-	for _, kv := range s.environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, over := s.Env[k]; !over {
-			out = append(out, kv)
-		}
-	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	var layer []string
+	if s.iso != nil {
+		layer = s.iso.environ()
+	}
 	for _, k := range keys {
-		out = append(out, k+"="+s.Env[k])
+		layer = append(layer, k+"="+s.Env[k])
+	}
+	return overlay(s.environ, append(layer, s.values...))
+}
+
+// overlay returns base with over laid on it: one entry per key, the last one given.
+func overlay(base, over []string) []string {
+	all := append(append([]string(nil), base...), over...)
+	last := make(map[string]int, len(all))
+	for i, kv := range all {
+		k, _, _ := strings.Cut(kv, "=")
+		last[k] = i
+	}
+	out := make([]string, 0, len(last))
+	for i, kv := range all {
+		if k, _, _ := strings.Cut(kv, "="); last[k] == i {
+			out = append(out, kv)
+		}
 	}
 	return out
 }

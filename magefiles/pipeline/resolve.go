@@ -64,7 +64,17 @@ func (r *resolver) expr(e expr, goalName, varName string) (value, *Error) {
 	return value{s: b.String(), secret: secret}, nil
 }
 
+// ref resolves a reference; a declared secret is registered before it is returned.
 func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
+	v, err := r.source(rf, goalName, varName)
+	if err == nil && rf.secret {
+		r.red.Add(v.s)
+		v.secret = v.secret || v.s != ""
+	}
+	return v, err
+}
+
+func (r *resolver) source(rf *ref, goalName, varName string) (value, *Error) {
 	switch rf.src {
 	case srcEnv:
 		s, ok := r.env[rf.name]
@@ -84,12 +94,13 @@ func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
 	case srcVar:
 		return r.variable(rf.name)
 	case srcSh:
-		cmd, err := r.expr(rf.cmd, goalName, varName)
+		values, _, err := r.script(rf.script, goalName, varName)
 		if err != nil {
 			return value{}, err
 		}
-		argv := append(append([]string(nil), r.shell...), cmd.s)
-		out, cerr := output(r.ctx, argv, nil, r.root, r.environ, cmd.s, r.red)
+		argv := append(append([]string(nil), r.shell...), rf.script.text)
+		environ := overlay(r.environ, values)
+		out, cerr := output(r.ctx, argv, nil, r.root, environ, rf.body, r.red)
 		if cerr != nil {
 			return value{}, r.fail(rf.line, goalName, varName, "sh! reference failed",
 				"run the command in the repository root to see why it fails, then correct it", cerr)
@@ -97,6 +108,22 @@ func (r *resolver) ref(rf *ref, goalName, varName string) (value, *Error) {
 		return value{s: out}, nil
 	}
 	return value{}, r.fail(rf.line, goalName, varName, "unknown reference source "+rf.src, "", nil)
+}
+
+// script resolves the references of a shell script: the environment entries ("SHIPLANE_VALUE_1=…")
+// that carry their values, and whether the script, resolved, would be only white space.
+func (r *resolver) script(s *shellScript, goalName, varName string) ([]string, bool, *Error) {
+	blank := s.blank
+	values := make([]string, 0, len(s.refs))
+	for i, rf := range s.refs {
+		v, err := r.ref(rf, goalName, varName)
+		if err != nil {
+			return nil, false, err
+		}
+		values = append(values, valueVar(i+1)+"="+v.s)
+		blank = blank && strings.TrimSpace(v.s) == ""
+	}
+	return values, blank, nil
 }
 
 // variable resolves a var once; its error, if any, is reported once, at the var.

@@ -49,7 +49,7 @@ verify:
 	}
 	s := capturedSpec(t, "r1")
 	want := map[string]string{
-		"run":              `go test -count=1 "${HOME}" $(pwd) $$ ${var!plain} ${!prefix*} [abc123] 3`,
+		"run":              `go test ${SHIPLANE_VALUE_1:+"${SHIPLANE_VALUE_1}"} "${HOME}" $(pwd) $$ ${var!plain} ${!prefix*} ${SHIPLANE_VALUE_2:+"${SHIPLANE_VALUE_2}"}`,
 		"env.A":            "-count=1-/home/t",
 		"env.B":            "{}//fallback -count=1",
 		"env.C":            "/home/t",
@@ -78,7 +78,8 @@ verify:
 		t.Errorf("spec = %+v", s)
 	}
 	environ := strings.Join(s.Environ(), "\n")
-	if !strings.Contains(environ, "\nC=/home/t") || !strings.Contains(environ, "PATH=") {
+	if !strings.Contains(environ, "\nC=/home/t") || !strings.Contains(environ, "PATH=") ||
+		!strings.HasSuffix(environ, "\nSHIPLANE_VALUE_1=-count=1\nSHIPLANE_VALUE_2=[abc123] 3") {
 		t.Errorf("environ = %s", environ)
 	}
 }

@@ -28,7 +28,7 @@ type shellGoal struct {
 var _ goal.Goal = (*shellGoal)(nil)
 
 func newShellGoal(spec Spec) (goal.Goal, error) {
-	if strings.TrimSpace(spec.Run) == "" {
+	if strings.TrimSpace(spec.Run) == "" || spec.runBlank {
 		if _, ok := spec.keyLines["run"]; ok {
 			return nil, spec.Invalid("run", "run: is empty once its references are resolved", "give the shell kind a command to run")
 		}
