@@ -125,7 +125,7 @@ func installAndCheckImages(t *testing.T, ctx context.Context, ch *chart.Chart, r
 	}
 }
 
-// runAndAskVersion pulls ref with the Docker daemon, runs it with its port published on
+// runAndAskVersion pulls ref with the Docker daemon, runs it (PORT=8080, every service honours it) with that port published on
 // loopback, and checks that GET /version answers version.
 func runAndAskVersion(t *testing.T, ctx context.Context, ref, version string) {
 	t.Helper()
@@ -137,7 +137,7 @@ func runAndAskVersion(t *testing.T, ctx context.Context, ref, version string) {
 		return strings.TrimSpace(string(out))
 	}
 	docker("pull", "-q", ref)
-	id := docker("run", "-d", "-p", "127.0.0.1::8080", ref)
+	id := docker("run", "-d", "-e", "PORT=8080", "-p", "127.0.0.1::8080", ref)
 	defer exec.Command("docker", "rm", "-f", id).Run() //nolint:errcheck // cleanup
 	port := docker("port", id, "8080/tcp")
 	url := "http://" + port + "/version"

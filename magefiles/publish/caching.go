@@ -46,6 +46,7 @@ type Caching struct {
 	images   map[string]published.Image
 	chartAns map[string]published.Chart
 	releases map[string]github.ReleaseDetail
+	inflight map[string]chan struct{}
 }
 
 type indexed struct{ digest, inputs string }
@@ -69,7 +70,7 @@ var ErrNoGitHub = fmt.Errorf("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (GI
 // cannot be told); tags may be nil (no git remote: a tag question cannot be told).
 func NewCaching(reg Registry, charts ChartRepository, tags *RemoteTags, gh GitHub) *Caching {
 	return &Caching{reg: reg, charts: charts, gh: gh, tags: tags, index: map[string]indexed{}, digests: map[string]digestAnswer{},
-		images: map[string]published.Image{}, chartAns: map[string]published.Chart{}, releases: map[string]github.ReleaseDetail{}}
+		images: map[string]published.Image{}, chartAns: map[string]published.Chart{}, releases: map[string]github.ReleaseDetail{}, inflight: map[string]chan struct{}{}}
 }
 
 // ReleaseManifest is release-manifest.json: every component, version, artifact digest and the commit.
@@ -128,22 +129,41 @@ func (o *Caching) LoadIndex(ctx context.Context, tag string) error {
 	return nil
 }
 
-// remember runs ask once per key and keeps its answer; a failed answer is not kept.
+// remember runs ask once per key and keeps its answer; a failed answer is not kept. Callers
+// asking the same key at once share one question (single flight), so goals assessed together
+// cost one request.
 func remember[T any](o *Caching, m map[string]T, key string, ask func() (T, error)) (T, error) {
-	o.mu.Lock()
-	v, ok := m[key]
-	o.mu.Unlock()
-	if ok {
-		return v, nil
-	}
-	v, err := ask()
-	if err != nil {
+	for {
+		o.mu.Lock()
+		if v, ok := m[key]; ok {
+			o.mu.Unlock()
+			return v, nil
+		}
+		flight := fmt.Sprintf("%p %s", m, key)
+		if wait, busy := o.inflight[flight]; busy {
+			o.mu.Unlock()
+			<-wait // the other caller's answer is kept, or it failed: look again
+			o.mu.Lock()
+			v, ok := m[key]
+			o.mu.Unlock()
+			if ok {
+				return v, nil
+			}
+			continue
+		}
+		done := make(chan struct{})
+		o.inflight[flight] = done
+		o.mu.Unlock()
+		v, err := ask()
+		o.mu.Lock()
+		if err == nil {
+			m[key] = v
+		}
+		delete(o.inflight, flight)
+		o.mu.Unlock()
+		close(done)
 		return v, err
 	}
-	o.mu.Lock()
-	m[key] = v
-	o.mu.Unlock()
-	return v, nil
 }
 
 // Digest is one manifest HEAD per reference and run, until a push to it.
