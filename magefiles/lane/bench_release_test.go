@@ -112,6 +112,8 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 		"SHIPLANE_REPORT":    f.report,
 		// A no-op release must not talk to Docker at all: were it to try, it would fail here.
 		"DOCKER_HOST": "unix:///nonexistent/docker.sock",
+		// What this machine verified (digest → inputs) is kept here, not in the user cache.
+		"SHIPLANE_CACHE": tb.TempDir(),
 	}
 
 	ctx := tb.Context()
@@ -195,7 +197,7 @@ func noopFiles(n, chartEvery int) map[string]string {
 		if chart {
 			fmt.Fprintf(&m, "    chart: charts/%s\n", name)
 			files["charts/"+name+"/Chart.yaml"] = chartYAML(name, v, "")
-			files["charts/"+name+"/values.yaml"] = "greeting: hello\n"
+			files["charts/"+name+"/values.yaml"] = "greeting: hello\nimage:\n  repository: bench/" + name + "\n  tag: \"\"\n  digest: \"\"\n"
 			files["charts/"+name+"/templates/configmap.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-" + name +
 				"\ndata:\n  greeting: {{ .Values.greeting | quote }}\n"
 			fmt.Fprintf(&deps, "  - name: %s\n    version: %s\n    repository: file://../%s\n", name, v, name)
@@ -496,30 +498,49 @@ func TestReleaseNoopRequestBudget(t *testing.T) {
 	t.Logf("no-op release of %d images and %d charts: %+v\nrequests by call site (the client sends each auth handshake twice to a plain-HTTP registry, https and http racing, and the https one never reaches it; it runs in a goroutine of go-containerregistry, so its caller is not on the stack):\n%s",
 		f.images, f.charts, c, strings.Join(sites, "\n"))
 
-	// The budget: no write; at most one manifest HEAD per artifact and one auth handshake
-	// per repository; no label GET once the release's own release-manifest.json says which digest
-	// was published from which inputs (a HEAD answering that digest settles the artifact); one
-	// release lookup.
+	// The budget of a re-run on the machine that released: no write; at most one manifest HEAD per
+	// artifact and one auth handshake per repository; no label GET, because each digest the HEAD
+	// answers was read before, on this machine, to carry its inputs (a digest names immutable
+	// content; nothing a registry or release writer can edit stands in for it); one release
+	// lookup.
 	repos := f.images + f.charts
-	atMost := func(what string, got, limit int, why string) {
+	atMost := func(c noopCounts, what string, got, limit int, why string) {
 		t.Helper()
 		if got > limit {
 			t.Errorf("%s: %d, want at most %d: %s\n%s", what, got, limit, why, f.reg.Dump())
 		}
 	}
-	atMost("registry and GitHub writes", c.writes(), 0, "a no-op release writes nothing")
-	atMost("image manifest HEADs", c.Image.HeadManifest, f.images, "one per image")
-	atMost("chart manifest HEADs", c.Chart.HeadManifest, f.charts, "one per chart")
-	atMost("auth handshakes (GET /v2/)", c.Auth, repos, "one per repository")
-	atMost("manifest GETs", c.Image.GetManifest+c.Chart.GetManifest, 0, "the release manifest's digests settle every artifact with a HEAD")
-	atMost("config GETs", c.Image.GetBlob+c.Chart.GetBlob, 0, "the release manifest records the inputs")
-	atMost("other registry requests", c.RegOther+c.Image.Other+c.Chart.Other, 0, "a no-op release only asks for manifest digests")
-	atMost("release lookups (get by tag)", c.ByTag, 1, "one lookup")
-	// The lookup costs more than the get-by-tag: the asset list (github.ReleaseDetail lists them
-	// with its own paginated request, although the get-by-tag answer carries them) and
-	// release-manifest.json (the asset API answers 302, then the download). A ceiling at today's
-	// number: lower it when the list is dropped.
-	atMost("GitHub requests", c.github(), 4, "get-by-tag, list-assets, and the release manifest's asset GET and download")
+	atMost(c, "registry and GitHub writes", c.writes(), 0, "a no-op release writes nothing")
+	atMost(c, "image manifest HEADs", c.Image.HeadManifest, f.images, "one per image")
+	atMost(c, "chart manifest HEADs", c.Chart.HeadManifest, f.charts, "one per chart")
+	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos, "one per repository")
+	atMost(c, "manifest GETs", c.Image.GetManifest+c.Chart.GetManifest, 0, "each digest's identity was verified on this machine")
+	atMost(c, "config GETs", c.Image.GetBlob+c.Chart.GetBlob, 0, "each digest's identity was verified on this machine")
+	atMost(c, "other registry requests", c.RegOther+c.Image.Other+c.Chart.Other, 0, "a no-op release only asks for manifest digests")
+	atMost(c, "release lookups (get by tag)", c.ByTag, 1, "one lookup")
+	atMost(c, "GitHub requests", c.github(), 2, "get-by-tag and the asset list; no asset is trusted or read")
+
+	// On a machine that never saw these digests (a fresh CI runner), identity comes from each
+	// artifact itself: a HEAD, then the image's manifest and config (its labels), or the chart's
+	// manifest (its annotations). Still no write.
+	if err := os.RemoveAll(f.env["SHIPLANE_CACHE"]); err != nil {
+		t.Fatal(err)
+	}
+	f.reg.Reset()
+	f.gh.ResetCounts()
+	if err := lane.ReleaseAll(ctx, f.config(0)); err != nil {
+		t.Fatalf("no-op releaseAll with nothing remembered: %v\n%s", err, f.out)
+	}
+	cold := f.counts()
+	t.Logf("no-op release with nothing remembered: %+v", cold)
+	atMost(cold, "registry and GitHub writes (cold)", cold.writes(), 0, "a no-op release writes nothing")
+	atMost(cold, "image manifest HEADs (cold)", cold.Image.HeadManifest, f.images, "one per image")
+	atMost(cold, "image manifest and config GETs (cold)", cold.Image.GetManifest+cold.Image.GetBlob, 2*f.images, "the labels, read from each image")
+	atMost(cold, "chart requests (cold)", cold.Chart.HeadManifest+cold.Chart.GetManifest+cold.Chart.GetBlob, 4*f.charts,
+		"a HEAD, then the chart client's own HEAD, manifest (annotations) and config GETs")
+	if cold.Image.GetBlob < f.images {
+		t.Errorf("a cold no-op release read %d image configs for %d images: identity must come from the artifacts", cold.Image.GetBlob, f.images)
+	}
 	if after := gittest.Git(t, f.origin, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags"); after != tagsBefore {
 		t.Errorf("the no-op release changed the remote's tags:\n%s\n%s", tagsBefore, after)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
@@ -63,6 +64,9 @@ type Env struct {
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
 	Kubeconfig, DeployNamespace, DeployWait, DeployTimeout string
+	// Cache is SHIPLANE_CACHE: the folder shiplane keeps what it learned on this machine in
+	// ("" for the user cache directory's shiplane folder).
+	Cache string
 	// Getenv is kept for what interpolates the environment by name (compose files, the release
 	// pipeline's ${env!…} values, settings overrides).
 	Getenv func(string) string
@@ -82,6 +86,7 @@ func readEnv(getenv func(string) string) Env {
 		DeployNamespace:  strings.TrimSpace(getenv("DEPLOY_NAMESPACE")),
 		DeployWait:       strings.TrimSpace(getenv("DEPLOY_WAIT")),
 		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),
+		Cache:            getenv("SHIPLANE_CACHE"),
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
@@ -139,4 +144,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Root = root
 	return c, nil
+}
+
+// memoDir is where digests verified on this machine are remembered.
+func (e Env) memoDir() string {
+	if e.Cache != "" {
+		return filepath.Join(e.Cache, "digests")
+	}
+	return publish.DefaultMemoDir()
 }

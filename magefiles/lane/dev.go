@@ -53,7 +53,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	cache := publish.NewCaching(cl.reg, cl.charts, nil, nil)
 	mk := &publishGoals{w: ws, daemon: d, buildOpts: []build.Option{build.WithProgress(out)},
 		images: cache, src: registry.NewDaemon(d.API()), charts: cache.Charts(),
-		memo: publish.NewDigestMemo(publish.DefaultMemoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
+		memo: publish.NewDigestMemo(ws.Env.memoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
 	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, nil))
 	return ws.finishRedacted(r, cl.red)
 }

@@ -60,14 +60,11 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseR
 	}
 	tags := publish.NewRemoteTags(w.Repo, Remote).Seed(remote)
 	return &releaseRun{ws: w, policy: p, cl: cl, tags: tags, remote: remote,
-		cache: publish.NewCaching(cl.reg, cl.charts, tags, gh)}, nil
+		cache: publish.NewCaching(cl.reg, cl.charts, tags, gh).WithIdentities(publish.NewDigestMemo(w.Env.memoDir()))}, nil
 }
 
 // plan observes and decides the release of tag.
 func (r *releaseRun) plan(ctx context.Context, tag string, released bool) (*plan.Plan, error) {
-	if err := r.cache.LoadIndex(ctx, tag); err != nil {
-		return nil, r.cl.red.Error(err)
-	}
 	pl, err := r.ws.MakePlan(ctx, r.policy, r.cache, r.remote, tag, released)
 	if err != nil {
 		return nil, r.cl.red.Error(err)

@@ -2,9 +2,7 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,16 +38,16 @@ type Caching struct {
 	gh     GitHub // nil when GitHub is not configured: releases cannot be told
 	tags   *RemoteTags
 
+	// ids remembers the identity (inputs key) each digest was read to carry; nil for none.
+	ids *DigestMemo
+
 	mu       sync.Mutex
-	index    map[string]indexed // "host/path/name:tag" → what the release manifest recorded
 	digests  map[string]digestAnswer
 	images   map[string]published.Image
 	chartAns map[string]published.Chart
 	releases map[string]github.ReleaseDetail
 	inflight map[string]chan struct{}
 }
-
-type indexed struct{ digest, inputs string }
 
 type digestAnswer struct {
 	digest  string
@@ -69,8 +67,18 @@ var ErrNoGitHub = fmt.Errorf("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (GI
 // NewCaching decorates the clients. gh may be nil (GitHub not configured: a release question then
 // cannot be told); tags may be nil (no git remote: a tag question cannot be told).
 func NewCaching(reg Registry, charts ChartRepository, tags *RemoteTags, gh GitHub) *Caching {
-	return &Caching{reg: reg, charts: charts, gh: gh, tags: tags, index: map[string]indexed{}, digests: map[string]digestAnswer{},
+	return &Caching{reg: reg, charts: charts, gh: gh, tags: tags, digests: map[string]digestAnswer{},
 		images: map[string]published.Image{}, chartAns: map[string]published.Chart{}, releases: map[string]github.ReleaseDetail{}, inflight: map[string]chan struct{}{}}
+}
+
+// WithIdentities keeps, in memo, the inputs key each image or chart digest was read to carry, so a
+// later run settles that digest with its manifest HEAD alone. A digest names immutable content, so
+// the record cannot go stale, and it lives on this machine: nothing a registry or release writer
+// can edit (a release's assets, a draft) ever stands in for the artifact's own labels. Default:
+// none (every identity is read from the registry).
+func (o *Caching) WithIdentities(memo *DigestMemo) *Caching {
+	o.ids = memo
+	return o
 }
 
 // ReleaseManifest is release-manifest.json: every component, version, artifact digest and the commit.
@@ -91,42 +99,6 @@ type ReleasedComponent struct {
 	Chart       string `json:"chart,omitempty"`
 	ChartDigest string `json:"chart_digest,omitempty"`
 	ChartInputs string `json:"chart_inputs,omitempty"`
-}
-
-// LoadIndex reads release-manifest.json from the tag's GitHub release, when there is one: a
-// manifest HEAD that answers the digest it records then settles an artifact without reading its
-// config.
-func (o *Caching) LoadIndex(ctx context.Context, tag string) error {
-	if o.gh == nil {
-		return nil
-	}
-	d, err := o.ReleaseDetail(ctx, tag)
-	if err != nil || !d.Present {
-		return err
-	}
-	a, ok := d.Asset("release-manifest.json")
-	if !ok || !a.Uploaded() {
-		return nil
-	}
-	data, err := o.gh.AssetContent(ctx, a)
-	if err != nil {
-		return err
-	}
-	var m ReleaseManifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("reading release-manifest.json of %s: %w", tag, err)
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, c := range m.Components {
-		if c.Image != "" && c.ImageDigest != "" {
-			o.index[c.Image] = indexed{digest: c.ImageDigest, inputs: c.Inputs}
-		}
-		if c.Chart != "" && c.ChartDigest != "" && c.ChartInputs != "" {
-			o.index[strings.TrimPrefix(c.Chart, "oci://")] = indexed{digest: c.ChartDigest, inputs: c.ChartInputs}
-		}
-	}
-	return nil
 }
 
 // remember runs ask once per key and keeps its answer; a failed answer is not kept. Callers
@@ -175,35 +147,25 @@ func (o *Caching) Digest(ctx context.Context, ref string) (string, bool, error) 
 	return a.digest, a.present, err
 }
 
-// fromIndex answers from the release manifest when the registry holds the recorded digest.
-func (o *Caching) fromIndex(ctx context.Context, ref string) (published.Image, bool, error) {
-	o.mu.Lock()
-	ix, ok := o.index[ref]
-	o.mu.Unlock()
-	if !ok {
-		return published.Image{}, false, nil
-	}
-	d, present, err := o.Digest(ctx, ref)
-	if err != nil {
-		return published.Image{}, false, err
-	}
-	if !present {
-		return published.Image{}, true, nil
-	}
-	if d != ix.digest {
-		return published.Image{}, false, nil // not what the release recorded: read it
-	}
-	return published.Image{Present: true, Digest: d, Inputs: ix.inputs}, true, nil
-}
-
-// Image answers from the index, else reads the manifest and config (once per run).
+// Image reads what ref holds: one manifest HEAD, then the identity it carries, from the memo when
+// that digest was verified before (a digest names immutable content), else from the image's own
+// config labels in the registry (a manifest and a config GET), which the memo then keeps.
 func (o *Caching) Image(ctx context.Context, ref string) (published.Image, error) {
 	return remember(o, o.images, ref, func() (published.Image, error) {
-		img, ok, err := o.fromIndex(ctx, ref)
-		if err != nil || ok {
-			return img, err
+		if o.ids != nil {
+			d, present, err := o.Digest(ctx, ref)
+			if err != nil || !present {
+				return published.Image{}, err
+			}
+			if in, ok := o.ids.Get("image inputs " + d); ok {
+				return published.Image{Present: true, Digest: d, Inputs: in}, nil
+			}
 		}
-		return o.reg.Image(ctx, ref)
+		img, err := o.reg.Image(ctx, ref)
+		if err == nil && o.ids != nil && img.Present && img.Inputs != "" {
+			o.ids.Put("image inputs "+img.Digest, img.Inputs)
+		}
+		return img, err
 	})
 }
 
@@ -221,22 +183,28 @@ func (o *Caching) forget(refs ...string) {
 		delete(o.digests, r)
 		delete(o.images, r)
 		delete(o.chartAns, r)
-		delete(o.index, r)
 	}
 }
 
-// Chart answers from the index, else asks the chart repository (once per run).
+// Chart reads what the chart repository holds for the version: with the memo, one manifest HEAD
+// and the identity verified before for that digest; else the manifest's annotations.
 func (o *Caching) Chart(ctx context.Context, repo, name, version string) (published.Chart, error) {
 	ref := published.ChartRef(repo, name, version)
 	return remember(o, o.chartAns, ref, func() (published.Chart, error) {
-		img, ok, err := o.fromIndex(ctx, ref)
-		if err != nil {
-			return published.Chart{}, err
+		if o.ids != nil {
+			d, present, err := o.Digest(ctx, ref)
+			if err != nil || !present {
+				return published.Chart{}, err
+			}
+			if in, ok := o.ids.Get("chart inputs " + d); ok {
+				return published.Chart{Present: true, Digest: d, Inputs: in}, nil
+			}
 		}
-		if ok {
-			return published.Chart{Present: img.Present, Digest: img.Digest, Inputs: img.Inputs}, nil
+		c, err := o.charts.Chart(ctx, repo, name, version)
+		if err == nil && o.ids != nil && c.Present && c.Inputs != "" {
+			o.ids.Put("chart inputs "+c.Digest, c.Inputs)
 		}
-		return o.charts.Chart(ctx, repo, name, version)
+		return c, err
 	})
 }
 
