@@ -491,3 +491,50 @@ var (
 	_ Violation = (*TagNotPushed)(nil)
 	_ Violation = (*Unclassified)(nil)
 )
+
+// TagMoved reports a release tag that moved or was deleted on the remote while the release ran:
+// the release stops before the next write that depends on it.
+type TagMoved struct {
+	// Tag is the release tag; Head the commit being released; Now what the remote tag points at
+	// now ("" when it was deleted); Step the write the release stopped before (or "after
+	// publishing").
+	Tag, Head, Now, Step string
+}
+
+// Error implements error.
+func (e *TagMoved) Error() string {
+	now := "was deleted from the remote"
+	if e.Now != "" {
+		now = "now points at " + shortCommit(e.Now) + " on the remote"
+	}
+	return fmt.Sprintf("the release tag %s %s, not at %s, the commit being released; stopped before %s: find out who moved it, restore it (git push origin %s:refs/tags/%s, if %s is right), then re-run",
+		e.Tag, now, shortCommit(e.Head), e.Step, e.Head, e.Tag, shortCommit(e.Head))
+}
+
+// Guardrail returns TagPlacementName.
+func (e *TagMoved) Guardrail() string { return TagPlacementName }
+
+// TagElsewhere reports a component tag, local or on the remote, at another commit than the one the
+// release approved, holding other inputs: a pushed tag is never moved, and a local one is never
+// pushed.
+type TagElsewhere struct {
+	// Tag is the component tag; Commit where it points; Want the approved commit; Where Local or
+	// Remote.
+	Tag, Commit, Want string
+	Where             Where
+	// Component is the component, for the fix.
+	Component string
+}
+
+// Error implements error.
+func (e *TagElsewhere) Error() string {
+	if e.Where == Remote {
+		return fmt.Sprintf("%s: the remote tag %s points at %s, which holds other inputs than %s; a pushed tag is never moved: run: %s",
+			e.Component, e.Tag, shortCommit(e.Commit), shortCommit(e.Want), bump(e.Component, version.Patch))
+	}
+	return fmt.Sprintf("%s: the local tag %s points at %s, not at %s, the commit being released; it was never pushed by this release and will not be: delete it (git tag -d %s) and re-run",
+		e.Component, e.Tag, shortCommit(e.Commit), shortCommit(e.Want), e.Tag)
+}
+
+// Guardrail returns TagPlacementName.
+func (e *TagElsewhere) Guardrail() string { return TagPlacementName }

@@ -36,6 +36,8 @@ type publishGoals struct {
 	// tags and releases serve the git tag and release goals (nil where the lane has none).
 	tags     *publish.RemoteTags
 	releases publish.Releaser
+	// beforeWrite runs right before each write that depends on the release tag (nil: none).
+	beforeWrite func(ctx context.Context, step string) error
 	// release is the GitHub release's content, made from the plan.
 	release publish.ReleasePublished
 	// movingCharts lets a chart version move to new contents (Policy.MovingTag: the dev lane).
@@ -78,7 +80,17 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 		return publish.NewChartPushed(cp, g.charts, g.charts, g.out).WithVerified(g.images, g.memo)
 	case plan.GitTag:
 		c := w.Manifest.Component(s.Component)
-		return publish.NewTagPushed(s.Ref, w.Head.Hash, fmt.Sprintf("%s %s (release %s)", c.Name, c.Version, g.release.Tag), g.tags, g.out)
+		return publish.NewTagPushed(publish.TagPushed{
+			Name: s.Ref, Commit: w.Head.Hash, Message: fmt.Sprintf("%s %s (release %s)", c.Name, c.Version, g.release.Tag),
+			Component: c.Name, BeforeWrite: g.beforeWrite,
+			SameInputs: func(ctx context.Context, commit string) (bool, error) {
+				at, err := w.Repo.TreesAt(ctx, commit, c.Paths)
+				if err != nil {
+					return false, err
+				}
+				return treesOf(c.Paths, at) == treesOf(c.Paths, w.HeadTrees), nil
+			},
+		}, g.tags, g.out)
 	default:
 		return publish.NewReleasePublished(g.release, g.releases, g.out)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/identity"
@@ -69,5 +70,91 @@ func TestReleaseTrustsNoDraftAssetForIdentity(t *testing.T) {
 	}
 	if d, _, _ := registry.New().Digest(ctx, ref); d != pushed.Digest {
 		t.Errorf("the foreign image was overwritten: %s now holds %s", ref, d)
+	}
+}
+
+// withVerify replaces the release's verification goals and commits them, for the next tag.
+func (r *releaseRepo) withVerify(t *testing.T, yaml string) {
+	t.Helper()
+	gittest.Write(t, r.root, map[string]string{"deploy/release.yaml": yaml})
+	gittest.Git(t, r.root, "commit", "-q", "-am", "verification for the test")
+	gittest.Git(t, r.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+}
+
+// TestReleaseStopsWhenItsTagMovesMidRun: the release tag is deleted on the remote while the
+// release runs (here by a verification goal, after the plan). The release checks the tag with
+// ls-remote right before the first write that depends on it, stops there, says what moved, and
+// pushes no component tag and no GitHub release.
+func TestReleaseStopsWhenItsTagMovesMidRun(t *testing.T) {
+	r := newReleaseRepo(t, "shipmoved")
+	ctx := t.Context()
+	r.withVerify(t, "verify:\n  - name: someone deletes the release tag\n    run: git push -q origin :refs/tags/v1.0.0\n")
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	err := lane.ReleaseAll(ctx, r.config())
+	var moved *guard.TagMoved
+	if !errors.As(err, &moved) || moved.Tag != "v1.0.0" || moved.Now != "" {
+		t.Fatalf("err = %v\n%s", err, r.out)
+	}
+	if !strings.Contains(err.Error(), "was deleted from the remote") {
+		t.Errorf("the message does not say what moved: %v", err)
+	}
+	if tags := r.remoteTags(t); strings.Contains(tags, "/v") {
+		t.Errorf("component tags were pushed after the release tag moved:\n%s", tags)
+	}
+	if rels := r.gh.Releases(); len(rels) != 0 {
+		t.Errorf("a GitHub release was made after the release tag moved: %+v", rels)
+	}
+}
+
+// TestVerificationThatEditsTheTreePublishesNothing: a verification goal that edits a service file
+// leaves the work tree different from the commit; the release refuses to build or package from
+// it, and writes nothing.
+func TestVerificationThatEditsTheTreePublishesNothing(t *testing.T) {
+	r := newReleaseRepo(t, "shipedit")
+	ctx := t.Context()
+	r.withVerify(t, "verify:\n  - name: go generate, say\n    run: echo '// generated' >> services/core/cmd/core/main.go\n")
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	r.reg.Reset()
+	err := lane.ReleaseAll(ctx, r.config())
+	var changed *lane.VerificationChangedTreeError
+	if !errors.As(err, &changed) || !strings.Contains(strings.Join(changed.Files, " "), "services/core/cmd/core/main.go") {
+		t.Fatalf("err = %v\n%s", err, r.out)
+	}
+	if w := r.reg.Writes(); w != 0 || r.gh.Writes() != 0 {
+		t.Errorf("writes after the tree changed: registry %d, GitHub %d\n%s", w, r.gh.Writes(), r.reg.Dump())
+	}
+}
+
+// TestLocalComponentTagElsewhereIsNeverPushed: a local core/v<version> tag at another commit (say,
+// left by an aborted attempt) is refused by its goal and never pushed; the release is not
+// published, and the rest of the tags are.
+func TestLocalComponentTagElsewhereIsNeverPushed(t *testing.T) {
+	r := newReleaseRepo(t, "shiplocaltag")
+	ctx := t.Context()
+	ws, err := lane.Open(ctx, r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := lane.ComponentTag("core", ws.Manifest.Component("core").Version)
+	gittest.Git(t, r.root, "tag", "-a", "-m", "stale", tag, "HEAD~1")
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	err = lane.ReleaseAll(ctx, r.config())
+	var te *guard.TagElsewhere
+	if !errors.As(err, &te) || te.Tag != tag || te.Where != guard.Local || !strings.Contains(err.Error(), "git tag -d "+tag) {
+		t.Fatalf("err = %v\n%s", err, r.out)
+	}
+	if tags := r.remoteTags(t); strings.Contains(tags, "refs/tags/"+tag+" ") {
+		t.Errorf("the stale local tag was pushed:\n%s", tags)
+	}
+	for _, rel := range r.gh.Releases() {
+		if !rel.Draft {
+			t.Errorf("the release was published with a component tag missing: %+v", rel)
+		}
 	}
 }

@@ -22,7 +22,7 @@ type GoalMaker interface {
 // Nodes is the one place a plan becomes goal nodes: exactly one node per step the plan decided
 // to publish, and nothing for a step that is already published, skipped, blocked or refused.
 // Each image to publish gets the local build it needs (and its base images' builds), every
-// publishing node waits for first (the verification goals), and each waits for the nodes of
+// build and publishing node waits for first (the verification goals), and each waits for the nodes of
 // the artifacts it references (Artifact.After) that are in the run.
 func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*goal.Node {
 	steps := pl.Steps(plan.Publish)
@@ -42,7 +42,8 @@ func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*go
 		if n, ok := builds[c.Name]; ok {
 			return n
 		}
-		n := &goal.Node{Component: c.Name, Goal: mk.Build(c)}
+		// Builds read the work tree: they wait for first too (verification may write files).
+		n := &goal.Node{Component: c.Name, Goal: mk.Build(c), After: append([]*goal.Node(nil), first...)}
 		builds[c.Name] = n
 		if from := w.baseOf(c); from != nil {
 			n.After = append(n.After, build(from))

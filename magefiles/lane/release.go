@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
@@ -177,11 +179,13 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		if verify, err = r.verifyNodes(ctx); err != nil {
 			return r.cl.red.Error(err)
 		}
+		// What is built and packaged is the commit: verification may have written files.
+		verify = append(verify, &goal.Node{Component: "verify", Goal: &treeUnchanged{repo: ws.Repo}, After: verify})
 	} else {
 		fmt.Fprintln(out, "everything is published: no verification needed")
 	}
 	mk := &publishGoals{w: ws, images: r.cache, src: noLocalImages{}, charts: r.cache.Charts(), tags: r.tags, releases: r.cache,
-		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out,
+		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: r.tagStillAtHead(tag),
 		release: ws.releaseContent(r.cache, pl)}
 	if buildsImages(pl) {
 		d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
@@ -243,4 +247,58 @@ func (w *Workspace) remoteTags(ctx context.Context) (map[string]string, error) {
 		return nil, fmt.Errorf("releases read and push tags on a git remote: %w", err)
 	}
 	return w.Repo.RemoteTags(ctx, Remote)
+}
+
+// tagStillAtHead checks, with one ls-remote right before a write that depends on the release tag,
+// that the tag still points at the commit being released on the remote: a tag moved or deleted
+// mid-run stops the release there.
+func (r *releaseRun) tagStillAtHead(tag string) func(ctx context.Context, step string) error {
+	return func(ctx context.Context, step string) error {
+		remote, err := r.ws.Repo.RemoteTags(ctx, Remote)
+		if err != nil {
+			return fmt.Errorf("checking the release tag %s before %s: %w", tag, step, err)
+		}
+		if now := remote[tag]; now != r.ws.Head.Hash {
+			return &guard.TagMoved{Tag: tag, Head: r.ws.Head.Hash, Now: now, Step: step}
+		}
+		return nil
+	}
+}
+
+// treeUnchanged is the check "the work tree is still the commit" after verification: a
+// verification goal that edits a tracked file, or leaves an untracked one, must not change what
+// is built and packaged. It checks when it runs (after verification), never at assessment.
+type treeUnchanged struct {
+	repo    dirtyChecker
+	checked bool
+}
+
+type dirtyChecker interface {
+	Dirty(ctx context.Context) ([]string, error)
+}
+
+func (g *treeUnchanged) String() string { return "work tree unchanged by verification" }
+
+func (g *treeUnchanged) Assess(context.Context) (goal.State, error) {
+	return goal.State{Achieved: g.checked}, nil
+}
+
+func (g *treeUnchanged) Achieve(ctx context.Context) error {
+	dirty, err := g.repo.Dirty(ctx)
+	if err != nil {
+		return err
+	}
+	if len(dirty) > 0 {
+		return &VerificationChangedTreeError{Files: dirty}
+	}
+	g.checked = true
+	return nil
+}
+
+// VerificationChangedTreeError is a verification goal that left the work tree different from the
+// commit: the release builds and packages only what is committed, so it publishes nothing.
+type VerificationChangedTreeError struct{ Files []string }
+
+func (e *VerificationChangedTreeError) Error() string {
+	return fmt.Sprintf("the verification goals changed the work tree (%s); nothing is built or published from it: make the goal write outside the checkout, or commit what it generates, then tag again", strings.Join(e.Files, ", "))
 }
