@@ -15,8 +15,10 @@ type fakeGit struct {
 	pushed        []string
 }
 
-func (f *fakeGit) RemoteTags(context.Context, string) (map[string]string, error) { return f.remote, nil }
-func (f *fakeGit) TagCommit(_ context.Context, tag string) (string, error)       { return f.local[tag], nil }
+func (f *fakeGit) RemoteTags(context.Context, string) (map[string]string, error) {
+	return f.remote, nil
+}
+func (f *fakeGit) TagCommit(_ context.Context, tag string) (string, error) { return f.local[tag], nil }
 func (f *fakeGit) CreateTag(_ context.Context, name, rev, _ string) error {
 	f.local[name] = rev
 	return nil
