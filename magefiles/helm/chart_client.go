@@ -101,8 +101,15 @@ type PushResult struct {
 // written and AlreadyPresent is set; if it holds anything else, Push returns an *ExistsError. If
 // the check cannot tell, the error wraps published.ErrUnknown and nothing is written.
 //
-// (OCI registries have no conditional write, so a push racing another writer of the same version
-// between the check and the write is not excluded.)
+// Another push of the same version racing this one is caught on both sides of the tag's manifest
+// PUT, each time as a *ConcurrentWriteError: the tag is asked again right before that PUT goes
+// on the wire (the Helm registry client uploads the blobs and the manifest by digest, then tags
+// it, in one call; the check runs in its transport), and a tag written meanwhile is refused and
+// left as it is; it is read back right after the PUT, and a tag holding another manifest then is
+// reported. A check there that cannot tell fails too (published.ErrUnknown). OCI registries have
+// no conditional write: a write landing in the one round trip between the last check and the PUT
+// is still replaced unseen. A first push makes four manifest HEADs: three of the tag (before,
+// right before the PUT, after) and the registry client's own of the manifest's digest.
 func (c *Client) Push(ctx context.Context, pkg *Package, repo string) (*PushResult, error) {
 	if pkg == nil {
 		return nil, errors.New("pushing chart: no package")
@@ -112,6 +119,10 @@ func (c *Client) Push(ctx context.Context, pkg *Package, repo string) (*PushResu
 		return nil, fmt.Errorf("pushing chart %s %s: %w", pkg.Name, pkg.Version, err)
 	}
 	res, err := c.push(ctx, pkg, ref)
+	var cw *ConcurrentWriteError
+	if errors.As(err, &cw) {
+		return nil, cw // it names the chart
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pushing chart %s: %w", ref, err)
 	}
@@ -129,7 +140,20 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResul
 	if got := sha256Digest(data); got != pkg.Digest {
 		return nil, fmt.Errorf("%s changed since it was packaged: digest %s, not %s", pkg.Path, got, pkg.Digest)
 	}
-	hc, err := c.helmClient(ctx, ref)
+	// The Helm client pushes the blobs, the manifest by digest and then the manifest by tag in one
+	// call, so the tag is asked in the transport, right before the tag's PUT is sent.
+	var hc *registry.Client
+	guard := func() error {
+		desc, err := hc.Resolve(ref)
+		switch {
+		case err == nil && desc.Digest.String() != pkg.ManifestDigest:
+			return &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String()}
+		case err != nil && !isNotFound(err):
+			return &published.UnknownError{What: "chart " + ociPrefix + ref, Err: fmt.Errorf("asking right before writing its tag: %w", err)}
+		}
+		return nil // absent, or the same package pushed by someone else: the PUT changes nothing
+	}
+	hc, err = c.helmClient(ctx, ref, guard)
 	if err != nil {
 		return nil, err
 	}
@@ -147,12 +171,26 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResul
 	res, err := hc.Push(data, ref,
 		registry.PushOptStrictMode(true),
 		registry.PushOptCreationTime(createdString(pkg.Created)))
+	var ue *published.UnknownError
+	if errors.As(err, &ue) {
+		return nil, ue // the guard's, without the registry client's wrapping
+	}
 	if err != nil {
 		return nil, err
 	}
 	if res.Manifest.Digest != pkg.ManifestDigest {
 		return nil, fmt.Errorf("the registry client wrote manifest %s, not the predicted %s (has helm's manifest layout changed?)",
 			res.Manifest.Digest, pkg.ManifestDigest)
+	}
+	// Read it back: a push of the same version right after ours shows here.
+	desc, err = hc.Resolve(ref)
+	switch {
+	case err != nil && !isNotFound(err):
+		return nil, &published.UnknownError{What: "chart " + ociPrefix + ref, Err: fmt.Errorf("reading its tag back after writing it: %w", err)}
+	case err != nil:
+		return nil, &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, AfterPut: true}
+	case desc.Digest.String() != pkg.ManifestDigest:
+		return nil, &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String(), AfterPut: true}
 	}
 	return &PushResult{Ref: ref, Digest: res.Manifest.Digest}, nil
 }
@@ -169,7 +207,7 @@ func (c *Client) Chart(ctx context.Context, repo, name, version string) (publish
 	unknown := func(err error) (published.Chart, error) {
 		return published.Chart{}, &published.UnknownError{What: "chart " + ociPrefix + ref, Err: err}
 	}
-	hc, err := c.helmClient(ctx, ref)
+	hc, err := c.helmClient(ctx, ref, nil)
 	if err != nil {
 		return unknown(err)
 	}
@@ -201,7 +239,7 @@ func (c *Client) PullChart(ctx context.Context, repo, name, version string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("pulling chart %s %s: %w", name, version, err)
 	}
-	hc, err := c.helmClient(ctx, ref)
+	hc, err := c.helmClient(ctx, ref, nil)
 	if err != nil {
 		return nil, fmt.Errorf("pulling chart %s: %w", ref, err)
 	}
@@ -216,14 +254,21 @@ func (c *Client) PullChart(ctx context.Context, repo, name, version string) ([]b
 }
 
 // helmClient returns a Helm registry client whose every request is bound to ctx. (The Helm v3
-// registry client takes no context; it uses context.Background() inside.)
-func (c *Client) helmClient(ctx context.Context, ref string) (*registry.Client, error) {
+// registry client takes no context; it uses context.Background() inside.) With a guard, a
+// manifest PUT to ref's repository by tag is sent only if guard, run right before, returns nil;
+// its error is the PUT's.
+func (c *Client) helmClient(ctx context.Context, ref string, guard func() error) (*registry.Client, error) {
 	host := ref
 	if i := strings.Index(host, "/"); i >= 0 {
 		host = host[:i]
 	}
+	var rt http.RoundTripper = &ctxTransport{ctx: ctx, base: c.transport}
+	if guard != nil {
+		repo := strings.TrimPrefix(ref[:strings.LastIndex(ref, ":")], host)
+		rt = &tagGuard{base: rt, manifests: "/v2" + repo + "/manifests/", check: guard}
+	}
 	opts := []registry.ClientOption{
-		registry.ClientOptHTTPClient(&http.Client{Transport: &ctxTransport{ctx: ctx, base: c.transport}}),
+		registry.ClientOptHTTPClient(&http.Client{Transport: rt}),
 		// Helm's own "Pulled:/Pushed:/Digest:" lines repeat what this client already says.
 		registry.ClientOptWriter(io.Discard),
 		registry.ClientOptEnableCache(true),
@@ -302,4 +347,26 @@ func (b boundContext) Value(key any) any {
 		return v
 	}
 	return b.Context.Value(key)
+}
+
+// tagGuard runs check right before each manifest PUT by tag (not by digest) under the path
+// prefix manifests ("/v2/<repository>/manifests/"), and sends the PUT only if check returns nil.
+type tagGuard struct {
+	base      http.RoundTripper
+	manifests string
+	check     func() error
+}
+
+func (g *tagGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPut {
+		if tag, ok := strings.CutPrefix(req.URL.Path, g.manifests); ok && tag != "" && !strings.Contains(tag, ":") {
+			if err := g.check(); err != nil {
+				if req.Body != nil {
+					req.Body.Close()
+				}
+				return nil, err
+			}
+		}
+	}
+	return g.base.RoundTrip(req)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,8 +36,10 @@ func MountFrom(repos ...string) PushOption {
 	return func(o *pushOptions) { o.mountFrom = append(o.mountFrom, repos...) }
 }
 
-// AllowOverwrite lets Push move a tag that already points at another image. Default: Push refuses
-// with *TagExistsError before writing anything.
+// AllowOverwrite lets Push move a tag that already points at another image (a moving tag such as
+// "latest"): the tag is written without the checks around its manifest PUT, last writer wins.
+// Default: Push refuses with *TagExistsError before writing anything, and with
+// *ConcurrentWriteError when the tag is written by someone else during the push.
 func AllowOverwrite() PushOption { return func(o *pushOptions) { o.overwrite = true } }
 
 // Pushed is the outcome of a Push.
@@ -67,7 +70,13 @@ func (c *Client) PushLocal(ctx context.Context, src Local, local string, tags []
 // (one manifest HEAD): tags already holding img are left alone, so pushing unchanged content
 // writes nothing; a tag holding another image makes Push fail with *TagExistsError before any
 // write, unless AllowOverwrite. Then, per repository, it uploads the blobs the repository lacks
-// (mounting those known to be elsewhere on the registry) and puts the manifest once per tag.
+// (mounting those known to be elsewhere on the registry), and then puts the manifest once per tag.
+//
+// A tag it may not overwrite is asked again right before its manifest PUT and read back right
+// after it (one manifest HEAD each), so another push of the same tag during the upload is refused,
+// and one right after the PUT is reported, both as *ConcurrentWriteError: a first push of one such
+// tag makes three manifest HEADs. The window left is the one round trip between that last check
+// and the PUT (OCI has no conditional PUT); registry-side tag immutability closes it.
 //
 // A failure names the tag; on failure, Pushed lists the tags written before it.
 func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...PushOption) (Pushed, error) {
@@ -93,7 +102,7 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 
 	// Ask first: nothing is written unless every tag is either absent, already right, or
 	// allowed to move.
-	var todo []name.Tag
+	var todo []int
 	for i, t := range parsed {
 		have, present, err := c.digest(ctx, t)
 		if err != nil {
@@ -105,7 +114,7 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 		case present && !po.overwrite:
 			return out, &TagExistsError{Ref: tags[i], Digest: have, Want: out.Digest}
 		default:
-			todo = append(todo, t)
+			todo = append(todo, i)
 		}
 	}
 	if len(todo) == 0 {
@@ -115,33 +124,123 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 
 	ps := newPushStats()
 	pctx := withPush(ctx, ps)
-	done := map[string]bool{} // repositories holding the image's blobs and manifest
-	for _, t := range todo {
+	uploaded := map[string]bool{} // repositories holding the image's blobs
+	var written []name.Tag
+	for _, i := range todo {
+		t := parsed[i]
 		repo := t.Context()
 		p, err := c.pusher(repo)
 		if err != nil {
-			return out, safe(fmt.Errorf("pushing to %s: %w", t, err))
+			return out, safe(fmt.Errorf("pushing to %s: %w", tags[i], err))
 		}
-		if done[repo.Name()] {
-			err = p.Put(pctx, t, img) // the manifest only: its blobs are there
-		} else {
-			err = p.Push(pctx, t, c.mountable(img, repo, po.mountFrom))
-		}
-		if err != nil {
-			c.forget(repo)
-			c.collect(&out, ps)
-			return out, safe(fmt.Errorf("pushing to %s: %w", t, classify(repo.RegistryStr(), err)))
-		}
-		if !done[repo.Name()] {
-			done[repo.Name()] = true
+		if !uploaded[repo.Name()] {
+			// Every blob first, then the manifest: the tag is asked as late as can be.
+			if err := c.upload(pctx, p, c.mountable(img, repo, po.mountFrom), repo); err != nil {
+				c.forget(repo)
+				c.collect(&out, ps)
+				return out, safe(fmt.Errorf("pushing to %s: uploading the blobs: %w", tags[i], classify(repo.RegistryStr(), err)))
+			}
+			uploaded[repo.Name()] = true
 			c.remember(img, repo)
 		}
-		out.Written = append(out.Written, t.String())
+		put, err := c.putTag(pctx, p, t, tags[i], img, out.Digest, po.overwrite)
+		if err != nil {
+			c.collect(&out, ps)
+			var cw *ConcurrentWriteError
+			if errors.As(err, &cw) {
+				return out, err // it names the tag
+			}
+			return out, safe(fmt.Errorf("pushing to %s: %w", tags[i], err))
+		}
+		if put {
+			written = append(written, t)
+			out.Written = append(out.Written, t.String())
+		} else {
+			out.Existing = append(out.Existing, tags[i])
+		}
 	}
 	c.collect(&out, ps)
+	if len(written) == 0 {
+		c.pw.line(fmt.Sprintf("%s: already holds %s", joinTags(parsed), short(out.Digest)))
+		return out, nil
+	}
 	c.pw.line(fmt.Sprintf("pushed %s %s (%d blobs uploaded, %s; %d mounted; %d already there)",
-		joinTags(todo), short(out.Digest), out.BlobsUploaded, humanBytes(out.BytesUploaded), out.BlobsMounted, out.BlobsExisting))
+		joinTags(written), short(out.Digest), out.BlobsUploaded, humanBytes(out.BytesUploaded), out.BlobsMounted, out.BlobsExisting))
 	return out, nil
+}
+
+// upload puts img's layers and config into repo, c.o.jobs at a time, mounting or skipping those
+// the registry has (see mountable).
+func (c *Client) upload(ctx context.Context, p *remote.Pusher, img v1.Image, repo name.Repository) error {
+	ls, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("reading the layers: %w", err)
+	}
+	cl, err := partial.ConfigLayer(img)
+	if err != nil {
+		return fmt.Errorf("reading the config: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		slots = make(chan struct{}, c.o.jobs)
+	)
+	for _, l := range append(ls, cl) {
+		slots <- struct{}{}
+		if ctx.Err() != nil {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := p.Upload(ctx, repo, l); err != nil {
+				once.Do(func() { first = err; cancel() })
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
+// putTag points t (ref as the caller wrote it) at img, whose digest is want, with one manifest
+// PUT. Unless overwrite, it asks the tag right before the PUT and reads it back right after: a tag
+// holding another image then is a *ConcurrentWriteError, and one found already holding img is not
+// written (put is false). put reports whether the PUT was made.
+func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref string, img v1.Image, want string, overwrite bool) (put bool, err error) {
+	if !overwrite {
+		have, present, err := c.digest(ctx, t)
+		switch {
+		case err != nil:
+			return false, fmt.Errorf("checking the tag before writing it: %w", err)
+		case present && have == want:
+			return false, nil // another push of the same image got there first
+		case present:
+			return false, &ConcurrentWriteError{Ref: ref, Ours: want, Theirs: have}
+		}
+	}
+	if err := p.Put(ctx, t, img); err != nil {
+		c.forget(t.Context())
+		return false, classify(t.RegistryStr(), err)
+	}
+	if overwrite {
+		return true, nil
+	}
+	have, present, err := c.digest(ctx, t)
+	switch {
+	case err != nil:
+		return true, fmt.Errorf("reading the tag back after writing it: %w", err)
+	case !present || have != want:
+		return true, &ConcurrentWriteError{Ref: ref, Ours: want, Theirs: have, AfterPut: true}
+	}
+	return true, nil
 }
 
 func (c *Client) collect(out *Pushed, ps *pushStats) {

@@ -3,18 +3,21 @@
 //
 // It decides nothing: callers ask Digest or Image first and skip or refuse; Push itself only adds
 // one safety net, refusing to move a tag that already points at another digest (see
-// AllowOverwrite). Blobs already in the target repository are never sent again, and a blob the
-// client knows to be in another repository of the same registry (it pushed it there, or MountFrom
-// says so) is cross-repository mounted instead of uploaded.
+// AllowOverwrite). It asks again right before the tag's manifest PUT and reads the tag back right
+// after, so another push of the same tag during ours is refused or reported
+// (*ConcurrentWriteError) instead of silently replaced; a one-round-trip window is left. Blobs
+// already in the target repository are never sent again, and a blob the client knows to be in
+// another repository of the same registry (it pushed it there, or MountFrom says so) is
+// cross-repository mounted instead of uploaded.
 //
 // All I/O goes through the shared retrying transport (httpretry.Transport): it retries transient
 // failures (5xx but 501 and 505, 408, 429, connection resets and refusals, timeouts, truncated
 // bodies) with exponential backoff, honours a Retry-After up to the policy's Max and fails at once
 // with *httpretry.RetryAfterTooLongError when one asks for longer, and never retries
 // 400/401/403/404 or a permanent transport failure (an unknown certificate authority, no such
-// host). Errors are typed (*AuthError, *UnreachableError,
-// *TagExistsError, *InsecureError; *published.UnknownError for checks that cannot tell) and never
-// carry credentials.
+// host). Errors are typed (*AuthError, *UnreachableError, *TagExistsError, *ConcurrentWriteError,
+// *InsecureError; *published.UnknownError for checks that cannot tell) and never carry
+// credentials.
 package registry
 
 import (

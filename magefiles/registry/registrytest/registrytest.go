@@ -12,6 +12,7 @@
 package registrytest
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"fmt"
@@ -317,4 +318,70 @@ func errorCode(status int) string {
 	default:
 		return "UNSUPPORTED"
 	}
+}
+
+// When says when a Hook's function runs, relative to the request it is hooked on.
+type When int
+
+const (
+	// Before runs the function before the registry sees the request.
+	Before When = iota
+	// After runs it once the registry has carried the request out, before the answer is sent.
+	After
+)
+
+// Hook returns a middleware that calls fn once: on the first request that has the method ("" for
+// any) and a path containing pathSubstring, Before the registry handles it or After (the answer
+// is held back until fn returns). Other requests, fn's own among them, pass straight through, also
+// while fn runs. It makes another client's write land at an exact point of a push, e.g. a foreign
+// manifest under the same tag while the first blob uploads. Use it with WithMiddleware.
+func Hook(when When, method, pathSubstring string, fn func()) func(http.Handler) http.Handler {
+	var fired atomic.Bool
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if (method != "" && r.Method != method) || !strings.Contains(r.URL.Path, pathSubstring) ||
+				!fired.CompareAndSwap(false, true) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			if when == Before {
+				fn()
+				next.ServeHTTP(w, r)
+				return
+			}
+			held := &heldAnswer{header: http.Header{}}
+			next.ServeHTTP(held, r)
+			fn()
+			for k, v := range held.header {
+				w.Header()[k] = v
+			}
+			if held.status == 0 {
+				held.status = http.StatusOK
+			}
+			w.WriteHeader(held.status)
+			_, _ = w.Write(held.body.Bytes())
+		})
+	}
+}
+
+// heldAnswer keeps an answer in memory until Hook sends it.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldAnswer) Write(p []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return h.body.Write(p)
 }

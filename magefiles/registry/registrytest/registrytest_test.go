@@ -2,6 +2,7 @@ package registrytest_test
 
 import (
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -80,5 +81,46 @@ func TestFailFirst(t *testing.T) {
 	}
 	if n := reg.Count(http.MethodGet, "/v2/"); n != 3 {
 		t.Fatalf("logged %d, want 3", n)
+	}
+}
+
+func TestHook(t *testing.T) {
+	var reg *registrytest.Registry
+	var ref name.Reference
+	var returned atomic.Bool // the client has its answer to the manifest PUT
+	var before, after atomic.Int64
+	present := func() bool {
+		_, err := remote.Head(ref)
+		return err == nil
+	}
+	reg = registrytest.New(t,
+		registrytest.WithMiddleware(registrytest.Hook(registrytest.Before, http.MethodPut, "/manifests/1", func() {
+			before.Add(1)
+			if present() {
+				t.Error("Before: the registry already holds the manifest")
+			}
+		})),
+		registrytest.WithMiddleware(registrytest.Hook(registrytest.After, http.MethodPut, "/manifests/1", func() {
+			after.Add(1)
+			if !present() || returned.Load() {
+				t.Errorf("After: the registry should hold the manifest (%v), and the client wait for its answer (%v)", present(), !returned.Load())
+			}
+		})))
+	var err error
+	if ref, err = name.ParseReference(reg.Ref("demo/app:1")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		img, err := random.Image(100, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		returned.Store(true)
+	}
+	if before.Load() != 1 || after.Load() != 1 {
+		t.Errorf("hooks ran %d and %d times, want once each", before.Load(), after.Load())
 	}
 }
