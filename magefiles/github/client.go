@@ -2,14 +2,17 @@
 // release for this tag, is it a draft, which assets does it hold) and offers the idempotent,
 // crash-safe steps a "release published" goal is built from:
 //
-//	id, err := c.EnsureDraft(ctx, tag, name, notes, prerelease) // reuses the tag's draft, if any
-//	err = c.EnsureAsset(ctx, id, "shiplane.tar.gz", data)        // no-op when already uploaded
-//	err = c.Publish(ctx, id)                                      // no-op when already published
+//	id, err := c.EnsureDraftAt(ctx, github.Draft{Tag: tag, Commit: sha, Name: name, Body: notes})
+//	err = c.PruneAssets(ctx, id, names)                   // drops what a reused draft holds beyond names
+//	err = c.EnsureAsset(ctx, id, "shiplane.tar.gz", data) // no-op when already uploaded
+//	err = c.Publish(ctx, id)                               // no-op when already published
 //
 // Each step looks at what GitHub holds before writing and writes only what is missing, so a run
 // interrupted anywhere can simply be run again: it never creates a second release for a tag,
-// never leaves two assets of one name, and replaces a half-uploaded asset. A published release is
-// never changed.
+// never leaves two assets of one name, and replaces a half-uploaded asset. Of several drafts
+// carrying one tag it uses the one it marked as its own (DraftMarker), else the oldest, and names
+// the others. A draft targets the commit being released. A published release's name, notes and
+// assets are never changed or deleted; an asset it lacks is uploaded.
 //
 // It decides nothing: which tag, whether it is a prerelease and when to publish are the caller's.
 //
@@ -25,6 +28,9 @@
 // or a rate limit is not resent blind, since it may have been carried out; the operation looks
 // at GitHub again (lists the releases, or the release's assets) and carries on from what it
 // finds, after the same waits.
+//
+// Drafts are seen only with a token that may push: without one, a tag whose only releases are
+// drafts reads as having none.
 //
 // Errors are typed (*AuthError, *RepoNotFoundError, ErrReleaseNotFound, ErrPublished,
 // ErrInvalidAssetName, ErrListLimit; *published.UnknownError from the assessing calls) and never carry the

@@ -406,7 +406,7 @@ func (c *Client) alignDraft(ctx context.Context, rel *gh.RepositoryRelease, d Dr
 		what = append(what, "prerelease flag")
 	}
 	if d.Commit != "" && rel.GetTargetCommitish() != d.Commit {
-		what = append(what, fmt.Sprintf("target (%s, not %s)", rel.GetTargetCommitish(), d.Commit))
+		what = append(what, fmt.Sprintf("target (from %s to %s)", rel.GetTargetCommitish(), d.Commit))
 		req.TargetCommitish = &d.Commit
 	}
 	if len(what) == 0 {
