@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v89/github"
@@ -29,10 +30,14 @@ var assetName = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$`)
 //
 // An asset of that name that is completely uploaded with the same size and content (compared
 // with GitHub's sha256 digest when it reports one, else by downloading it) is left as it is: no
-// write. One that is incomplete (state "starter" or "new", left by an interrupted upload) or
-// differs is deleted and uploaded again while the release is a draft; on a published release
-// that is refused with ErrPublished. An upload that fails without a clear answer is not redone
-// before looking again, so an asset is never left twice.
+// write. On a draft, one that is incomplete (state "starter" or "new", left by an interrupted
+// upload) or differs is replaced: deleted, with a progress line saying why, and uploaded again.
+// A published release missing the asset is completed: the asset is uploaded (GitHub allows
+// adding assets to a published release), and an incomplete one, which nobody could download,
+// replaced; but a complete asset of a published release is never replaced: one that differs is
+// refused with ErrPublished, and the error says which asset to delete. An upload that fails
+// without a clear answer (5xx, lost connection, rate limit) is not redone before looking at the
+// release's assets again, so an asset is never left twice.
 func (c *Client) EnsureAsset(ctx context.Context, id int64, name string, content []byte) error {
 	return c.ensureAsset(ctx, id, name, bytes.NewReader(content), int64(len(content)))
 }
@@ -72,56 +77,67 @@ func (c *Client) ensureAsset(ctx context.Context, id int64, name string, src io.
 		if err != nil {
 			return fmt.Errorf("ensuring asset %s: %w", name, err)
 		}
-		var stale []AssetDetail
+		var stale []staleAsset
 		done := false
 		for _, ga := range list {
 			a := assetDetail(ga)
 			if a.Name != name {
 				continue
 			}
-			same := false
-			if !done {
-				if same, err = c.sameContent(ctx, a, size, sum); err != nil {
-					return fmt.Errorf("ensuring asset %s of release %s: %w", name, rel.TagName, err)
-				}
+			if done {
+				stale = append(stale, staleAsset{a, "a second asset of that name"})
+				continue
+			}
+			same, why, err := c.sameContent(ctx, a, size, sum)
+			if err != nil {
+				return fmt.Errorf("ensuring asset %s of release %s: %w", name, rel.TagName, err)
 			}
 			if same {
 				done = true
 			} else {
-				stale = append(stale, a)
+				stale = append(stale, staleAsset{a, why})
 			}
 		}
 		if done && len(stale) == 0 {
 			return nil
 		}
 		if !rel.Draft {
-			return fmt.Errorf("ensuring asset %s of release %s of %s: it is missing or differs: %w", name, rel.TagName, c.Repo(), ErrPublished)
+			for _, a := range stale {
+				if a.Uploaded() {
+					return fmt.Errorf("ensuring asset %s of published release %s of %s: %s; shiplane never replaces an asset "+
+						"of a published release: delete it (gh release delete-asset %s %s --repo %s --yes, or Edit on %s) "+
+						"and run again: %w", name, rel.TagName, c.Repo(), a.why, rel.TagName, name, c.Repo(), rel.GetHTMLURL(), ErrPublished)
+				}
+			}
 		}
 		err = c.replace(ctx, rel, name, stale, src, size, done)
 		if err == nil {
 			return nil
 		}
-		if try >= c.o.retry.Attempts || !redoable(ctx, err) {
+		if err := c.again(ctx, try, err); err != nil {
 			return err
-		}
-		c.logf("%v; looking again before retrying (attempt %d of %d)", err, try+1, c.o.retry.Attempts)
-		if serr := sleep(ctx, c.o.retry.Backoff(try)); serr != nil {
-			return serr
 		}
 	}
 }
 
+// staleAsset is an asset to delete, and why.
+type staleAsset struct {
+	AssetDetail
+	why string
+}
+
 // replace deletes the stale assets and, unless a good one is already there, uploads the content.
-func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name string, stale []AssetDetail, src io.ReaderAt, size int64, have bool) error {
+func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name string, stale []staleAsset, src io.ReaderAt, size int64, have bool) error {
+	kind := "draft release"
+	if !rel.Draft {
+		kind = "published release"
+	}
 	for _, a := range stale {
-		why := "its content differs"
-		switch {
-		case !a.Uploaded():
-			why = fmt.Sprintf("its upload did not finish (state %q)", a.State)
-		case a.Size != size:
-			why = fmt.Sprintf("it has %d bytes, not %d", a.Size, size)
+		if have {
+			c.logf("deleting asset %s (id %d) of %s %s of %s: %s", name, a.ID, kind, rel.TagName, c.Repo(), a.why)
+		} else {
+			c.logf("replacing asset %s of %s %s of %s: %s", name, kind, rel.TagName, c.Repo(), a.why)
 		}
-		c.logf("deleting asset %s of draft release %s: %s", name, rel.TagName, why)
 		_, err := c.api.Repositories.DeleteReleaseAsset(ctx, c.owner, c.name, a.ID)
 		if err != nil && statusOf(err) != http.StatusNotFound {
 			return c.apiErr(fmt.Sprintf("deleting asset %s (id %d) of release %s", name, a.ID, rel.TagName), err)
@@ -130,7 +146,7 @@ func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name st
 	if have {
 		return nil
 	}
-	c.logf("uploading asset %s (%d bytes) to draft release %s of %s", name, size, rel.TagName, c.Repo())
+	c.logf("uploading asset %s (%d bytes) to %s %s of %s", name, size, kind, rel.TagName, c.Repo())
 	op := fmt.Sprintf("uploading asset %s to release %s of %s", name, rel.TagName, c.Repo())
 	ctype := mime.TypeByExtension(filepath.Ext(name))
 	if ctype == "" {
@@ -156,20 +172,93 @@ func (c *Client) replace(ctx context.Context, rel *gh.RepositoryRelease, name st
 // again (see redoable).
 var errIncomplete = errors.New("upload not reported complete")
 
-// sameContent reports whether asset a is completely uploaded with size bytes whose sha256 is sum.
-func (c *Client) sameContent(ctx context.Context, a AssetDetail, size int64, sum string) (bool, error) {
-	if !a.Uploaded() || a.Size != size {
-		return false, nil
+// sameContent reports whether asset a is completely uploaded with size bytes whose sha256 is sum,
+// and when not, why.
+func (c *Client) sameContent(ctx context.Context, a AssetDetail, size int64, sum string) (bool, string, error) {
+	switch {
+	case !a.Uploaded():
+		return false, fmt.Sprintf("its upload did not finish (state %q)", a.State), nil
+	case a.Size != size:
+		return false, fmt.Sprintf("it has %d bytes, not %d", a.Size, size), nil
 	}
-	if algo, hexsum, ok := strings.Cut(a.Digest, ":"); ok && algo == "sha256" {
-		return strings.EqualFold(hexsum, sum), nil
+	got, err := c.AssetSHA256(ctx, a)
+	if err != nil {
+		return false, "", err
+	}
+	if got != sum {
+		return false, fmt.Sprintf("its content differs (sha256 %s, not %s)", short(got), short(sum)), nil
+	}
+	return true, "", nil
+}
+
+func short(hexsum string) string {
+	if len(hexsum) > 12 {
+		return hexsum[:12]
+	}
+	return hexsum
+}
+
+// AssetSHA256 returns the hex sha256 of a completely uploaded asset's content: GitHub's digest
+// ("sha256:<hex>") when it reports one, without a request; else the asset is downloaded and
+// hashed (two requests: the API's redirect, then the download).
+func (c *Client) AssetSHA256(ctx context.Context, a AssetDetail) (string, error) {
+	if algo, hexsum, ok := strings.Cut(a.Digest, ":"); ok && algo == "sha256" && len(hexsum) == sha256.Size*2 {
+		return strings.ToLower(hexsum), nil
+	}
+	if !a.Uploaded() {
+		return "", fmt.Errorf("asset %s (id %d) is not completely uploaded (state %q)", a.Name, a.ID, a.State)
 	}
 	h := sha256.New()
-	n, err := c.fetch(ctx, a, h, size+1)
+	n, err := c.fetch(ctx, a, h, a.Size+1)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	return n == size && hex.EncodeToString(h.Sum(nil)) == sum, nil
+	if n != a.Size {
+		return "", fmt.Errorf("downloading asset %s (id %d): got %d bytes, GitHub reports %d", a.Name, a.ID, n, a.Size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// PruneAssets deletes from draft release id every asset whose name is not in keep: what a reused
+// draft carries that this release does not make (a progress line names each). A published
+// release is never pruned: when it carries such assets, PruneAssets deletes nothing and returns
+// an error wrapping ErrPublished that names them and the command that deletes them.
+func (c *Client) PruneAssets(ctx context.Context, id int64, keep []string) error {
+	rel, err := c.byID(ctx, id)
+	if err != nil {
+		return fmt.Errorf("removing foreign assets: %w", err)
+	}
+	list, err := c.assets(ctx, id)
+	if err != nil {
+		return fmt.Errorf("removing foreign assets of release %s: %w", rel.TagName, err)
+	}
+	var foreign []AssetDetail
+	for _, ga := range list {
+		if a := assetDetail(ga); !slices.Contains(keep, a.Name) {
+			foreign = append(foreign, a)
+		}
+	}
+	if len(foreign) == 0 {
+		return nil
+	}
+	if !rel.Draft {
+		var names, cmds []string
+		for _, a := range foreign {
+			names = append(names, a.Name)
+			cmds = append(cmds, fmt.Sprintf("gh release delete-asset %s %s --repo %s --yes", rel.TagName, a.Name, c.Repo()))
+		}
+		return fmt.Errorf("published release %s of %s (%s) carries asset(s) this release does not make: %s; shiplane never "+
+			"deletes from a published release: delete them (%s) and run again: %w",
+			rel.TagName, c.Repo(), rel.GetHTMLURL(), strings.Join(names, ", "), strings.Join(cmds, "; "), ErrPublished)
+	}
+	for _, a := range foreign {
+		c.logf("deleting asset %s (id %d) of draft release %s of %s: this release does not make it", a.Name, a.ID, rel.TagName, c.Repo())
+		_, err := c.api.Repositories.DeleteReleaseAsset(ctx, c.owner, c.name, a.ID)
+		if err != nil && statusOf(err) != http.StatusNotFound {
+			return c.apiErr(fmt.Sprintf("deleting asset %s (id %d) of draft release %s", a.Name, a.ID, rel.TagName), err)
+		}
+	}
+	return nil
 }
 
 // fetch downloads asset a into w (a hash, or a buffer), at most limit bytes. GitHub answers with a redirect to a

@@ -2,28 +2,35 @@
 // release for this tag, is it a draft, which assets does it hold) and offers the idempotent,
 // crash-safe steps a "release published" goal is built from:
 //
-//	id, err := c.EnsureDraft(ctx, tag, name, notes, prerelease) // reuses the tag's draft, if any
-//	err = c.EnsureAsset(ctx, id, "shiplane.tar.gz", data)        // no-op when already uploaded
-//	err = c.Publish(ctx, id)                                      // no-op when already published
+//	id, err := c.EnsureDraftAt(ctx, github.Draft{Tag: tag, Commit: sha, Name: name, Body: notes})
+//	err = c.PruneAssets(ctx, id, names)                   // drops what a reused draft holds beyond names
+//	err = c.EnsureAsset(ctx, id, "shiplane.tar.gz", data) // no-op when already uploaded
+//	err = c.Publish(ctx, id)                               // no-op when already published
 //
 // Each step looks at what GitHub holds before writing and writes only what is missing, so a run
 // interrupted anywhere can simply be run again: it never creates a second release for a tag,
-// never leaves two assets of one name, and replaces a half-uploaded asset. A published release is
-// never changed.
+// never leaves two assets of one name, and replaces a half-uploaded asset. Of several drafts
+// carrying one tag it uses the one it marked as its own (DraftMarker), else the oldest, and names
+// the others. A draft targets the commit being released. A published release's name, notes and
+// assets are never changed or deleted; an asset it lacks is uploaded.
 //
 // It decides nothing: which tag, whether it is a prerelease and when to publish are the caller's.
 //
 // All I/O goes through one transport that adds the token (as an Authorization header, only to
-// the API and upload hosts) and the shared retrying transport (httpretry.Transport), which
-// retries, with exponential backoff, what is safe to retry: transient answers (5xx but 501 and
-// 505) and transient connection failures (resets, timeouts, truncated answers; never an unknown
-// certificate authority or a host that does not exist) of idempotent requests (GET, DELETE,
-// PATCH — every PATCH sent here sets absolute values), and 408s and rate-limit answers (429, or
-// 403 marked as a rate limit) of any request. A wait GitHub asks for (Retry-After, a rate-limit
-// reset) is honoured up to the policy's Max; a longer one fails the request at once with
-// *httpretry.RetryAfterTooLongError, which names the wait. A create or upload that fails with a
-// 5xx or a lost connection is not resent blind: the operation looks at GitHub again and carries
-// on from what it finds.
+// the API and upload hosts). Idempotent requests (GET, DELETE, PATCH — every PATCH sent here sets
+// absolute values) go through the shared retrying transport (httpretry.Transport), which
+// retries, with exponential backoff, transient answers (408, 5xx but 501 and 505), rate-limit
+// answers (429, or 403 marked as a rate limit) and transient connection failures (resets,
+// timeouts, truncated answers; never an unknown certificate authority or a host that does not
+// exist). A wait GitHub asks for (Retry-After, a rate-limit reset) is honoured up to the policy's
+// Max; a longer one fails the request at once with *httpretry.RetryAfterTooLongError, which names
+// the wait. A create or upload (POST) is sent once: one that fails with a 5xx, a lost connection
+// or a rate limit is not resent blind, since it may have been carried out; the operation looks
+// at GitHub again (lists the releases, or the release's assets) and carries on from what it
+// finds, after the same waits.
+//
+// Drafts are seen only with a token that may push: without one, a tag whose only releases are
+// drafts reads as having none.
 //
 // Errors are typed (*AuthError, *RepoNotFoundError, ErrReleaseNotFound, ErrPublished,
 // ErrInvalidAssetName, ErrListLimit; *published.UnknownError from the assessing calls) and never carry the
@@ -204,12 +211,13 @@ func New(repo, token string, opts ...Option) (*Client, error) {
 	c.red.Add(baseSecrets...)
 	c.red.Add(uploadSecrets...)
 	retry := func(inner http.RoundTripper) http.RoundTripper { return newRetryTransport(inner, o, c.logf) }
-	authed := retry(&authTransport{inner: o.transport, token: secret(token), hosts: c.tokenHosts})
+	auth := &authTransport{inner: o.transport, token: secret(token), hosts: c.tokenHosts}
+	authed := retry(auth)
 	c.authed = &http.Client{Transport: authed}
 	c.download = &http.Client{Transport: retry(o.transport)}
 	b, u := base.String(), upload.String()
 	api, err := gh.NewClient(
-		gh.WithHTTPClient(&http.Client{Transport: authed}),
+		gh.WithHTTPClient(&http.Client{Transport: &writesOnce{once: auth, retrying: authed}}),
 		gh.WithURLs(&b, &u),
 		gh.WithUserAgent(o.userAgent),
 	)

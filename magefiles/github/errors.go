@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -72,6 +73,9 @@ func (c *Client) apiErr(op string, err error) error {
 		return nil
 	}
 	cause := c.wrap(err)
+	if _, _, limited := rateLimited(err, time.Now()); limited {
+		return fmt.Errorf("%s: %w", op, cause) // a 403 that is a rate limit is not a refused token
+	}
 	if code := statusOf(err); code == http.StatusUnauthorized || code == http.StatusForbidden {
 		return fmt.Errorf("%s: %w", op, &AuthError{Repo: c.Repo(), Status: code, Err: cause})
 	}
@@ -130,7 +134,74 @@ func redoable(ctx context.Context, err error) bool {
 		return true
 	}
 	if code := statusOf(err); code != 0 {
-		return code >= 500 || (code == http.StatusUnprocessableEntity && hasCode(err, "already_exists"))
+		return code >= 500 || code == http.StatusRequestTimeout ||
+			(code == http.StatusUnprocessableEntity && hasCode(err, "already_exists"))
 	}
 	return httpretry.TransientError(ctx, err)
+}
+
+// rateLimited reports whether a failed request was refused by a rate limit (primary or
+// secondary, 403 or 429), how long GitHub asks to wait, and the answer, for messages.
+func rateLimited(err error, now time.Time) (time.Duration, *http.Response, bool) {
+	var rl *gh.RateLimitError
+	if errors.As(err, &rl) {
+		if rl.Response != nil {
+			if d, ok := rateLimitWait(rl.Response, now); ok {
+				return d, rl.Response, true
+			}
+		}
+		return max(rl.Rate.Reset.Sub(now)+time.Second, 0), rl.Response, true
+	}
+	var ab *gh.AbuseRateLimitError
+	if errors.As(err, &ab) {
+		if ab.RetryAfter != nil {
+			return max(*ab.RetryAfter, 0), ab.Response, true
+		}
+		if ab.Response != nil {
+			if d, ok := rateLimitWait(ab.Response, now); ok {
+				return d, ab.Response, true
+			}
+		}
+		return secondaryRateLimitWait, ab.Response, true
+	}
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil &&
+		(er.Response.StatusCode == http.StatusTooManyRequests || er.Response.StatusCode == http.StatusForbidden) {
+		d, ok := rateLimitWait(er.Response, now)
+		return d, er.Response, ok
+	}
+	return 0, nil, false
+}
+
+// again decides, after the try-th failed create or upload, whether to try the step again, and
+// waits before it; nil means look at GitHub afresh and carry on from what it holds. A step that
+// failed without a clear answer (see redoable) is redone after the policy's backoff; one refused
+// by a rate limit after the wait GitHub asks for, unless that is longer than the policy's Max
+// (*httpretry.RetryAfterTooLongError). Otherwise, or once the policy's attempts are spent, it
+// returns err.
+func (c *Client) again(ctx context.Context, try int, err error) error {
+	wait := c.o.retry.Backoff(try)
+	asked, resp, limited := rateLimited(err, time.Now())
+	switch {
+	case limited && asked > c.o.retry.Max:
+		tl := &httpretry.RetryAfterTooLongError{Wait: asked, Max: c.o.retry.Max}
+		if resp != nil {
+			tl.Status = resp.StatusCode
+			if resp.Request != nil && resp.Request.URL != nil {
+				u := *resp.Request.URL
+				u.User, u.RawQuery, u.Fragment = nil, "", ""
+				tl.URL = u.String()
+			}
+		}
+		return fmt.Errorf("%w: %w", err, tl)
+	case limited:
+		wait = max(wait, asked)
+	case !redoable(ctx, err):
+		return err
+	}
+	if try >= c.o.retry.Tries() {
+		return err
+	}
+	c.logf("%v; looking again in %s before retrying (attempt %d of %d)", err, wait.Round(time.Millisecond), try+1, c.o.retry.Tries())
+	return sleep(ctx, wait)
 }

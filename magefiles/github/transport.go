@@ -42,10 +42,26 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// writesOnce sends requests that are not idempotent (a create, an upload) once, through once, and
+// every other request through retrying: whether a create or upload that got no clear answer was
+// carried out is for the operation to find out by looking again (Client.again), never for the
+// transport to guess by sending it again. A rate-limited answer says nothing either way for an
+// upload, which may have landed before the limit was counted.
+type writesOnce struct {
+	once, retrying http.RoundTripper
+}
+
+func (t *writesOnce) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !idempotent(req.Method) {
+		return t.once.RoundTrip(req)
+	}
+	return t.retrying.RoundTrip(req)
+}
+
 // newRetryTransport is the shared retrying transport (httpretry.Transport) with GitHub's rules on
 // top: a request that may have been carried out (no answer, a 5xx) is sent again only when it is
-// idempotent; a rate limit (429, or a 403 marked as one) is retried for any request, after the
-// wait GitHub asks for. Bodiless API requests are bounded by the attempt timeout and their answers
+// idempotent; a rate limit (429, or a 403 marked as one) is retried after the wait GitHub asks
+// for. The API client sends only idempotent requests through it (see writesOnce). Bodiless API requests are bounded by the attempt timeout and their answers
 // read in full inside the try (up to httpretry.MaxBuffered), so a truncated answer is retried too;
 // asset downloads (Accept: application/octet-stream) stream.
 func newRetryTransport(inner http.RoundTripper, o options, logf func(format string, args ...any)) *httpretry.Transport {

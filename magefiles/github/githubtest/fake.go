@@ -3,8 +3,15 @@
 // real API cannot be reached from the build machines, so this is the only GitHub a test can talk
 // to; it models the behaviours a publisher must cope with rather than every field GitHub returns:
 //
-//   - GET /releases/tags/{tag} never returns a draft (only published releases have a tag);
+//   - GET /releases/tags/{tag} never returns a draft (only published releases have a tag): it
+//     answers 404 when only drafts carry the tag;
 //   - any number of drafts may carry the same tag (GitHub does not stop a second draft);
+//   - drafts are seen only by an authenticated caller (one that sends an Authorization header,
+//     the right token under RequireToken): the release list leaves them out for others, and
+//     GET /releases/{id} and its assets answer 404;
+//   - a release records the target_commitish it was created or updated with ("main" when none
+//     was sent, standing for the default branch);
+//   - assets can be uploaded to, and deleted from, a published release as well as a draft;
 //   - publishing, or creating a published release, for a tag that already has a published
 //     release is refused with 422 already_exists;
 //   - an asset name is unique within a release: uploading a name that exists, in any state, is
@@ -654,11 +661,18 @@ func (f *Fake) getByTag(w http.ResponseWriter, r *http.Request, rt route) {
 	writeJSON(w, http.StatusOK, f.releaseJSON(r, rt, found))
 }
 
+// authenticated reports whether the caller may see drafts: it sent a token (the right one, which
+// serve already checked, when RequireToken is set).
+func authenticated(r *http.Request) bool { return r.Header.Get("Authorization") != "" }
+
 func (f *Fake) listReleases(w http.ResponseWriter, r *http.Request, rt route) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	all := make([]*release, 0, len(f.releases))
 	for _, rel := range f.releases {
+		if rel.draft && !authenticated(r) {
+			continue // GitHub lists drafts only to those who may push
+		}
 		all = append(all, rel)
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].id > all[j].id }) // newest first
@@ -777,7 +791,7 @@ func (f *Fake) getRelease(w http.ResponseWriter, r *http.Request, rt route) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rel := f.releases[rt.releaseID]
-	if rel == nil {
+	if rel == nil || (rel.draft && !authenticated(r)) {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/releases/releases#get-a-release")
 		return
 	}
@@ -846,7 +860,7 @@ func (f *Fake) listAssets(w http.ResponseWriter, r *http.Request, rt route) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	rel := f.releases[rt.releaseID]
-	if rel == nil {
+	if rel == nil || (rel.draft && !authenticated(r)) {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/releases/assets#list-release-assets")
 		return
 	}

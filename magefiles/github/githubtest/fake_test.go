@@ -203,3 +203,67 @@ func equal(a, b []int) bool {
 	}
 	return true
 }
+
+// GitHub shows drafts only to a caller who may push: the list leaves them out for others, the
+// by-tag lookup never returns one (404 while only drafts carry the tag, however many), and a
+// draft asked for by ID is "Not Found".
+func TestFakeShowsDraftsOnlyToAuthenticatedCallers(t *testing.T) {
+	ctx := t.Context()
+	f := githubtest.NewFake(t, repo)
+	first := f.SeedRelease(githubtest.Release{Tag: "v1.0.0", Draft: true})
+	second := f.SeedRelease(githubtest.Release{Tag: "v1.0.0", Draft: true})
+	f.SeedRelease(githubtest.Release{Tag: "v0.9.0"})
+	authed, anon := client(t, f.URL(), "any-token"), client(t, f.URL(), "")
+
+	for who, c := range map[string]*gh.Client{"authenticated": authed, "anonymous": anon} {
+		if _, _, err := c.Repositories.GetReleaseByTag(ctx, "acme", "shiplane", "v1.0.0"); status(err) != http.StatusNotFound {
+			t.Errorf("%s: by tag with two drafts: %v, want 404", who, err)
+		}
+	}
+	list, _, err := authed.Repositories.ListReleases(ctx, "acme", "shiplane", nil)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("authenticated list: %d releases, %v; want 3 (both drafts)", len(list), err)
+	}
+	list, _, err = anon.Repositories.ListReleases(ctx, "acme", "shiplane", nil)
+	if err != nil || len(list) != 1 || list[0].Draft {
+		t.Fatalf("anonymous list: %d releases, %v; want only the published one", len(list), err)
+	}
+	for _, id := range []int64{first, second} {
+		if _, _, err := anon.Repositories.GetRelease(ctx, "acme", "shiplane", id); status(err) != http.StatusNotFound {
+			t.Errorf("anonymous GET of draft %d: %v, want 404", id, err)
+		}
+		if _, _, err := anon.Repositories.ListReleaseAssets(ctx, "acme", "shiplane", id, nil); status(err) != http.StatusNotFound {
+			t.Errorf("anonymous asset list of draft %d: %v, want 404", id, err)
+		}
+		if r, _, err := authed.Repositories.GetRelease(ctx, "acme", "shiplane", id); err != nil || !r.Draft {
+			t.Errorf("authenticated GET of draft %d: %v, %v", id, r, err)
+		}
+	}
+}
+
+// The fake keeps target_commitish as sent on create and update ("main", the default branch,
+// when none is sent), and takes uploads to a published release, as GitHub does.
+func TestFakeRecordsTargetAndTakesUploadsToPublishedReleases(t *testing.T) {
+	ctx := t.Context()
+	f := githubtest.NewFake(t, repo)
+	c := client(t, f.URL(), "tok")
+	rs := c.Repositories
+	r, _, err := rs.CreateRelease(ctx, "acme", "shiplane", gh.CreateReleaseRequest{TagName: "v1", Draft: gh.Ptr(true), TargetCommitish: gh.Ptr("abc123")})
+	if err != nil || r.GetTargetCommitish() != "abc123" {
+		t.Fatalf("create: %v, %v", r.GetTargetCommitish(), err)
+	}
+	if _, _, err := rs.UpdateRelease(ctx, "acme", "shiplane", r.ID, gh.UpdateReleaseRequest{TargetCommitish: gh.Ptr("def456"), Draft: gh.Ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := rs.CreateRelease(ctx, "acme", "shiplane", gh.CreateReleaseRequest{TagName: "v2", Draft: gh.Ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := upload(ctx, c, r.ID, "late.txt", []byte("late")); err != nil {
+		t.Fatalf("upload to a published release: %v", err)
+	}
+	rels := f.Releases()
+	if rels[0].TargetCommitish != "def456" || rels[0].Draft || len(rels[0].Assets) != 1 || rels[1].ID != plain.ID || rels[1].TargetCommitish != "main" {
+		t.Fatalf("state: %+v", rels)
+	}
+}
