@@ -110,7 +110,14 @@ type PushResult struct {
 // no conditional write: a write landing in the one round trip between the last check and the PUT
 // is still replaced unseen. A first push makes four manifest HEADs: three of the tag (before,
 // right before the PUT, after) and the registry client's own of the manifest's digest.
-func (c *Client) Push(ctx context.Context, pkg *Package, repo string) (*PushResult, error) {
+//
+// With Overwrite (a moving version: the dev lane's), a version holding another package is
+// replaced, and the checks around the PUT are skipped: the last writer wins.
+func (c *Client) Push(ctx context.Context, pkg *Package, repo string, opts ...PushOption) (*PushResult, error) {
+	var o pushOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if pkg == nil {
 		return nil, errors.New("pushing chart: no package")
 	}
@@ -118,7 +125,7 @@ func (c *Client) Push(ctx context.Context, pkg *Package, repo string) (*PushResu
 	if err != nil {
 		return nil, fmt.Errorf("pushing chart %s %s: %w", pkg.Name, pkg.Version, err)
 	}
-	res, err := c.push(ctx, pkg, ref)
+	res, err := c.push(ctx, pkg, ref, o)
 	var cw *ConcurrentWriteError
 	if errors.As(err, &cw) {
 		return nil, cw // it names the chart
@@ -129,7 +136,16 @@ func (c *Client) Push(ctx context.Context, pkg *Package, repo string) (*PushResu
 	return res, nil
 }
 
-func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResult, error) {
+// PushOption configures Push.
+type PushOption func(*pushOptions)
+
+type pushOptions struct{ overwrite bool }
+
+// Overwrite lets Push replace a version that holds another package (a moving version). Default:
+// off (a published version is never overwritten).
+func Overwrite() PushOption { return func(o *pushOptions) { o.overwrite = true } }
+
+func (c *Client) push(ctx context.Context, pkg *Package, ref string, o pushOptions) (*PushResult, error) {
 	if pkg.Created.IsZero() {
 		return nil, errNoCreated
 	}
@@ -144,6 +160,9 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResul
 	// call, so the tag is asked in the transport, right before the tag's PUT is sent.
 	var hc *registry.Client
 	guard := func() error {
+		if o.overwrite {
+			return nil // a moving version: the last writer wins
+		}
 		desc, err := hc.Resolve(ref)
 		switch {
 		case err == nil && desc.Digest.String() != pkg.ManifestDigest:
@@ -162,9 +181,9 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResul
 	case err == nil && desc.Digest.String() == pkg.ManifestDigest:
 		fmt.Fprintf(c.progress, "chart %s already published (%s)\n", ref, desc.Digest)
 		return &PushResult{Ref: ref, Digest: desc.Digest.String(), AlreadyPresent: true}, nil
-	case err == nil:
+	case err == nil && !o.overwrite:
 		return nil, &ExistsError{Ref: ref, Have: desc.Digest.String(), Want: pkg.ManifestDigest}
-	case !isNotFound(err):
+	case err != nil && !isNotFound(err):
 		return nil, &published.UnknownError{What: "chart " + ociPrefix + ref, Err: err}
 	}
 	fmt.Fprintf(c.progress, "pushing chart %s\n", ref)
@@ -181,6 +200,9 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string) (*PushResul
 	if res.Manifest.Digest != pkg.ManifestDigest {
 		return nil, fmt.Errorf("the registry client wrote manifest %s, not the predicted %s (has helm's manifest layout changed?)",
 			res.Manifest.Digest, pkg.ManifestDigest)
+	}
+	if o.overwrite {
+		return &PushResult{Ref: ref, Digest: res.Manifest.Digest}, nil // a moving version: the last writer wins
 	}
 	// Read it back: a push of the same version right after ours shows here.
 	desc, err = hc.Resolve(ref)

@@ -35,7 +35,7 @@ type publishGoals struct {
 	memo *publish.DigestMemo
 	// tags and releases serve the git tag and release goals (nil where the lane has none).
 	tags     *publish.RemoteTags
-	releases publish.Releaser
+	releases publish.ReleaseClient
 	// beforeWrite runs right before each write that depends on the release tag (nil: none).
 	beforeWrite func(ctx context.Context, step string) error
 	// release is the GitHub release's content, made from the plan.

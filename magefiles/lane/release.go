@@ -186,7 +186,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	}
 	mk := &publishGoals{w: ws, images: r.cache, src: noLocalImages{}, charts: r.cache.Charts(), tags: r.tags, releases: r.cache,
 		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: r.tagStillAtHead(tag),
-		release: ws.releaseContent(r.cache, pl)}
+		release: ws.releaseContent(r.cache, pl, r.tagStillAtHead(tag))}
 	if buildsImages(pl) {
 		d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
@@ -40,12 +41,43 @@ func released(pl *plan.Plan) []plan.Entry {
 
 // releaseContent is the GitHub release of the plan: its name, notes and assets, all made from
 // the plan's entries.
-func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan) publish.ReleasePublished {
+//
+// The draft is aimed at the commit being released, and beforeWrite (the release tag's re-check)
+// runs right before the draft is made or reused, before publishing, and after. A published
+// release counts as complete when it holds exactly the expected asset names and its own
+// SHA256SUMS lists each with GitHub's digest of it (one download); otherwise every asset is made
+// and compared, and what is missing is added.
+func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, beforeWrite func(context.Context, string) error) publish.ReleasePublished {
 	entries := released(pl)
 	return publish.ReleasePublished{
 		Tag: pl.Tag, Name: pl.Tag, Body: w.releaseBody(pl.Tag, entries), Prerelease: prerelease(w.Manifest.Platform.Version),
+		Commit: w.Head.Hash, BeforeWrite: beforeWrite,
 		Assets: func(ctx context.Context) ([]publish.Asset, error) {
 			return w.releaseAssets(ctx, cache, pl.Tag, entries)
+		},
+		Complete: func(ctx context.Context, d github.ReleaseDetail) (bool, error) {
+			want := map[string]bool{"release-manifest.json": true, "SHA256SUMS": true}
+			for _, e := range entries {
+				for _, s := range e.Steps {
+					if s.Kind == plan.Chart {
+						want[fmt.Sprintf("%s-%s.tgz", s.Name, s.Version)] = true
+					}
+				}
+			}
+			if len(d.Assets) != len(want) {
+				return false, nil
+			}
+			for _, a := range d.Assets {
+				if !want[a.Name] {
+					return false, nil
+				}
+			}
+			sums, _ := d.Asset("SHA256SUMS")
+			data, err := cache.AssetContent(ctx, sums)
+			if err != nil {
+				return false, err
+			}
+			return publish.SumsMatch(d, "SHA256SUMS", data), nil
 		},
 	}
 }

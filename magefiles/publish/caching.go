@@ -21,7 +21,7 @@ type ChartRepository interface {
 
 // GitHub is what the caching decorator needs of the GitHub releases client.
 type GitHub interface {
-	Releaser
+	ReleaseClient
 	AssetContent(ctx context.Context, a github.AssetDetail) ([]byte, error)
 }
 
@@ -57,7 +57,7 @@ type digestAnswer struct {
 var (
 	_ published.State = (*Caching)(nil)
 	_ Registry        = (*Caching)(nil)
-	_ Releaser        = (*Caching)(nil)
+	_ ReleaseClient   = (*Caching)(nil)
 	_ ChartRepository = ChartView{}
 )
 
@@ -220,11 +220,11 @@ func (o *Caching) Charts() ChartView { return ChartView{o} }
 type ChartView struct{ *Caching }
 
 // Push pushes a chart and forgets what it knew of it.
-func (o ChartView) Push(ctx context.Context, pkg *helm.Package, repo string) (*helm.PushResult, error) {
+func (o ChartView) Push(ctx context.Context, pkg *helm.Package, repo string, opts ...helm.PushOption) (*helm.PushResult, error) {
 	ref := published.ChartRef(repo, pkg.Name, pkg.Version)
 	o.forget(ref)
 	defer o.forget(ref)
-	return o.charts.Push(ctx, pkg, repo)
+	return o.charts.Push(ctx, pkg, repo, opts...)
 }
 
 // Tag answers from the remote's tag list, read once per run until a tag push.
@@ -283,4 +283,26 @@ func (o *Caching) EnsureAsset(ctx context.Context, id int64, name string, conten
 func (o *Caching) Publish(ctx context.Context, id int64) error {
 	defer o.forgetReleases()
 	return o.gh.Publish(ctx, id)
+}
+
+// EnsureDraftAt makes or reuses the tag's draft, aimed at the commit, and forgets the release.
+func (o *Caching) EnsureDraftAt(ctx context.Context, d github.Draft) (int64, error) {
+	defer o.forgetReleases()
+	return o.gh.EnsureDraftAt(ctx, d)
+}
+
+// PruneAssets removes a draft's assets not in keep, and forgets the release.
+func (o *Caching) PruneAssets(ctx context.Context, id int64, keep []string) error {
+	defer o.forgetReleases()
+	return o.gh.PruneAssets(ctx, id, keep)
+}
+
+// AssetSHA256 is an asset's sha256 (GitHub's digest, else its content's).
+func (o *Caching) AssetSHA256(ctx context.Context, a github.AssetDetail) (string, error) {
+	return o.gh.AssetSHA256(ctx, a)
+}
+
+// AssetContent reads an asset's content (never cached: it is what is published now).
+func (o *Caching) AssetContent(ctx context.Context, a github.AssetDetail) ([]byte, error) {
+	return o.gh.AssetContent(ctx, a)
 }

@@ -23,7 +23,7 @@ import (
 // Charts is what ChartPushed needs of a chart repository client.
 type Charts interface {
 	Chart(ctx context.Context, repo, name, version string) (published.Chart, error)
-	Push(ctx context.Context, pkg *helm.Package, repo string) (*helm.PushResult, error)
+	Push(ctx context.Context, pkg *helm.Package, repo string, opts ...helm.PushOption) (*helm.PushResult, error)
 }
 
 // ChartPushed is the end state "this chart version, from these chart files, is in the repository".
@@ -200,7 +200,11 @@ func (g *ChartPushed) Achieve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := g.charts.Push(ctx, pkg, g.Repo); err != nil {
+	var popts []helm.PushOption
+	if g.Moving {
+		popts = append(popts, helm.Overwrite())
+	}
+	if _, err := g.charts.Push(ctx, pkg, g.Repo, popts...); err != nil {
 		return fmt.Errorf("pushing chart %s %s: %w", g.Name, g.Version, chartAuthError(g.Repo, err))
 	}
 	return nil
