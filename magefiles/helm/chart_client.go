@@ -166,7 +166,7 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string, o pushOptio
 		desc, err := hc.Resolve(ref)
 		switch {
 		case err == nil && desc.Digest.String() != pkg.ManifestDigest:
-			return &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String()}
+			return &ConcurrentWriteError{Kind: "chart", Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String(), Exists: &ExistsError{Ref: ref, Have: desc.Digest.String(), Want: pkg.ManifestDigest}}
 		case err != nil && !isNotFound(err):
 			return &published.UnknownError{What: "chart " + ociPrefix + ref, Err: fmt.Errorf("asking right before writing its tag: %w", err)}
 		}
@@ -210,9 +210,9 @@ func (c *Client) push(ctx context.Context, pkg *Package, ref string, o pushOptio
 	case err != nil && !isNotFound(err):
 		return nil, &published.UnknownError{What: "chart " + ociPrefix + ref, Err: fmt.Errorf("reading its tag back after writing it: %w", err)}
 	case err != nil:
-		return nil, &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, AfterPut: true}
+		return nil, &ConcurrentWriteError{Kind: "chart", Ref: ref, Ours: pkg.ManifestDigest, AfterPut: true}
 	case desc.Digest.String() != pkg.ManifestDigest:
-		return nil, &ConcurrentWriteError{Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String(), AfterPut: true}
+		return nil, &ConcurrentWriteError{Kind: "chart", Ref: ref, Ours: pkg.ManifestDigest, Theirs: desc.Digest.String(), AfterPut: true}
 	}
 	return &PushResult{Ref: ref, Digest: res.Manifest.Digest}, nil
 }

@@ -2,6 +2,7 @@ package helm
 
 import (
 	"fmt"
+	"github.com/shiplane/shiplane/magefiles/published"
 	"strings"
 )
 
@@ -21,44 +22,9 @@ func (e *ExistsError) Error() string {
 		e.Ref, e.Have, e.Want)
 }
 
-// ConcurrentWriteError says someone else wrote a chart version's tag while Push was pushing it.
-// Push asks the tag right before its manifest PUT and reads it back right after: a tag that
-// appeared while the blobs uploaded is refused with AfterPut false (the tag is not written;
-// errors.As finds an *ExistsError too), and a tag the read-back finds holding another manifest,
-// or gone, fails with AfterPut true. OCI has no conditional PUT: another write landing between
-// the last check and the PUT (one round trip) is replaced unseen; registry-side tag immutability
-// is what closes that window.
-type ConcurrentWriteError struct {
-	// Ref is the chart reference, "host/path/name:version".
-	Ref string
-	// Ours is the manifest digest Push wrote or was about to; Theirs is what the tag holds now
-	// ("" when the read-back found it gone).
-	Ours, Theirs string
-	// AfterPut says the other write was found by the read-back after this push's manifest PUT.
-	AfterPut bool
-}
-
-func (e *ConcurrentWriteError) Error() string {
-	if !e.AfterPut {
-		return fmt.Sprintf("refusing to overwrite chart %s: someone else pushed it while this push uploaded its blobs: "+
-			"it holds %s, this package is %s", e.Ref, e.Theirs, e.Ours)
-	}
-	theirs := "holds " + e.Theirs
-	if e.Theirs == "" {
-		theirs = "is gone"
-	}
-	return fmt.Sprintf("chart %s was pushed by someone else right after this push wrote %s to it: it now %s; "+
-		"find out which push is right before using the version", e.Ref, e.Ours, theirs)
-}
-
-// Unwrap makes a refusal before the PUT also an *ExistsError: the version held another package
-// when asked, as if Push had found it at the start.
-func (e *ConcurrentWriteError) Unwrap() error {
-	if e.AfterPut {
-		return nil
-	}
-	return &ExistsError{Ref: e.Ref, Have: e.Theirs, Want: e.Ours}
-}
+// ConcurrentWriteError is published.ConcurrentWriteError: another write of the same tag raced
+// this push.
+type ConcurrentWriteError = published.ConcurrentWriteError
 
 // MissingDependencyError refuses to package a chart whose dependency has no published version to
 // point at. It is never papered over with a placeholder version.

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"github.com/shiplane/shiplane/magefiles/published"
 	"net"
 	"net/http"
 	"syscall"
@@ -66,44 +67,9 @@ func (e *TagExistsError) Error() string {
 	return fmt.Sprintf("refusing to overwrite %s: it holds %s, this image is %s", e.Ref, e.Digest, e.Want)
 }
 
-// ConcurrentWriteError says someone else wrote a tag while Push was pushing to it. Push asks each
-// tag it may not overwrite right before its manifest PUT, and reads it back right after: a tag
-// that appeared while the blobs uploaded is refused with AfterPut false (the tag is not written;
-// errors.As finds a *TagExistsError too), and a tag the read-back finds holding another manifest,
-// or gone, fails with AfterPut true. OCI has no conditional PUT: another write landing between the
-// last check and the PUT (one round trip) is replaced unseen; registry-side tag immutability is
-// what closes that window.
-type ConcurrentWriteError struct {
-	// Ref is the tag, e.g. "registry.example/core:1.2.0".
-	Ref string
-	// Ours is the image Push was given; Theirs is what the tag holds now ("" when the read-back
-	// found it gone).
-	Ours, Theirs string
-	// AfterPut says the other write was found by the read-back after this push's manifest PUT.
-	AfterPut bool
-}
-
-func (e *ConcurrentWriteError) Error() string {
-	if !e.AfterPut {
-		return fmt.Sprintf("refusing to overwrite %s: someone else wrote it while this push uploaded its blobs: "+
-			"it holds %s, this image is %s", e.Ref, e.Theirs, e.Ours)
-	}
-	theirs := "holds " + e.Theirs
-	if e.Theirs == "" {
-		theirs = "is gone"
-	}
-	return fmt.Sprintf("%s was written by someone else right after this push wrote %s to it: it now %s; "+
-		"find out which push is right before using the tag", e.Ref, e.Ours, theirs)
-}
-
-// Unwrap makes a refusal before the PUT also a *TagExistsError: the tag held another image when
-// asked, as if Push had found it at the start.
-func (e *ConcurrentWriteError) Unwrap() error {
-	if e.AfterPut {
-		return nil
-	}
-	return &TagExistsError{Ref: e.Ref, Digest: e.Theirs, Want: e.Ours}
-}
+// ConcurrentWriteError is published.ConcurrentWriteError: another write of the same tag raced
+// this push.
+type ConcurrentWriteError = published.ConcurrentWriteError
 
 // InsecureError says a plain-HTTP request to a host not allowed to use plain HTTP was refused.
 type InsecureError struct {

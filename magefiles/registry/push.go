@@ -223,7 +223,7 @@ func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref s
 		case present && have == want:
 			return false, nil // another push of the same image got there first
 		case present:
-			return false, &ConcurrentWriteError{Ref: ref, Ours: want, Theirs: have}
+			return false, &ConcurrentWriteError{Kind: "image", Ref: ref, Ours: want, Theirs: have, Exists: &TagExistsError{Ref: ref, Digest: have, Want: want}}
 		}
 	}
 	if err := p.Put(ctx, t, img); err != nil {
@@ -238,7 +238,7 @@ func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref s
 	case err != nil:
 		return true, fmt.Errorf("reading the tag back after writing it: %w", err)
 	case !present || have != want:
-		return true, &ConcurrentWriteError{Ref: ref, Ours: want, Theirs: have, AfterPut: true}
+		return true, &ConcurrentWriteError{Kind: "image", Ref: ref, Ours: want, Theirs: have, AfterPut: true}
 	}
 	return true, nil
 }
