@@ -230,7 +230,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Status, res.Reason = Skipped, st.Skip
 		return
 	}
-	if err == nil && st.Achieved {
+	if err == nil && st.Achieved && (!upstreamChanged || len(blockers) > 0) {
 		res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
 		return
 	}
@@ -253,7 +253,8 @@ func (r *run) finish(ctx context.Context, i int) {
 	t := r.e.now()
 	defer func() { res.Duration += r.e.now().Sub(t) }()
 	if upstreamChanged {
-		// What this goal builds on has just changed: look again before acting.
+		// What this goal builds on has just changed: look again, whatever the first look said
+		// (a chart found up to date before the image it pins was pushed again is not any more).
 		st, err = assess(ctx, n.Goal)
 		if err == nil && st.Skip != "" {
 			res.Status, res.Reason = Skipped, st.Skip

@@ -318,3 +318,39 @@ func TestCycleWithNilDependencyDoesNotPanic(t *testing.T) {
 		}
 	}
 }
+
+// stale is achieved until its dependency's achievement makes it stale (a chart pinning an image
+// that is pushed again), then achieved again by its own Achieve.
+type stale struct {
+	upstream *goaltest.Fake
+	pushed   bool
+}
+
+func (g *stale) String() string { return "chart pushed" }
+func (g *stale) Assess(context.Context) (goal.State, error) {
+	upstreamDone := g.upstream.Achieved.Load() > 0
+	return goal.State{Achieved: !upstreamDone || g.pushed}, nil
+}
+func (g *stale) Achieve(context.Context) error { g.pushed = true; return nil }
+
+// TestAchievedGoalIsReassessedWhenItsDependencyChanges: a goal found achieved at the first
+// assessment is looked at again when a goal it depends on was newly achieved in the run, and is
+// achieved again if that made it stale; one whose dependencies changed nothing is not.
+func TestAchievedGoalIsReassessedWhenItsDependencyChanges(t *testing.T) {
+	img := goaltest.NewFake("image pushed")
+	chart := &stale{upstream: img}
+	a := &goal.Node{Goal: img}
+	b := &goal.Node{Goal: chart, After: []*goal.Node{a}}
+	r := goal.New().Run(t.Context(), []*goal.Node{a, b})
+	if r.Results[1].Status != goal.NewlyAchieved || !chart.pushed {
+		t.Fatalf("the stale goal was not achieved again: %s", r.Results[1].Line())
+	}
+
+	img2 := goaltest.NewFake("image pushed").Done()
+	chart2 := &stale{upstream: img2}
+	a2 := &goal.Node{Goal: img2}
+	r = goal.New().Run(t.Context(), []*goal.Node{a2, {Goal: chart2, After: []*goal.Node{a2}}})
+	if r.Results[1].Status != goal.AlreadyAchieved || chart2.pushed {
+		t.Fatalf("a goal whose dependency was already achieved was redone: %s", r.Results[1].Line())
+	}
+}
