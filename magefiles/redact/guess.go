@@ -1,0 +1,46 @@
+package redact
+
+import "strings"
+
+// LooksSecret reports whether a name (an environment variable, a var, an env key) says its value
+// is a secret: it contains TOKEN, PASSWORD, PASSWD, PASSPHRASE, SECRET or CREDENTIAL, or one of
+// its words (split at "_", "-" and ".") is or ends with KEY (API_KEY, APIKEY, SSH_KEY).
+//
+// It is a safety net for values nobody declared: register what you know is secret with Add, and
+// what is secret only because of its name with AddGuessed.
+func LooksSecret(name string) bool {
+	u := strings.ToUpper(name)
+	for _, s := range []string{"TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL"} {
+		if strings.Contains(u, s) {
+			return true
+		}
+	}
+	for _, w := range strings.FieldsFunc(u, func(c rune) bool { return c == '_' || c == '-' || c == '.' }) {
+		if strings.HasSuffix(w, "KEY") {
+			return true
+		}
+	}
+	return false
+}
+
+// minGuessed is the length, spaces around it aside, below which AddGuessed leaves a value out.
+const minGuessed = 4
+
+// AddGuessed registers values that are secret only because of the name they are stored under
+// (GITHUB_TOKEN, db_password; see LooksSecret). Values shorter than four characters (spaces around them
+// aside) and boolean words (true, false, yes, no, on, off) are left out, since a name such as
+// USE_KEYRING=1 would otherwise mask every "1" in the output. Use Has to learn whether a value was
+// registered.
+func (r *Redactor) AddGuessed(values ...string) {
+	for _, s := range values {
+		t := strings.TrimSpace(s)
+		if len(t) < minGuessed {
+			continue
+		}
+		switch strings.ToLower(t) {
+		case "true", "false", "yes", "no", "on", "off":
+			continue
+		}
+		r.Add(s)
+	}
+}
