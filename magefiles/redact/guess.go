@@ -3,21 +3,42 @@ package redact
 import "strings"
 
 // LooksSecret reports whether a name (an environment variable, a var, an env key) says its value
-// is a secret: it contains TOKEN, PASSWORD, PASSWD, PASSPHRASE, SECRET or CREDENTIAL, or one of
-// its words (split at "_", "-" and ".") is or ends with KEY (API_KEY, APIKEY, SSH_KEY).
+// is a secret. Case aside, a name looks secret when
+//
+//   - it contains TOKEN, PASSWORD, PASSWD, PASSPHRASE, SECRET, CREDENTIAL or PRIVATE
+//     (GITHUB_TOKEN, DB_PASSWORD, GPG_PRIVATE);
+//   - one of its words (split at "_", "-" and ".") is or ends with KEY, PASS, PWD or AUTH
+//     (API_KEY, APIKEY, DB_PASS, SSHPASS, MYSQL_PWD, NPM_AUTH, OAUTH_ID);
+//   - one of its words is PAT (GITHUB_PAT).
+//
+// Exempt are the shell's PWD and OLDPWD, SSH_AUTH_SOCK (a socket's path) and the words ASKPASS
+// (GIT_ASKPASS names a program) and BYPASS (a flag). Words that only begin with these letters
+// (PATH, PATTERN, AUTHOR, PASSTHROUGH) are ordinary.
 //
 // It is a safety net for values nobody declared: register what you know is secret with Add, and
 // what is secret only because of its name with AddGuessed.
 func LooksSecret(name string) bool {
 	u := strings.ToUpper(name)
-	for _, s := range []string{"TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL"} {
+	switch u {
+	case "PWD", "OLDPWD", "SSH_AUTH_SOCK":
+		return false
+	}
+	for _, s := range []string{"TOKEN", "PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "CREDENTIAL", "PRIVATE"} {
 		if strings.Contains(u, s) {
 			return true
 		}
 	}
 	for _, w := range strings.FieldsFunc(u, func(c rune) bool { return c == '_' || c == '-' || c == '.' }) {
-		if strings.HasSuffix(w, "KEY") {
+		switch w {
+		case "PAT":
 			return true
+		case "ASKPASS", "BYPASS":
+			continue
+		}
+		for _, end := range []string{"KEY", "PASS", "PWD", "AUTH"} {
+			if strings.HasSuffix(w, end) {
+				return true
+			}
 		}
 	}
 	return false
