@@ -48,11 +48,13 @@ func LooksSecret(name string) bool {
 const minGuessed = 4
 
 // AddGuessed registers values that are secret only because of the name they are stored under
-// (GITHUB_TOKEN, db_password; see LooksSecret). Values shorter than four characters (spaces around them
-// aside) and boolean words (true, false, yes, no, on, off) are left out, since a name such as
-// USE_KEYRING=1 would otherwise mask every "1" in the output. Use Has to learn whether a value was
-// registered.
+// (GITHUB_TOKEN, db_password; see LooksSecret). Values shorter than four characters (spaces
+// around them aside) and boolean words (true, false, yes, no, on, off) are left out, since a name
+// such as USE_KEYRING=1 would otherwise mask every "1" in the output. A guessed secret's derived
+// forms (base64, see Redactor) are hidden from eight characters rather than four; Add makes a
+// guessed secret declared. Use Has to learn whether a value was registered.
 func (r *Redactor) AddGuessed(values ...string) {
+	var keep []string
 	for _, s := range values {
 		t := strings.TrimSpace(s)
 		if len(t) < minGuessed {
@@ -62,6 +64,7 @@ func (r *Redactor) AddGuessed(values ...string) {
 		case "true", "false", "yes", "no", "on", "off":
 			continue
 		}
-		r.Add(s)
+		keep = append(keep, s)
 	}
+	r.add(guessed, keep)
 }
