@@ -11,6 +11,9 @@
 // Besides the registered values it masks credentials by their shape, whoever they belong to: the
 // user information of a URL ("https://***@host"), the value of a Basic or Bearer Authorization,
 // and token, password and secret parameters ("access_token=***").
+//
+// In a GitHub Actions job, GitHubMasks writes the add-mask commands that make the runner mask
+// the same secrets in the job's log, output no Redactor sees included.
 package redact
 
 import (
@@ -55,6 +58,9 @@ type Redactor struct {
 	mu      sync.RWMutex
 	secrets map[string]origin
 	m       *matcher // an immutable snapshot of what to look for; nil when there is no secret
+
+	ghMu   sync.Mutex
+	ghDone map[string]bool // the forms GitHubMasks has written
 }
 
 // origin says how a secret was registered: declared (Add) wins over guessed (AddGuessed).
