@@ -115,3 +115,46 @@ verify:
 			read("declared-docker-config.txt"), read("from-sh.txt"))
 	}
 }
+
+// TestGuessedNamesPassPwdAuthPat: variables named like DB_PASS, MYSQL_PWD, NPM_AUTH, GITHUB_PAT
+// and GPG_PRIVATE are masked and kept out of the goals' environment; PATH, OLDPWD, AUTHOR_NAME,
+// PATTERN and PASSTHROUGH are neither.
+func TestGuessedNamesPassPwdAuthPat(t *testing.T) {
+	secret := map[string]string{
+		"DB_PASS": "db-pass-0001", "MYSQL_PWD": "mysql-pwd-0002", "NPM_AUTH": "npm-auth-0003",
+		"GITHUB_PAT": "github-pat-0004", "GPG_PRIVATE": "gpg-private-0005", "OAUTH_ID": "oauth-id-0006",
+	}
+	ordinary := map[string]string{
+		"OLDPWD": "/old-pwd-0007", "AUTHOR_NAME": "author-name-0008", "PATTERN": "pattern-0009",
+		"PASSTHROUGH": "passthrough-0010", "GIT_ASKPASS": "/usr/bin/askpass-0011",
+	}
+	env := environ()
+	for _, m := range []map[string]string{secret, ordinary} {
+		for k, v := range m {
+			env = append(env, k+"="+v)
+		}
+	}
+	root := writeRoot(t, "verify:\n  - name: guessed names\n    kind: capture\n")
+	p := load(t, root, pipeline.WithEnviron(env))
+	red := p.Redactor()
+	got := "\n" + strings.Join(capturedSpec(t, "guessed names").Environ(), "\n") + "\n"
+	for k, v := range secret {
+		if m := red.String("<" + v + ">"); m != "<***>" {
+			t.Errorf("%s is not masked: %s", k, m)
+		}
+		if strings.Contains(got, "\n"+k+"=") {
+			t.Errorf("the goal's environment sets %s", k)
+		}
+	}
+	for k, v := range ordinary {
+		if m := red.String(v); m != v {
+			t.Errorf("%s is masked: %s", k, m)
+		}
+		if !strings.Contains(got, "\n"+k+"="+v+"\n") {
+			t.Errorf("the goal's environment lacks %s", k)
+		}
+	}
+	if !strings.Contains(got, "\nPATH="+os.Getenv("PATH")+"\n") {
+		t.Error("the goal's environment lacks PATH")
+	}
+}

@@ -72,12 +72,14 @@
 // however short: as a var (token: secret!env!DEPLOY_CRED), an env: value or inside ${…}. An
 // environment variable read as secret!env!NAME is registered before any command runs and is kept
 // out of the goals' environment. As a safety net, the values of environment variables, vars and
-// env: keys whose names look secret (TOKEN, PASSWORD, PASSPHRASE, SECRET, CREDENTIAL, or a word
-// ending in KEY) are secrets too, and so is any var or env: value built from a secret; such
-// guessed secrets shorter than four characters, and boolean words, are not masked (they would mask
-// ordinary output). Secrets go into a Redactor (the shared redactor of package redact, masking with "***"); every output path — goal output, errors, report
-// reasons — is masked with it, and the caller can share it (WithRedactor) and Add its own
-// (registry passwords, GITHUB_TOKEN).
+// env: keys whose names look secret (redact.LooksSecret: TOKEN, PASSWORD, PASSPHRASE, SECRET,
+// CREDENTIAL or PRIVATE anywhere, a word that is or ends in KEY, PASS, PWD or AUTH, a word PAT;
+// not PWD, OLDPWD, GIT_ASKPASS or SSH_AUTH_SOCK) are secrets too, and so is any var or env: value
+// built from a secret; such guessed secrets shorter than four characters, and boolean words, are
+// not masked (they would mask ordinary output). Secrets go into a Redactor (the shared redactor of
+// package redact, masking with "***"); every output path — goal output, errors, report reasons —
+// is masked with it, and the caller can share it (WithRedactor) and Add its own (registry
+// passwords, GITHUB_TOKEN).
 //
 // # What goals run with
 //

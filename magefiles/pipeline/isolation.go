@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // credentialNames are the variables that hold publishing credentials, or say where they are,
-// kept out of a goal's environment with every variable whose name looks secret (looksSecret).
+// kept out of a goal's environment with every variable whose name looks secret (redact.LooksSecret).
 // DOCKER_CONFIG and HELM_REGISTRY_CONFIG are then set to an empty place of the goal's own, so
 // neither Docker nor Helm falls back to the user's configuration. SSH_AUTH_SOCK lets a command
 // push to a git remote as the user.
@@ -23,7 +25,7 @@ var credentialNames = []string{
 // a publishing credential, a name that looks secret, or one of declared (names the release file
 // reads as secret!env!NAME).
 func isCredential(name string, declared map[string]bool) bool {
-	return slices.Contains(credentialNames, name) || looksSecret(name) || declared[name]
+	return slices.Contains(credentialNames, name) || redact.LooksSecret(name) || declared[name]
 }
 
 // withoutCredentials returns environ without the variables isCredential names.

@@ -18,6 +18,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/progress"
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // DefaultFile is the release file's path relative to the repository root.
@@ -110,8 +111,8 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	}
 	// Every secret-looking variable a command could print is known before any command runs.
 	for k, v := range env {
-		if looksSecret(k) {
-			addGuessed(cfg.red, v)
+		if redact.LooksSecret(k) {
+			cfg.red.AddGuessed(v)
 		}
 	}
 
@@ -189,8 +190,8 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 					ok = false
 					continue
 				}
-				if v.secret || looksSecret(e.key) {
-					addGuessed(cfg.red, v.s)
+				if v.secret || redact.LooksSecret(e.key) {
+					cfg.red.AddGuessed(v.s)
 				}
 				set.dst[e.key] = v.s
 			}

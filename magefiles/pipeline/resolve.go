@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
 // resolver turns templates into values: it reads the environment, runs sh! commands and gpg,
@@ -86,8 +88,8 @@ func (r *resolver) source(rf *ref, goalName, varName string) (value, *Error) {
 			return r.expr(rf.def, goalName, varName)
 		}
 		secret := false
-		if looksSecret(rf.name) {
-			addGuessed(r.red, s)
+		if redact.LooksSecret(rf.name) {
+			r.red.AddGuessed(s)
 			secret = r.red.Has(s)
 		}
 		return value{s: s, secret: secret}, nil
@@ -138,8 +140,8 @@ func (r *resolver) variable(name string) (value, *Error) {
 	r.cache[name] = c
 	def := r.vars[name]
 	v, err := r.template(def.t, "", name)
-	if err == nil && (v.secret || looksSecret(name)) {
-		addGuessed(r.red, v.s)
+	if err == nil && (v.secret || redact.LooksSecret(name)) {
+		r.red.AddGuessed(v.s)
 		v.secret = v.secret || r.red.Has(v.s)
 	}
 	c.v, c.err, c.busy = v, err, false

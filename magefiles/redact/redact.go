@@ -1,5 +1,7 @@
 // Package redact is shiplane's one redactor: the set of secret values every output path, error
-// and progress line goes through, masked everywhere the same way, with Mask.
+// and progress line goes through, masked everywhere the same way, with Mask, in every form a
+// secret travels in (raw, URL-encoded, base64 after any prefix, base64 wrapped over lines; see
+// Redactor).
 //
 //	red := redact.New()
 //	red.Add(os.Getenv("GITHUB_TOKEN"))
@@ -9,6 +11,9 @@
 // Besides the registered values it masks credentials by their shape, whoever they belong to: the
 // user information of a URL ("https://***@host"), the value of a Basic or Bearer Authorization,
 // and token, password and secret parameters ("access_token=***").
+//
+// In a GitHub Actions job, GitHubMasks writes the add-mask commands that make the runner mask
+// the same secrets in the job's log, output no Redactor sees included.
 package redact
 
 import (
@@ -27,20 +32,44 @@ import (
 const Mask = "***"
 
 // Redactor is the set of secret values and the filter every output path goes through. For each
-// secret it hides the raw value, its base64 encodings (standard and URL alphabets, padded or not,
-// alone and as the password of the "x-access-token:" Basic auth git and GitHub use) and its
-// URL-escaped forms (query and path escaping); a multi-line secret also has each of its lines
-// hidden on its own, so a line-by-line writer never lets one through. It also masks credentials
-// by their shape (see the package comment). Overlapping matches are merged into one Mask, so no
-// fragment of a secret survives next to another.
+// secret it hides every form the secret travels in:
+//
+//   - the raw value, and the value URL-encoded in any way: any of its bytes written as %XX (upper
+//     or lower case hex), a space also as "+" (query escaping, path escaping, form encoding);
+//   - its base64 encoding, standard or URL alphabet, padded or not, alone or inside a longer
+//     base64 stream, at each of the three alignments the bytes before it can give it
+//     (base64("user:" + secret) in Basic auth and a Docker config's auth): whatever comes before
+//     it, every character whose six bits all come from the secret is hidden, and so are the last
+//     character and the padding when the stream ends with the secret;
+//   - that base64 wrapped over several lines (MIME and PEM wrap at 76 and 64 columns; any width
+//     and indentation will do): on every line, the piece of the secret's characters that ends the
+//     line, begins it or fills it is hidden, so no line shows a run of them.
+//
+// Derived forms (the base64 forms and their pieces on wrapped lines) shorter than four
+// characters, eight for a guessed secret (AddGuessed), are not hidden: they would hide ordinary
+// text everywhere. So a line may keep up to three (seven) of the secret's base64 characters next
+// to a line break. A multi-line secret also has each of its lines hidden on its own, so a
+// line-by-line writer never lets one through. It also masks credentials by their shape (see the
+// package comment). Overlapping matches are merged into one Mask, so no fragment of a secret
+// survives next to another.
 //
 // A nil *Redactor hides nothing. A Redactor is safe for concurrent use; the zero value is ready.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]bool
-	patterns []string // every hidden form, longest first
-	maxLen   int
+	mu      sync.RWMutex
+	secrets map[string]origin
+	m       *matcher // an immutable snapshot of what to look for; nil when there is no secret
+
+	ghMu   sync.Mutex
+	ghDone map[string]bool // the forms GitHubMasks has written
 }
+
+// origin says how a secret was registered: declared (Add) wins over guessed (AddGuessed).
+type origin uint8
+
+const (
+	guessed origin = iota + 1
+	declared
+)
 
 // New returns a Redactor that knows no secret yet.
 func New() *Redactor { return &Redactor{} }
@@ -49,23 +78,34 @@ func New() *Redactor { return &Redactor{} }
 // such as a lone "}" or "==", would mask ordinary output all over).
 const minLine = 4
 
+// minForm is the shortest derived form (a shifted base64 encoding, a piece of one on a line of
+// its own) that is hidden for a declared secret; minGuessedForm is the same for a guessed one.
+// Shorter forms would hide ordinary text everywhere.
+const (
+	minForm        = 4
+	minGuessedForm = 8
+)
+
 // Add registers secrets. Empty strings are ignored; every other value is hidden, however short,
-// so register only real secrets: a one-letter secret masks that letter everywhere.
-func (r *Redactor) Add(secrets ...string) {
+// so register only real secrets: a one-letter secret masks that letter everywhere. Its derived
+// forms (base64, see Redactor) are hidden when they are at least four characters long.
+func (r *Redactor) Add(secrets ...string) { r.add(declared, secrets) }
+
+func (r *Redactor) add(o origin, secrets []string) {
 	if r == nil {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.secrets == nil {
-		r.secrets = map[string]bool{}
+		r.secrets = map[string]origin{}
 	}
 	changed := false
 	add := func(s string) {
-		if s == "" || r.secrets[s] {
+		if s == "" || r.secrets[s] >= o {
 			return
 		}
-		r.secrets[s] = true
+		r.secrets[s] = o
 		changed = true
 	}
 	for _, s := range secrets {
@@ -80,49 +120,89 @@ func (r *Redactor) Add(secrets ...string) {
 		}
 	}
 	if changed {
-		r.rebuild()
+		r.m = newMatcher(r.secrets)
 	}
-}
-
-func (r *Redactor) rebuild() {
-	// A new slice: readers keep using the snapshot they took under the read lock.
-	seen := map[string]bool{}
-	r.patterns = nil
-	r.maxLen = 0
-	for s := range r.secrets {
-		for _, f := range forms(s) {
-			if f == "" || seen[f] {
-				continue
-			}
-			seen[f] = true
-			r.patterns = append(r.patterns, f)
-			r.maxLen = max(r.maxLen, len(f))
-		}
-	}
-	sort.Slice(r.patterns, func(i, j int) bool {
-		if len(r.patterns[i]) != len(r.patterns[j]) {
-			return len(r.patterns[i]) > len(r.patterns[j])
-		}
-		return r.patterns[i] < r.patterns[j]
-	})
 }
 
 // basicUser is the user name git and GitHub send a token as the password of, in Basic auth.
 const basicUser = "x-access-token:"
 
-// forms returns every way a secret is hidden: raw, base64 (alone and as a Basic auth password)
-// and URL-escaped.
-func forms(s string) []string {
-	out := []string{s, url.QueryEscape(s), url.PathEscape(s)}
-	for _, v := range []string{s, basicUser + s} {
-		b := []byte(v)
-		out = append(out,
-			base64.StdEncoding.EncodeToString(b),
-			base64.URLEncoding.EncodeToString(b),
-			base64.RawStdEncoding.EncodeToString(b),
-			base64.RawURLEncoding.EncodeToString(b))
+// matcher is what a Redactor looks for, built from its secrets.
+type matcher struct {
+	plain  [][]byte // secrets, found raw or URL-encoded (urlMatch)
+	b64    [][]byte // base64 forms, standard alphabet; found with "-" and "_" read as "+" and "/"
+	pieces []piece  // base64 cores, whose pieces are found at line ends (wrapped base64)
+	maxLen int      // the longest text any of them matches
+}
+
+// piece is the core of a secret's base64 at one alignment, what follows the core when the data
+// ends with the secret (padded, then not), and the shortest piece of the core found at a line's
+// end or start.
+type piece struct {
+	core  []byte
+	tails [][]byte
+	min   int
+}
+
+func newMatcher(secrets map[string]origin) *matcher {
+	m := &matcher{}
+	seen := map[string]bool{}
+	for s, o := range secrets {
+		m.plain = append(m.plain, []byte(s))
+		m.maxLen = max(m.maxLen, 3*len(s))
+		minLen := minForm
+		if o == guessed {
+			minLen = minGuessedForm
+		}
+		v := []byte(basicUser + s)
+		b64 := []string{base64.StdEncoding.EncodeToString(v), base64.RawStdEncoding.EncodeToString(v)}
+		for _, f := range base64Forms(s) {
+			b64 = append(b64, f.core, f.core+f.padded, f.core+f.raw)
+			if len(f.core) > minLen {
+				p := piece{core: []byte(f.core), min: minLen}
+				for _, t := range []string{f.padded, f.raw} {
+					if t != "" {
+						p.tails = append(p.tails, []byte(t))
+					}
+				}
+				m.pieces = append(m.pieces, p)
+			}
+		}
+		for _, f := range b64 {
+			if len(f) >= minLen && !seen[f] {
+				seen[f] = true
+				m.b64 = append(m.b64, []byte(f))
+				m.maxLen = max(m.maxLen, len(f))
+			}
+		}
 	}
-	return out
+	sort.Slice(m.plain, func(i, j int) bool { return bytes.Compare(m.plain[i], m.plain[j]) < 0 })
+	sort.Slice(m.b64, func(i, j int) bool { return bytes.Compare(m.b64[i], m.b64[j]) < 0 })
+	sort.Slice(m.pieces, func(i, j int) bool { return bytes.Compare(m.pieces[i].core, m.pieces[j].core) < 0 })
+	return m
+}
+
+// base64Form is a secret's base64 (standard alphabet) at one alignment: the characters whose six
+// bits all come from the secret, and what follows them when the data ends with the secret, padded
+// and not (the last character, carrying the secret's last bits and zeros, then "=" or "==").
+type base64Form struct{ core, padded, raw string }
+
+// base64Forms returns the base64 forms of s at each alignment a, the number of bytes, modulo 3,
+// before s in the encoded data. Character i carries bits 6i to 6i+6 and s's bits start at 8a, so
+// s alone determines characters ceil(8a/6) up to floor(8(a+len(s))/6). At alignment 0 the core
+// and its tails are the encodings of s itself.
+func base64Forms(s string) []base64Form {
+	var forms []base64Form
+	for a := 0; a < 3; a++ {
+		data := append(make([]byte, a), s...)
+		raw := base64.RawStdEncoding.EncodeToString(data)
+		padded := base64.StdEncoding.EncodeToString(data)
+		lo, hi := (8*a+5)/6, 8*(a+len(s))/6
+		if hi > lo {
+			forms = append(forms, base64Form{raw[lo:hi], padded[hi:], raw[hi:]})
+		}
+	}
+	return forms
 }
 
 // Len returns how many secrets are registered (each counted once, whatever its forms).
@@ -142,7 +222,7 @@ func (r *Redactor) Has(s string) bool {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.secrets[s]
+	return r.secrets[s] != 0
 }
 
 // String returns s with every secret replaced by Mask.
@@ -150,7 +230,7 @@ func (r *Redactor) String(s string) string {
 	if r == nil {
 		return s
 	}
-	out, _ := r.redact([]byte(s), len(s))
+	out, _ := r.redact([]byte(s), len(s), true, true)
 	return string(out)
 }
 
@@ -200,22 +280,15 @@ var shapes = []*regexp.Regexp{
 
 // redact masks every secret in b and returns the masked text of b[:cut] and the cut actually used:
 // cut moves forward to the end of a secret that straddles it, so a secret is never split between
-// what is written now and what is held back.
-func (r *Redactor) redact(b []byte, cut int) ([]byte, int) {
+// what is written now and what is held back. atStart and atEnd say whether b begins and ends at a
+// line's start and end (rather than where a long line was cut).
+func (r *Redactor) redact(b []byte, cut int, atStart, atEnd bool) ([]byte, int) {
 	r.mu.RLock()
-	pats := r.patterns
+	m := r.m
 	r.mu.RUnlock()
 	var spans [][2]int
-	for _, p := range pats {
-		pb := []byte(p)
-		for off := 0; off < len(b); {
-			i := bytes.Index(b[off:], pb)
-			if i < 0 {
-				break
-			}
-			spans = append(spans, [2]int{off + i, off + i + len(pb)})
-			off += i + 1
-		}
+	if m != nil {
+		spans = m.spans(b, atStart, atEnd)
 	}
 	for _, re := range shapes {
 		for _, m := range re.FindAllSubmatchIndex(b, -1) {
@@ -273,7 +346,10 @@ func (r *Redactor) longest() int {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.maxLen
+	if r.m == nil {
+		return 0
+	}
+	return r.m.maxLen
 }
 
 // Writer returns a writer that masks every secret before writing to w (io.Discard when nil). It
@@ -290,10 +366,11 @@ func (r *Redactor) Writer(w io.Writer) *Writer {
 // Writer is the writer Redactor.Writer returns. It is safe for concurrent use (a command's
 // stdout and stderr may share one).
 type Writer struct {
-	r   *Redactor
-	w   io.Writer
-	mu  sync.Mutex
-	buf []byte
+	r       *Redactor
+	w       io.Writer
+	mu      sync.Mutex
+	buf     []byte
+	midLine bool // buf does not begin a line: a long line was cut
 }
 
 var _ io.Writer = (*Writer)(nil)
@@ -315,18 +392,22 @@ func (rw *Writer) Write(p []byte) (int, error) {
 	if cut == 0 {
 		return len(p), nil
 	}
-	if err := rw.emit(cut); err != nil {
+	if err := rw.emit(cut, false); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
 
-func (rw *Writer) emit(cut int) error {
+// emit masks and writes buf[:cut] (or a little more, see redact); atEnd says that buf ends a line.
+func (rw *Writer) emit(cut int, atEnd bool) error {
 	var out []byte
 	if rw.r == nil {
 		out = append([]byte(nil), rw.buf[:cut]...)
 	} else {
-		out, cut = rw.r.redact(rw.buf, cut)
+		out, cut = rw.r.redact(rw.buf, cut, !rw.midLine, atEnd)
+	}
+	if cut > 0 {
+		rw.midLine = rw.buf[cut-1] != '\n' && rw.buf[cut-1] != '\r'
 	}
 	rw.buf = append(rw.buf[:0:0], rw.buf[cut:]...)
 	if len(out) == 0 {
@@ -341,7 +422,7 @@ func (rw *Writer) Flush() error {
 	rw.mu.Lock()
 	defer rw.mu.Unlock()
 	if len(rw.buf) > 0 {
-		if err := rw.emit(len(rw.buf)); err != nil {
+		if err := rw.emit(len(rw.buf), true); err != nil {
 			return err
 		}
 	}
