@@ -2,6 +2,7 @@ package lane
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 
@@ -15,6 +16,9 @@ import (
 // clients are what a publishing lane talks to registries with, and the redacted writer all its
 // output goes through.
 type clients struct {
+	// masks: register secrets with GitHub Actions (::add-mask::) on stdout.
+	masks  bool
+	stdout io.Writer
 	red    *redact.Redactor
 	out    io.Writer
 	reg    *registry.Client
@@ -44,5 +48,22 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 	if err != nil {
 		return nil, err
 	}
-	return &clients{red: red, out: out, reg: reg, charts: charts}, nil
+	cl := &clients{red: red, out: out, reg: reg, charts: charts, masks: w.Env.GitHubActions, stdout: w.Config.Stdout}
+	if err := cl.registerMasks(); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// registerMasks, under GitHub Actions, registers every secret the redactor holds (and its
+// encoded forms) with ::add-mask:: on stdout, so the runner hides them too; call it again after
+// adding secrets. Outside GitHub Actions it does nothing.
+func (c *clients) registerMasks() error {
+	if !c.masks {
+		return nil
+	}
+	if err := c.red.GitHubMasks(c.stdout); err != nil {
+		return fmt.Errorf("registering secrets with GitHub Actions: %w", err)
+	}
+	return nil
 }

@@ -64,6 +64,9 @@ type Env struct {
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
 	Kubeconfig, DeployNamespace, DeployWait, DeployTimeout string
+	// GitHubActions is GITHUB_ACTIONS=true: every secret is registered with ::add-mask:: on
+	// stdout before anything else is printed.
+	GitHubActions bool
 	// Cache is SHIPLANE_CACHE: the folder shiplane keeps what it learned on this machine in
 	// ("" for the user cache directory's shiplane folder).
 	Cache string
@@ -87,6 +90,7 @@ func readEnv(getenv func(string) string) Env {
 		DeployWait:       strings.TrimSpace(getenv("DEPLOY_WAIT")),
 		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),
 		Cache:            getenv("SHIPLANE_CACHE"),
+		GitHubActions:    getenv("GITHUB_ACTIONS") == "true",
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {

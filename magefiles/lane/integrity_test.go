@@ -1,6 +1,7 @@
 package lane_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -156,5 +157,30 @@ func TestLocalComponentTagElsewhereIsNeverPushed(t *testing.T) {
 		if !rel.Draft {
 			t.Errorf("the release was published with a component tag missing: %+v", rel)
 		}
+	}
+}
+
+// TestGitHubActionsMasksEverySecretFirst: under GitHub Actions the release registers every secret
+// (the token and its encoded forms) with ::add-mask:: before it prints anything else.
+func TestGitHubActionsMasksEverySecretFirst(t *testing.T) {
+	r := newReleaseRepo(t, "shipmask")
+	r.env["GITHUB_ACTIONS"] = "true"
+	var stdout strings.Builder
+	cfg := r.config()
+	cfg.Stdout = &stdout
+	cfg.Progress = &stdout // one stream, to see what comes first
+	if err := lane.ReleasePlan(t.Context(), cfg); err != nil && !strings.Contains(stdout.String(), "verdict") {
+		t.Fatalf("releasePlan: %v\n%s", err, stdout.String())
+	}
+	out := stdout.String()
+	if !strings.HasPrefix(out, "::add-mask::"+canary+"\n") {
+		t.Fatalf("the first line is not the token's mask:\n%s", out)
+	}
+	if !strings.Contains(out, "::add-mask::"+base64.StdEncoding.EncodeToString([]byte(canary))+"\n") {
+		t.Errorf("the token's base64 form is not registered:\n%s", out)
+	}
+	rest := out[strings.LastIndex(out, "::add-mask::"):]
+	if strings.Contains(rest[strings.Index(rest, "\n"):], canary) {
+		t.Errorf("the token appears after the masks:\n%s", out)
 	}
 }

@@ -238,6 +238,9 @@ func (r *releaseRun) verifyNodes(ctx context.Context) ([]*goal.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.cl.registerMasks(); err != nil { // the release file's own secrets
+		return nil, err
+	}
 	return p.Nodes(), nil
 }
 
