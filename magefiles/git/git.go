@@ -267,6 +267,16 @@ func (r *Repo) Dirty(ctx context.Context) ([]string, error) {
 	return sortedLines(out), nil
 }
 
+// Ignored lists the files in the work tree that git ignores (build outputs, caches), relative to
+// the root: what Dirty does not see.
+func (r *Repo) Ignored(ctx context.Context) ([]string, error) {
+	out, err := r.out(ctx, "ls-files", "--others", "--ignored", "--exclude-standard")
+	if err != nil {
+		return nil, fmt.Errorf("listing ignored files: %w", err)
+	}
+	return sortedLines(out), nil
+}
+
 // TagCommit returns the commit a local tag points at, or "" when there is no such tag.
 func (r *Repo) TagCommit(ctx context.Context, tag string) (string, error) {
 	out, err := r.out(ctx, "rev-parse", "-q", "--verify", "refs/tags/"+tag+"^{commit}")

@@ -91,6 +91,14 @@ func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.C
 				}
 			}
 			rel.After = append(rel.After, umbrella.Goal)
+			rel.Assets = []plan.Asset{{Name: "release-manifest.json"}, {Name: "SHA256SUMS"}}
+			for _, c := range append(append([]plan.Component(nil), out...), pc) {
+				for _, a := range c.Artifacts {
+					if a.Kind == plan.Chart && c.Publish {
+						rel.Assets = append(rel.Assets, plan.Asset{Name: releaseChartAsset(a.Name, a.Version), Component: c.Name})
+					}
+				}
+			}
 			pc.Artifacts = append(pc.Artifacts, rel)
 		}
 		out = append(out, pc)
@@ -159,3 +167,6 @@ func chartName(dir string) string {
 	dir = strings.TrimSuffix(dir, "/")
 	return dir[strings.LastIndex(dir, "/")+1:]
 }
+
+// releaseChartAsset is the name a chart's archive has among the release's assets.
+func releaseChartAsset(name, version string) string { return name + "-" + version + ".tgz" }

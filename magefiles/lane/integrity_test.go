@@ -78,7 +78,8 @@ func TestReleaseTrustsNoDraftAssetForIdentity(t *testing.T) {
 func (r *releaseRepo) withVerify(t *testing.T, yaml string) {
 	t.Helper()
 	gittest.Write(t, r.root, map[string]string{"deploy/release.yaml": yaml})
-	gittest.Git(t, r.root, "commit", "-q", "-am", "verification for the test")
+	gittest.Git(t, r.root, "add", "-A")
+	gittest.Git(t, r.root, "commit", "-q", "-m", "verification for the test")
 	gittest.Git(t, r.root, "push", "-q", "origin", "HEAD:refs/heads/main")
 }
 
@@ -127,6 +128,28 @@ func TestVerificationThatEditsTheTreePublishesNothing(t *testing.T) {
 	}
 	if w := r.reg.Writes(); w != 0 || r.gh.Writes() != 0 {
 		t.Errorf("writes after the tree changed: registry %d, GitHub %d\n%s", w, r.gh.Writes(), r.reg.Dump())
+	}
+}
+
+// TestVerificationThatWritesAnIgnoredFilePublishesNothing: a verification goal that leaves a file
+// git ignores in a folder the builds copy (a test binary, a profile) changes what would be built;
+// the release refuses too.
+func TestVerificationThatWritesAnIgnoredFilePublishesNothing(t *testing.T) {
+	r := newReleaseRepo(t, "shipignored")
+	ctx := t.Context()
+	gittest.Write(t, r.root, map[string]string{".gitignore": "*.prof\n"})
+	r.withVerify(t, "verify:\n  - name: profile\n    run: echo profile > services/core/cpu.prof\n")
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	r.reg.Reset()
+	err := lane.ReleaseAll(ctx, r.config())
+	var changed *lane.VerificationChangedTreeError
+	if !errors.As(err, &changed) || !strings.Contains(strings.Join(changed.Files, " "), "services/core/cpu.prof") {
+		t.Fatalf("err = %v\n%s", err, r.out)
+	}
+	if w := r.reg.Writes(); w != 0 {
+		t.Errorf("%d registry writes after the tree changed", w)
 	}
 }
 

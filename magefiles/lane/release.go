@@ -1,13 +1,16 @@
 package lane
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/docker"
@@ -106,7 +109,11 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if !ws.Config.PlanJSON {
 		fmt.Fprint(ws.Config.Stdout, r.cl.red.String(pl.String()))
 	}
-	return r.cl.red.Error(pl.Err())
+	if err := pl.Err(); err != nil {
+		return r.cl.red.Error(err)
+	}
+	// What releaseAll refuses before building, releasePlan refuses too.
+	return ws.checkChartImages(pl)
 }
 
 // writePlanJSON writes the plan as JSON to stdout (Config.PlanJSON) and to SHIPLANE_PLAN_JSON.
@@ -115,11 +122,14 @@ func (r *releaseRun) writePlanJSON(pl *plan.Plan) error {
 	if !ws.Config.PlanJSON && ws.Env.PlanJSON == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(pl, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a secret's &, < and > stay as they are, so the redactor finds them
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(pl); err != nil {
 		return fmt.Errorf("encoding the plan: %w", err)
 	}
-	data = []byte(r.cl.red.String(string(data)) + "\n")
+	data := []byte(r.cl.red.String(buf.String()))
 	if ws.Config.PlanJSON {
 		if _, err := ws.Config.Stdout.Write(data); err != nil {
 			return err
@@ -179,8 +189,13 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		if verify, err = r.verifyNodes(ctx); err != nil {
 			return r.cl.red.Error(err)
 		}
-		// What is built and packaged is the commit: verification may have written files.
-		verify = append(verify, &goal.Node{Component: "verify", Goal: &treeUnchanged{repo: ws.Repo}, After: verify})
+		// What is built and packaged is the commit: verification may have written files, tracked,
+		// untracked or ignored (the builds copy whole folders).
+		check, err := newTreeUnchanged(ctx, ws.Repo, ws.Config.Root)
+		if err != nil {
+			return err
+		}
+		verify = append(verify, &goal.Node{Component: "verify", Goal: check, After: verify})
 	} else {
 		fmt.Fprintln(out, "everything is published: no verification needed")
 	}
@@ -269,15 +284,46 @@ func (r *releaseRun) tagStillAtHead(tag string) func(ctx context.Context, step s
 }
 
 // treeUnchanged is the check "the work tree is still the commit" after verification: a
-// verification goal that edits a tracked file, or leaves an untracked one, must not change what
-// is built and packaged. It checks when it runs (after verification), never at assessment.
+// verification goal that edits a tracked file, leaves an untracked one, or adds or changes an
+// ignored one (a build output, a profile) must not change what is built and packaged. It checks
+// when it runs (after verification), never at assessment.
 type treeUnchanged struct {
-	repo    dirtyChecker
+	repo    treeLister
+	root    string
+	ignored map[string]fileStamp // the ignored files before verification
 	checked bool
 }
 
-type dirtyChecker interface {
+type treeLister interface {
 	Dirty(ctx context.Context) ([]string, error)
+	Ignored(ctx context.Context) ([]string, error)
+}
+
+type fileStamp struct {
+	size int64
+	mod  time.Time
+}
+
+func newTreeUnchanged(ctx context.Context, repo treeLister, root string) (*treeUnchanged, error) {
+	ignored, err := stampIgnored(ctx, repo, root)
+	if err != nil {
+		return nil, err
+	}
+	return &treeUnchanged{repo: repo, root: root, ignored: ignored}, nil
+}
+
+func stampIgnored(ctx context.Context, repo treeLister, root string) (map[string]fileStamp, error) {
+	names, err := repo.Ignored(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]fileStamp, len(names))
+	for _, n := range names {
+		if fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(n))); err == nil {
+			out[n] = fileStamp{size: fi.Size(), mod: fi.ModTime()}
+		}
+	}
+	return out, nil
 }
 
 func (g *treeUnchanged) String() string { return "work tree unchanged by verification" }
@@ -287,12 +333,22 @@ func (g *treeUnchanged) Assess(context.Context) (goal.State, error) {
 }
 
 func (g *treeUnchanged) Achieve(ctx context.Context) error {
-	dirty, err := g.repo.Dirty(ctx)
+	changed, err := g.repo.Dirty(ctx)
 	if err != nil {
 		return err
 	}
-	if len(dirty) > 0 {
-		return &VerificationChangedTreeError{Files: dirty}
+	now, err := stampIgnored(ctx, g.repo, g.root)
+	if err != nil {
+		return err
+	}
+	for n, st := range now {
+		if was, ok := g.ignored[n]; !ok || was != st {
+			changed = append(changed, n+" (ignored by git)")
+		}
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		return &VerificationChangedTreeError{Files: changed}
 	}
 	g.checked = true
 	return nil

@@ -60,7 +60,7 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 			for _, e := range entries {
 				for _, s := range e.Steps {
 					if s.Kind == plan.Chart {
-						want[fmt.Sprintf("%s-%s.tgz", s.Name, s.Version)] = true
+						want[releaseChartAsset(s.Name, s.Version)] = true
 					}
 				}
 			}
@@ -119,7 +119,7 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 				if err != nil {
 					return nil, err
 				}
-				assets = append(assets, publish.Asset{Name: fmt.Sprintf("%s-%s.tgz", s.Name, s.Version), Content: data})
+				assets = append(assets, publish.Asset{Name: releaseChartAsset(s.Name, s.Version), Content: data})
 				ch, err := cache.Chart(ctx, s.Repo, s.Name, s.Version)
 				if err != nil {
 					return nil, err

@@ -58,11 +58,17 @@ type Artifact struct {
 	// Pins are the images a chart installs: it is published pinning each by the digest its
 	// reference holds, and that pin is part of its identity (PinnedInputs).
 	Pins []Pin
+	// Assets are the assets a release must carry, each with the component it comes from (a
+	// blocked component's is not expected).
+	Assets []Asset
 	// After lists the goals of the artifacts this one references or must follow: a chart follows
 	// the images it installs, the umbrella every chart and image, a git tag its component's
 	// artifacts, the release everything.
 	After []string
 }
+
+// Asset is one file a release carries.
+type Asset struct{ Name, Component string }
 
 // Pin is one image a chart installs.
 type Pin struct {

@@ -228,7 +228,10 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 			case r.Draft:
 				s.Decision, s.Cause = Publish, "a draft exists: finish it"
 			default:
-				s.Decision = AlreadyPublished
+				s.Decision, s.Cause = releaseAssets(a, r, func(component string) bool {
+					_, b := blocked[component]
+					return b
+				})
 			}
 		case GitTag:
 			t, err := snap.Tag(a.Ref)
@@ -274,7 +277,7 @@ func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, 
 	}
 	s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "annotation", present, have)
 	if s.Decision == AlreadyPublished {
-		s.Digest = snapDigest(snap, s.Artifact)
+		s.Digest = snapDigest(snap, s.Artifact) // Inputs stays the files' key: PinnedInputs derives from it
 	}
 	return nil
 }
@@ -282,6 +285,42 @@ func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, 
 func snapDigest(snap *published.Snapshot, a Artifact) string {
 	ch, _ := snap.Chart(a.Repo, a.Name, a.Version)
 	return ch.Digest
+}
+
+// releaseAssets decides a published release by its assets: exactly the expected names (those of
+// components not blocked) → already published; any missing → publish (the goal completes it);
+// any foreign → publish (the goal stops with the asset to delete).
+func releaseAssets(a Artifact, r published.Release, blocked func(string) bool) (Decision, string) {
+	want := map[string]bool{}
+	for _, x := range a.Assets {
+		if !blocked(x.Component) {
+			want[x.Name] = true
+		}
+	}
+	have := map[string]bool{}
+	var foreign, missing []string
+	for _, n := range r.Assets {
+		have[n] = true
+		if !want[n] {
+			foreign = append(foreign, n)
+		}
+	}
+	for n := range want {
+		if !have[n] {
+			missing = append(missing, n)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(foreign)
+	switch {
+	case len(a.Assets) == 0:
+		return AlreadyPublished, "" // nothing expected of it
+	case len(missing) > 0:
+		return Publish, fmt.Sprintf("published without %s: complete it", strings.Join(missing, ", "))
+	case len(foreign) > 0:
+		return Publish, fmt.Sprintf("published with foreign assets %s: remove them", strings.Join(foreign, ", "))
+	}
+	return AlreadyPublished, "its assets are all there"
 }
 
 // cannotTell turns an answer that could not be had into a refused step.

@@ -96,3 +96,45 @@ func TestPublishedInputsThatCannotBeToldAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishedReleaseIsDecidedByItsAssets: a published release counts as published only with
+// exactly its assets; one published without some (a maintainer clicked Publish mid-run) or with
+// foreign ones is to publish, so its goal completes it or names what to remove. A blocked
+// component's chart is not expected.
+func TestPublishedReleaseIsDecidedByItsAssets(t *testing.T) {
+	rel := plan.ReleaseArtifact("platform", "v1.0.0")
+	rel.Assets = []plan.Asset{{Name: "release-manifest.json"}, {Name: "SHA256SUMS"}, {Name: "core-1.2.0.tgz", Component: "core"}, {Name: "addon-1.0.0.tgz", Component: "addon"}}
+	in := plan.Input{Tag: "v1.0.0", AllowBlocked: true, Components: []plan.Component{
+		{Name: "tool", Version: "1.0.0"},
+		{Name: "addon", Version: "1.0.0", Publish: true, DependsOn: []string{"tool"}},
+		{Name: "core", Version: "1.2.0", Publish: true},
+		{Name: "platform", Version: "1.0.0", Publish: true, Artifacts: []plan.Artifact{rel}},
+	}}
+	for _, tt := range []struct {
+		name   string
+		assets []string
+		want   plan.Decision
+		cause  string
+	}{
+		{"complete", []string{"release-manifest.json", "SHA256SUMS", "core-1.2.0.tgz"}, plan.AlreadyPublished, "its assets are all there"},
+		{"published mid-run", []string{"release-manifest.json"}, plan.Publish, "published without SHA256SUMS, core-1.2.0.tgz: complete it"},
+		{"foreign asset", []string{"release-manifest.json", "SHA256SUMS", "core-1.2.0.tgz", "evil.sh"}, plan.Publish, "published with foreign assets evil.sh: remove them"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := publishedtest.New()
+			st.Releases["v1.0.0"] = published.Release{Present: true, Assets: tt.assets}
+			snap, err := published.Observe(t.Context(), st, in.Query(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := plan.Make(in, snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := append(p.Steps(plan.Publish), p.Steps(plan.AlreadyPublished)...)
+			if len(steps) != 1 || steps[0].Decision != tt.want || steps[0].Cause != tt.cause {
+				t.Errorf("release step: %+v, want %s (%s)", steps, tt.want, tt.cause)
+			}
+		})
+	}
+}

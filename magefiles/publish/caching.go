@@ -47,6 +47,8 @@ type Caching struct {
 	chartAns map[string]published.Chart
 	releases map[string]github.ReleaseDetail
 	inflight map[string]chan struct{}
+	// gen counts writes: an answer asked before a write is not kept after it.
+	gen int
 }
 
 type digestAnswer struct {
@@ -125,11 +127,12 @@ func remember[T any](o *Caching, m map[string]T, key string, ask func() (T, erro
 		}
 		done := make(chan struct{})
 		o.inflight[flight] = done
+		gen := o.gen
 		o.mu.Unlock()
 		v, err := ask()
 		o.mu.Lock()
-		if err == nil {
-			m[key] = v
+		if err == nil && gen == o.gen {
+			m[key] = v // kept only if no write happened meanwhile: a write may have changed it
 		}
 		delete(o.inflight, flight)
 		o.mu.Unlock()
@@ -179,6 +182,7 @@ func (o *Caching) Push(ctx context.Context, img v1.Image, tags []string, opts ..
 func (o *Caching) forget(refs ...string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.gen++
 	for _, r := range refs {
 		delete(o.digests, r)
 		delete(o.images, r)
@@ -263,7 +267,8 @@ func (o *Caching) Release(ctx context.Context, tag string) (published.Release, e
 
 func (o *Caching) forgetReleases() {
 	o.mu.Lock()
-	o.releases = map[string]github.ReleaseDetail{}
+	o.gen++
+	clear(o.releases) // in place: remember holds the map, not a copy
 	o.mu.Unlock()
 }
 
