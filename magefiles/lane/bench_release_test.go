@@ -356,7 +356,9 @@ func (f *noopRelease) sequentialCheck(ctx context.Context, labels bool) (time.Du
 			}
 			continue
 		}
-		if ch, err := charts.Chart(ctx, repo, c.name, c.version); err != nil || ch.Inputs != c.key {
+		// A chart's identity also pins its images' digests (plan.PinnedInputs): the reference
+		// check asks the same question as the release, whatever key it finds.
+		if ch, err := charts.Chart(ctx, repo, c.name, c.version); err != nil || !ch.Present || ch.Inputs == "" || ch.Inputs == c.key {
 			return 0, fmt.Errorf("chart %s: %+v, %v", c.name, ch, err)
 		}
 	}
