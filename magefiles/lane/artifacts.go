@@ -22,7 +22,8 @@ func ReleaseTag(version string) string { return "v" + version }
 // reference. facts supplies each component's guard facts (nil: none); tag is the release tag
 // (used when the policy pushes git tags).
 //
-// Order, by what an artifact references: a chart follows its component's image; the umbrella
+// Order, by what an artifact references: an image follows the image it is built FROM; a chart
+// follows its component's image; the umbrella
 // follows every chart and image it pins; a component's git tag follows its image and chart; the
 // release follows everything. A run stopped half way never leaves a published chart pointing at
 // an image that is not published.
@@ -109,18 +110,25 @@ func (w *Workspace) Artifacts(p Policy, facts *guard.Facts, tag string) []plan.C
 // imageArtifact is c's image under the policy's tags: <version> (release), or the moving
 // <version> and the immutable <version>-g<commit> (dev).
 func (w *Workspace) imageArtifact(p Policy, c *manifest.Component) plan.Artifact {
-	repo := w.ImageRepository(p, c)
-	var a plan.Artifact
-	if p.MovingTag {
-		moving := repo + ":" + c.Version
-		a = plan.ImageArtifact(c.Name, []string{moving, repo + ":" + w.ImmutableTag(c)}, []string{moving}, string(w.Keys[c.Name]))
-	} else {
-		a = plan.ImageArtifact(c.Name, []string{repo + ":" + c.Version}, nil, string(w.Keys[c.Name]))
-	}
+	tags, moving := w.imageTags(p, c)
+	a := plan.ImageArtifact(c.Name, tags, moving, string(w.Keys[c.Name]))
 	if from := w.baseOf(c); from != nil {
+		// Pushed after the image it is built FROM, whose layers it then mounts.
 		a.MountFrom = []string{w.ImageRepository(p, from)}
+		baseTags, _ := w.imageTags(p, from)
+		a.After = []string{plan.ImageGoal(baseTags)}
 	}
 	return a
+}
+
+// imageTags are c's image references under the policy, and which of them move.
+func (w *Workspace) imageTags(p Policy, c *manifest.Component) (tags, moving []string) {
+	repo := w.ImageRepository(p, c)
+	if p.MovingTag {
+		m := repo + ":" + c.Version
+		return []string{m, repo + ":" + w.ImmutableTag(c)}, []string{m}
+	}
+	return []string{repo + ":" + c.Version}, nil
 }
 
 // ImageRepository is c's repository in the policy's registry.

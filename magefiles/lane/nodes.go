@@ -51,25 +51,11 @@ func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*go
 		buildNodes = append(buildNodes, n)
 		return n
 	}
-	imageGoal := map[string]string{} // component → the goal of its image step
-	for _, s := range steps {
-		if s.Kind == plan.Image {
-			imageGoal[s.Component] = s.Goal
-		}
-	}
-
 	for i, s := range steps {
 		n := pubs[i]
 		n.After = append(n.After, first...)
 		if s.Kind == plan.Image {
-			c := w.Manifest.Component(s.Component)
-			n.After = append(n.After, build(c))
-			if from := w.baseOf(c); from != nil {
-				if dep := byGoal[imageGoal[from.Name]]; dep != nil {
-					// The base is pushed in this run: push it first, then mount its layers.
-					n.After = append(n.After, dep)
-				}
-			}
+			n.After = append(n.After, build(w.Manifest.Component(s.Component)))
 		}
 		for _, g := range s.After {
 			if dep := byGoal[g]; dep != nil {
