@@ -182,28 +182,35 @@ func PinImage(ctx context.Context, dir string, paths ImageValues, img PinnedImag
 // the fix. The lanes call it before anything is built or pushed, so a chart is never published
 // pointing nowhere.
 func CheckImageValues(dir string, paths ImageValues) error {
+	_, err := checkImageValues(dir, dir, paths)
+	return err
+}
+
+// checkImageValues is CheckImageValues naming files as if the chart were at shown; it returns
+// the paths with their defaults.
+func checkImageValues(dir, shown string, paths ImageValues) (ImageValues, error) {
 	paths = paths.withDefaults()
 	if err := paths.validate(); err != nil {
-		return err
+		return paths, err
 	}
 	md, err := chartutil.LoadChartfile(filepath.Join(dir, chartutil.ChartfileName))
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", filepath.Join(dir, chartutil.ChartfileName), err)
+		return paths, fmt.Errorf("reading %s: %w", filepath.Join(shown, chartutil.ChartfileName), err)
 	}
-	file := filepath.Join(dir, chartutil.ValuesfileName)
-	vals, err := chartutil.ReadValuesFile(file)
+	shownFile := filepath.Join(shown, chartutil.ValuesfileName)
+	vals, err := chartutil.ReadValuesFile(filepath.Join(dir, chartutil.ValuesfileName))
 	if errors.Is(err, os.ErrNotExist) {
-		return &ImageValuesError{Chart: md.Name, File: file, Values: paths}
+		return paths, &ImageValuesError{Chart: md.Name, File: shownFile, Values: paths}
 	}
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", file, err)
+		return paths, fmt.Errorf("reading %s: %w", shownFile, err)
 	}
 	for _, p := range paths.paths() {
 		if hasPath(vals, p) {
-			return nil
+			return paths, nil
 		}
 	}
-	return &ImageValuesError{Chart: md.Name, File: file, Values: paths}
+	return paths, &ImageValuesError{Chart: md.Name, File: shownFile, Values: paths}
 }
 
 // pinImage pins img in dir's values.yaml, naming files as if the chart were at shown.
@@ -211,35 +218,15 @@ func pinImage(ctx context.Context, dir, shown string, paths ImageValues, img Pin
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	paths = paths.withDefaults()
-	if err := paths.validate(); err != nil {
-		return err
-	}
 	if err := img.validate(); err != nil {
 		return err
 	}
-	md, err := chartutil.LoadChartfile(filepath.Join(dir, chartutil.ChartfileName))
+	paths, err := checkImageValues(dir, shown, paths)
 	if err != nil {
-		return fmt.Errorf("reading Chart.yaml: %w", err)
+		return err
 	}
 	file := filepath.Join(dir, chartutil.ValuesfileName)
 	shownFile := filepath.Join(shown, chartutil.ValuesfileName)
-	vals, err := chartutil.ReadValuesFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return &ImageValuesError{Chart: md.Name, File: shownFile, Values: paths}
-	}
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", shownFile, err)
-	}
-	found := false
-	for _, p := range paths.paths() {
-		if hasPath(vals, p) {
-			found = true
-		}
-	}
-	if !found {
-		return &ImageValuesError{Chart: md.Name, File: shownFile, Values: paths}
-	}
 	want := []version.Value{{Path: paths.Repository, Value: img.Repository}, {Path: paths.Tag, Value: img.Tag}, {Path: paths.Digest, Value: img.Digest}}
 	edit, err := version.PlanValues(file, want...)
 	if err != nil {
@@ -255,7 +242,7 @@ func pinImage(ctx context.Context, dir, shown string, paths ImageValues, img Pin
 		return fmt.Errorf("writing %s: %w", shownFile, err)
 	}
 	// Helm reads values.yaml its own way: check it reads what was meant.
-	vals, err = chartutil.ReadValuesFile(file)
+	vals, err := chartutil.ReadValuesFile(file)
 	if err != nil {
 		return fmt.Errorf("reading back %s: %w", shownFile, err)
 	}
