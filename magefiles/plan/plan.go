@@ -209,7 +209,7 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 				break
 			}
 			if a.Kind == Chart && len(a.Pins) > 0 {
-				if err := pinnedChart(&s, c, snap, present, have); err != nil {
+				if err := pinnedChart(&s, c, snap, present, have, digest); err != nil {
 					cannotTell(&s, err)
 				}
 				break
@@ -253,7 +253,7 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 // pinnedChart decides a chart that pins images: its identity is its files plus the digests its
 // pinned references hold now (PinnedInputs). Not published: publish, after its images. Published
 // while a pinned image is not: it pins something else, and the version was not bumped.
-func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, have string) error {
+func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, have, digest string) error {
 	if !present {
 		s.Decision, s.Cause = Publish, "not published"
 		return nil
@@ -277,14 +277,9 @@ func pinnedChart(s *Step, c *Component, snap *published.Snapshot, present bool, 
 	}
 	s.Decision, s.Cause, s.Err = ByInputs(c.Name, c.Version, a, "annotation", present, have)
 	if s.Decision == AlreadyPublished {
-		s.Digest = snapDigest(snap, s.Artifact) // Inputs stays the files' key: PinnedInputs derives from it
+		s.Digest = digest // Inputs stays the files' key: PinnedInputs derives from it
 	}
 	return nil
-}
-
-func snapDigest(snap *published.Snapshot, a Artifact) string {
-	ch, _ := snap.Chart(a.Repo, a.Name, a.Version)
-	return ch.Digest
 }
 
 // releaseAssets decides a published release by its assets: exactly the expected names (those of

@@ -155,21 +155,33 @@ func (o *Caching) Digest(ctx context.Context, ref string) (string, bool, error) 
 // config labels in the registry (a manifest and a config GET), which the memo then keeps.
 func (o *Caching) Image(ctx context.Context, ref string) (published.Image, error) {
 	return remember(o, o.images, ref, func() (published.Image, error) {
-		if o.ids != nil {
-			d, present, err := o.Digest(ctx, ref)
-			if err != nil || !present {
-				return published.Image{}, err
-			}
-			if in, ok := o.ids.Get("image inputs " + d); ok {
-				return published.Image{Present: true, Digest: d, Inputs: in}, nil
-			}
-		}
-		img, err := o.reg.Image(ctx, ref)
-		if err == nil && o.ids != nil && img.Present && img.Inputs != "" {
-			o.ids.Put("image inputs "+img.Digest, img.Inputs)
-		}
-		return img, err
+		return identify(ctx, o, "image", ref, o.reg.Image,
+			func(img published.Image) (string, string) { return img.Digest, img.Inputs },
+			func(d, in string) published.Image { return published.Image{Present: true, Digest: d, Inputs: in} })
 	})
+}
+
+// identify settles what ref holds: with the memo, one manifest HEAD, and the identity verified
+// before for that digest; otherwise read (the artifact's own labels or annotations), whose
+// identity the memo then keeps. carried gives what was read's digest and inputs ("" when absent);
+// known makes the answer from a remembered identity.
+func identify[T any](ctx context.Context, o *Caching, kind, ref string, read func(context.Context, string) (T, error),
+	carried func(T) (digest, inputs string), known func(digest, inputs string) T) (T, error) {
+	var zero T
+	if o.ids != nil {
+		d, present, err := o.Digest(ctx, ref)
+		if err != nil || !present {
+			return zero, err
+		}
+		if in, ok := o.ids.Get(kind + " inputs " + d); ok {
+			return known(d, in), nil
+		}
+	}
+	v, err := read(ctx, ref)
+	if d, in := carried(v); err == nil && o.ids != nil && d != "" && in != "" {
+		o.ids.Put(kind+" inputs "+d, in)
+	}
+	return v, err
 }
 
 // Push pushes and forgets what it knew of the tags.
@@ -195,20 +207,12 @@ func (o *Caching) forget(refs ...string) {
 func (o *Caching) Chart(ctx context.Context, repo, name, version string) (published.Chart, error) {
 	ref := published.ChartRef(repo, name, version)
 	return remember(o, o.chartAns, ref, func() (published.Chart, error) {
-		if o.ids != nil {
-			d, present, err := o.Digest(ctx, ref)
-			if err != nil || !present {
-				return published.Chart{}, err
-			}
-			if in, ok := o.ids.Get("chart inputs " + d); ok {
-				return published.Chart{Present: true, Digest: d, Inputs: in}, nil
-			}
-		}
-		c, err := o.charts.Chart(ctx, repo, name, version)
-		if err == nil && o.ids != nil && c.Present && c.Inputs != "" {
-			o.ids.Put("chart inputs "+c.Digest, c.Inputs)
-		}
-		return c, err
+		return identify(ctx, o, "chart", ref,
+			func(ctx context.Context, _ string) (published.Chart, error) {
+				return o.charts.Chart(ctx, repo, name, version)
+			},
+			func(c published.Chart) (string, string) { return c.Digest, c.Inputs },
+			func(d, in string) published.Chart { return published.Chart{Present: true, Digest: d, Inputs: in} })
 	})
 }
 
