@@ -199,9 +199,10 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	} else {
 		fmt.Fprintln(out, "everything is published: no verification needed")
 	}
+	tagCheck := r.tagStillAtHead(tag)
 	mk := &publishGoals{w: ws, images: r.cache, src: noLocalImages{}, charts: r.cache.Charts(), tags: r.tags, releases: r.cache,
-		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: r.tagStillAtHead(tag),
-		release: ws.releaseContent(r.cache, pl, r.tagStillAtHead(tag))}
+		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: tagCheck,
+		release: ws.releaseContent(r.cache, pl, tagCheck)}
 	if buildsImages(pl) {
 		d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
 		if err != nil {
@@ -209,10 +210,14 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		}
 		defer d.Close()
 		mk.daemon = d
-		mk.src = publish.Reproducible{Source: registry.NewDaemon(d.API()), Time: ws.Head.Time}
-		// Every image the release builds names this commit: one built from the same inputs at
-		// another commit (or from uncommitted edits) is rebuilt, not reused.
-		mk.buildOpts = []build.Option{build.WithProgress(out), build.WithRequiredRevision(ws.Head.Hash)}
+		mk.src = registry.NewDaemon(d.API())
+		mk.buildOpts = []build.Option{build.WithProgress(out)}
+		if r.policy.RequireCommit {
+			// Every image names this commit: one built from the same inputs at another commit (or
+			// from uncommitted edits) is rebuilt, not reused; its times are the commit's.
+			mk.src = publish.Reproducible{Source: mk.src, Time: ws.Head.Time}
+			mk.buildOpts = append(mk.buildOpts, build.WithRequiredRevision(ws.Head.Hash))
+		}
 	}
 	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, verify))
 	return ws.finishRedacted(rep, r.cl.red)
