@@ -2,10 +2,10 @@ package lane
 
 import (
 	"context"
+	"fmt"
 	"path"
 
 	"github.com/shiplane/shiplane/magefiles/build"
-	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/progress"
@@ -14,7 +14,8 @@ import (
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :<version> and
 // :latest and stamped with the component's labels. Images already built from the same inputs are
 // left alone; a base image builds before the images FROM it, and independent images build at once
-// (at most cfg.Workers). The daemon is $DOCKER_HOST, else the default socket.
+// (at most cfg.Workers). The daemon is the one the docker CLI would use (Workspace.DockerEndpoint):
+// DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
@@ -23,11 +24,12 @@ func BuildAllLocal(ctx context.Context, cfg Config) error {
 	if err := ws.Guard(ctx, LocalPolicy().Check, nil); err != nil {
 		return err
 	}
-	d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
+	d, err := ws.Daemon(ctx)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	fmt.Fprintf(ws.Config.Progress, "daemon: %s\n", d.Endpoint())
 	return ws.BuildLocal(ctx, d)
 }
 
