@@ -115,7 +115,7 @@ func ResolveEndpoint(env EndpointEnv) (Endpoint, error) {
 	if name == DefaultContext {
 		return defaultEndpoint(env, from)
 	}
-	s := store.New(filepath.Join(env.ConfigDir, "contexts"), storeConfig())
+	s := ContextStore(env.ConfigDir)
 	meta, err := s.GetMetadata(name)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -138,10 +138,11 @@ func ResolveEndpoint(env EndpointEnv) (Endpoint, error) {
 	return e, nil
 }
 
-// storeConfig types the docker endpoint of every context as the docker CLI does.
-func storeConfig() store.Config {
-	return store.NewConfig(func() any { return &map[string]any{} },
-		store.EndpointTypeGetter(ctxdocker.DockerEndpoint, func() any { return &ctxdocker.EndpointMeta{} }))
+// ContextStore opens the docker CLI's context store of the Docker config folder configDir (its
+// contexts/ folder), typing every context's docker endpoint as the CLI does.
+func ContextStore(configDir string) *store.ContextStore {
+	return store.New(filepath.Join(configDir, "contexts"), store.NewConfig(func() any { return &map[string]any{} },
+		store.EndpointTypeGetter(ctxdocker.DockerEndpoint, func() any { return &ctxdocker.EndpointMeta{} })))
 }
 
 // defaultEndpoint is the default context: DOCKER_HOST or the default socket (tcp://localhost:2376

@@ -225,7 +225,7 @@ func TestNewUsesTheContextsTLSMaterialWithAFakeTLSDaemon(t *testing.T) {
 	if _, err := docker.New(t.Context(), docker.WithEndpoint(mustResolve(t, env)), docker.WithPingTimeout(5*time.Second)); err == nil {
 		t.Fatal("New without TLS material succeeded; the stand-in daemon must require a client certificate")
 	}
-	err := testenv.ContextStore(dir).ResetEndpointTLSMaterial("secure", "docker", &store.EndpointTLSData{Files: map[string][]byte{
+	err := docker.ContextStore(dir).ResetEndpointTLSMaterial("secure", "docker", &store.EndpointTLSData{Files: map[string][]byte{
 		"ca.pem":   pemOf("CERTIFICATE", ca.Raw),
 		"cert.pem": pemOf("CERTIFICATE", cliCert.Raw),
 		"key.pem":  pemOf("EC PRIVATE KEY", mustMarshalEC(t, cliKey)),

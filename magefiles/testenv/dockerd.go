@@ -149,7 +149,7 @@ func tail(s string, n int) string {
 func DockerConfig(t testing.TB, current string, contexts map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	s := ContextStore(dir)
+	s := docker.ContextStore(dir)
 	for name, host := range contexts {
 		err := s.CreateOrUpdate(store.Metadata{
 			Name:      name,
@@ -172,11 +172,4 @@ func DockerConfig(t testing.TB, current string, contexts map[string]string) stri
 		t.Fatal(err)
 	}
 	return dir
-}
-
-// ContextStore opens the context store of the Docker config folder dir, as the docker CLI types
-// it, for a test that adds TLS material or reads a context back.
-func ContextStore(dir string) *store.ContextStore {
-	return store.New(filepath.Join(dir, "contexts"), store.NewConfig(func() any { return &map[string]any{} },
-		store.EndpointTypeGetter(ctxdocker.DockerEndpoint, func() any { return &ctxdocker.EndpointMeta{} })))
 }
