@@ -267,7 +267,11 @@ func (r *Runner) CheckImages(ctx context.Context, p *Project) error {
 		}
 	}
 	if len(missing) > 0 {
-		return &MissingImageError{Images: missing, Hint: r.hint}
+		me := &MissingImageError{Images: missing, Hint: r.hint}
+		if !r.endpoint.IsZero() {
+			me.Daemon = r.endpoint.String()
+		}
+		return me
 	}
 	return nil
 }

@@ -133,7 +133,11 @@ func TestBuildAllLocalBuildsOnTheDaemonOfTheCurrentContext(t *testing.T) {
 	}
 	defer onDefault.Close()
 	var missing *compose.MissingImageError
-	if err := onDefault.CheckImages(ctx, p); !errors.As(err, &missing) {
-		t.Errorf("compose on the default daemon = %v, want *MissingImageError (nothing was built there)", err)
+	err = onDefault.CheckImages(ctx, p)
+	if !errors.As(err, &missing) {
+		t.Fatalf("compose on the default daemon = %v, want *MissingImageError (nothing was built there)", err)
+	}
+	if want := "not in the Docker daemon of context default (" + def.Host() + ")"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error lacks %q: %v", want, err)
 	}
 }
