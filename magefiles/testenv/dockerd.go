@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,6 +86,7 @@ func startDockerd(ctx context.Context) (string, func() error, error) {
 		return "", nil, err
 	}
 	host := "unix://" + filepath.Join(dir, "docker.sock")
+	_, noBridge := net.InterfaceByName("docker0") // the default daemon's bridge, which must survive
 	// Not CommandContext: the daemon outlives the test that started it when others share it.
 	cmd := exec.Command(bin,
 		"--config-file", cfg,
@@ -119,6 +121,10 @@ func startDockerd(ctx context.Context) (string, func() error, error) {
 		d, err := docker.New(wctx, docker.WithHost(host), docker.WithPingTimeout(time.Second))
 		if err == nil {
 			d.Close()
+			if _, gone := net.InterfaceByName("docker0"); noBridge == nil && gone != nil {
+				_ = stop()
+				return "", nil, fmt.Errorf("starting a second dockerd removed the default daemon's docker0 bridge (%v); it must run in a network namespace of its own", gone)
+			}
 			return host, stop, nil
 		}
 		select {
