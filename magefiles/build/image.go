@@ -254,8 +254,25 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 	if g.spec.BaseImage != "" {
 		opts.BuildArgs = map[string]string{"BASE_IMAGE": g.spec.BaseImage}
 	}
-	if _, err := g.daemon.BuildImage(ctx, opts); err != nil {
+	id, err := g.daemon.BuildImage(ctx, opts)
+	if err != nil {
 		return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
+	}
+	if want := g.spec.Platform; !want.IsZero() {
+		// The classic builder's layer cache is not keyed by platform: a step cached by another
+		// platform's build (FROM scratch, the same files) gives that platform's image. Build again
+		// without the cache when that happened.
+		img, found, err := g.daemon.InspectImage(ctx, id)
+		if err != nil {
+			return err
+		}
+		if found && !samePlatform(img.Platform, want) {
+			fmt.Fprintf(out, "the builder's cache gave a %s image for %s; building again without the cache\n", describe(img.Platform), want)
+			opts.NoCache = true
+			if _, err := g.daemon.BuildImage(ctx, opts); err != nil {
+				return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
+			}
+		}
 	}
 	return nil
 }
