@@ -733,7 +733,7 @@ func (p *parser) platforms(n *yaml.Node, comp, field string) []platform.Platform
 		pl, err := platform.Parse(s)
 		var pe *platform.ParseError
 		if errors.As(err, &pe) {
-			p.fail(e.Line, comp, fmt.Sprintf("%s: %s", field, pe.Problem), "write linux/<arch>[/<variant>], e.g. linux/amd64, linux/arm64 or linux/arm/v7 (architectures: "+strings.Join(platform.Architectures(), ", ")+")")
+			p.fail(e.Line, comp, fmt.Sprintf("%s: %q: %s", field, s, pe.Problem), "write linux/<arch>[/<variant>], e.g. linux/amd64, linux/arm64 or linux/arm/v7 (architectures: "+strings.Join(platform.Architectures(), ", ")+")")
 			continue
 		} else if err != nil {
 			p.fail(e.Line, comp, fmt.Sprintf("%s: %v", field, err), "write linux/<arch>, e.g. linux/arm64")
