@@ -249,7 +249,12 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 		Tags:       g.tags(),
 		Labels:     g.spec.Labels,
 		Platform:   g.spec.Platform,
-		Output:     out,
+		// The classic builder's layer cache is not keyed by platform: a step cached by another
+		// platform's build (FROM scratch, the same files) answers with that platform's image, and
+		// the next step fails ("does not match the specified platform") or the result is that
+		// platform's. A build for a named platform does every step.
+		NoCache: !g.spec.Platform.IsZero(),
+		Output:  out,
 	}
 	if g.spec.BaseImage != "" {
 		opts.BuildArgs = map[string]string{"BASE_IMAGE": g.spec.BaseImage}
@@ -259,19 +264,13 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 		return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
 	}
 	if want := g.spec.Platform; !want.IsZero() {
-		// The classic builder's layer cache is not keyed by platform: a step cached by another
-		// platform's build (FROM scratch, the same files) gives that platform's image. Build again
-		// without the cache when that happened.
 		img, found, err := g.daemon.InspectImage(ctx, id)
 		if err != nil {
 			return err
 		}
 		if found && !samePlatform(img.Platform, want) {
-			fmt.Fprintf(out, "the builder's cache gave a %s image for %s; building again without the cache\n", describe(img.Platform), want)
-			opts.NoCache = true
-			if _, err := g.daemon.BuildImage(ctx, opts); err != nil {
-				return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
-			}
+			return fmt.Errorf("component %s: building %s for %s gave a %s image; fix: build on an engine that honours the build API's platform parameter (Engine 20.10 or newer)",
+				g.spec.Component, g.spec.Ref(), want, describe(img.Platform))
 		}
 	}
 	return nil
