@@ -83,8 +83,8 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	comps := imageComponents(ws)
-	if len(comps) != 5 {
-		t.Fatalf("%d components with images, want 5", len(comps))
+	if len(comps) != 6 {
+		t.Fatalf("%d components with images, want 6", len(comps))
 	}
 	start := time.Now()
 	if err := ws.BuildLocal(ctx, d); err != nil {
