@@ -162,6 +162,22 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 			t.Errorf("progress lacks %s's prefixed build output", c.Name)
 		}
 	}
+	// A component with no main (web: a Dockerfile and a site) is built with nothing compiled; the
+	// others compile their main.
+	for _, c := range comps {
+		compiled := false
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(line, c.Name+" | ") && strings.Contains(line, "go build") {
+				compiled = true
+			}
+		}
+		if compiled != (c.Image.Main != "") {
+			t.Errorf("%s (main %q): compiled = %v", c.Name, c.Image.Main, compiled)
+		}
+	}
+	if web := ws.Manifest.Component("web"); web == nil || web.Image == nil || web.Image.Main != "" {
+		t.Errorf("the repository has no component with an image and no main (web): %+v", web)
+	}
 
 	rerun := func(what string) *goal.Report {
 		t.Helper()
