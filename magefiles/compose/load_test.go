@@ -176,9 +176,9 @@ func TestComposeLoadErrors(t *testing.T) {
 // them, so a broken file fails here rather than at composeUpLocal.
 func TestComposeLoadRepositoryFiles(t *testing.T) {
 	dir := filepath.Join("..", "..", "compose")
-	files := []string{"core.yaml", "connector-fs.yaml", "connector-webhook.yaml", "scanner.yaml"}
+	files := []string{"core.yaml", "web.yaml", "connector-fs.yaml", "connector-webhook.yaml", "scanner.yaml"}
 	p := load(t, dir, files, compose.WithGetenv(env("COMPOSE_PROJECT_NAME", "repo-check")))
-	if want := []string{"core", "connector-fs", "connector-webhook", "scanner"}; !reflect.DeepEqual(p.Order, want) {
+	if want := []string{"core", "web", "connector-fs", "connector-webhook", "scanner"}; !reflect.DeepEqual(p.Order, want) {
 		t.Errorf("Order = %v, want %v", p.Order, want)
 	}
 	for _, im := range p.Images() {

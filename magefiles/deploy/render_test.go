@@ -30,7 +30,7 @@ func updating() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-var componentCharts = []string{"core", "connector-fs", "connector-webhook", "scanner"}
+var componentCharts = []string{"core", "connector-fs", "connector-webhook", "scanner", "web"}
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()

@@ -22,7 +22,7 @@ import (
 )
 
 // leafCharts are the repository's charts that the umbrella depends on, in push order.
-var leafCharts = []string{"core", "connector-fs", "connector-webhook", "scanner"}
+var leafCharts = []string{"core", "connector-fs", "connector-webhook", "scanner", "web"}
 
 // commitTime stands for the commit time every package is stamped with.
 var commitTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

@@ -170,8 +170,8 @@ func TestPinnedChartsRenderPublishedImages(t *testing.T) {
 
 	got := render(t, ctx, platform.Path, nil)
 	golden(t, "pinned-platform", got)
-	if imgs := pinnedImages(t, got); len(imgs) != 3 {
-		t.Errorf("the umbrella runs %q, want core and both connectors", imgs)
+	if imgs := pinnedImages(t, got); len(imgs) != 4 {
+		t.Errorf("the umbrella runs %q, want core, both connectors and web", imgs)
 	}
 	scanner, err := chartutil.ReadValuesFile(filepath.Join(charts, "platform", "values-scanner.yaml"))
 	if err != nil {
@@ -397,7 +397,7 @@ func TestImagesAnnotation(t *testing.T) {
 	if len(refs) != len(leafCharts) {
 		t.Fatalf("the umbrella lists %+v", refs)
 	}
-	for i, name := range []string{"connector-fs", "connector-webhook", "core", "scanner"} { // sorted
+	for i, name := range []string{"connector-fs", "connector-webhook", "core", "scanner", "web"} { // sorted
 		if img := pinnedImage(t, charts, name); refs[i] != img.ImageRef() {
 			t.Errorf("entry %d is %+v, want %+v", i, refs[i], img.ImageRef())
 		}

@@ -148,7 +148,7 @@ func TestMissingDependencyIsRefused(t *testing.T) {
 	ctx := context.Background()
 	charts := copyCharts(t, false)
 	platform := filepath.Join(charts, "platform")
-	versions := map[string]string{"core": "1.2.0", "connector-fs": "0.3.0", "connector-webhook": "0.3.0"} // no scanner
+	versions := map[string]string{"core": "1.2.0", "connector-fs": "0.3.0", "connector-webhook": "0.3.0", "web": "0.1.0"} // no scanner
 
 	for name, opts := range map[string][]helm.PackageOption{
 		"no scanner":      {helm.WithDependencies("oci://registry.invalid/charts", versions)},
@@ -305,7 +305,7 @@ func TestPublishAll(t *testing.T) {
 
 	// A second push of everything, unchanged, writes nothing: no blob upload, no manifest PUT.
 	reg.Reset()
-	for _, p := range append([]*helm.Package{platform}, leaves["core"], leaves["connector-fs"], leaves["connector-webhook"], leaves["scanner"]) {
+	for _, p := range append([]*helm.Package{platform}, leaves["core"], leaves["connector-fs"], leaves["connector-webhook"], leaves["scanner"], leaves["web"]) {
 		res, err := c.Push(ctx, p, repo)
 		if err != nil {
 			t.Fatal(err)

@@ -83,8 +83,8 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	comps := imageComponents(ws)
-	if len(comps) != 5 {
-		t.Fatalf("%d components with images, want 5", len(comps))
+	if len(comps) != 6 {
+		t.Fatalf("%d components with images, want 6", len(comps))
 	}
 	start := time.Now()
 	if err := ws.BuildLocal(ctx, d); err != nil {
@@ -161,6 +161,22 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 		if !strings.Contains(out.String(), c.Name+" | Successfully tagged "+project+"/"+c.Image.Name+":latest") {
 			t.Errorf("progress lacks %s's prefixed build output", c.Name)
 		}
+	}
+	// A component with no main (web: a Dockerfile and a site) is built with nothing compiled; the
+	// others compile their main.
+	for _, c := range comps {
+		compiled := false
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(line, c.Name+" | ") && strings.Contains(line, "go build") {
+				compiled = true
+			}
+		}
+		if compiled != (c.Image.Main != "") {
+			t.Errorf("%s (main %q): compiled = %v", c.Name, c.Image.Main, compiled)
+		}
+	}
+	if web := ws.Manifest.Component("web"); web == nil || web.Image == nil || web.Image.Main != "" {
+		t.Errorf("the repository has no component with an image and no main (web): %+v", web)
 	}
 
 	rerun := func(what string) *goal.Report {

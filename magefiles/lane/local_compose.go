@@ -16,8 +16,8 @@ import (
 )
 
 // ComposeUpLocal starts the platform with Compose from the images in the local daemon: the compose
-// files of the components in no bundle (core, then the connectors: topological order), then those
-// of each included bundle. include names bundles; COMPOSE_INCLUDE (comma-separated) adds more.
+// files of the components in no bundle (core and web, then the connectors: topological order),
+// then those of each included bundle. include names bundles; COMPOSE_INCLUDE (comma-separated) adds more.
 // Every service image must already be built (nothing is pulled), the shared network is created
 // when missing, and it returns once every service is healthy, printing the published URLs on
 // cfg.Stdout. The project is named by COMPOSE_PROJECT_NAME, else the files, else the manifest's

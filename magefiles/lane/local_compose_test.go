@@ -129,6 +129,13 @@ func TestComposeUpLocal(t *testing.T) {
 		}
 	})
 
+	t.Run("web serves its page, its version and /healthz", func(t *testing.T) {
+		if got, want := s.url("web"), "http://127.0.0.1:"+s.env["WEB_PORT"]; got != want {
+			t.Fatalf("web URL = %q, want %q (stdout %q)", got, want, s.stdout)
+		}
+		checkWeb(t, s.url("web"), webVersion(t, s.cfg.Root))
+	})
+
 	t.Run("a file in the inbox becomes a job", func(t *testing.T) {
 		name := fmt.Sprintf("drop-%d.txt", rand.Uint64())
 		tmp := filepath.Join(s.inbox, "."+name+".tmp")
@@ -179,6 +186,65 @@ func TestComposeUpLocalWithScanner(t *testing.T) {
 	s.down(t)
 }
 
+// webVersion is the web component's version, as the components file reads it.
+func webVersion(t *testing.T, root string) string {
+	t.Helper()
+	m, err := manifest.Load(root, manifest.DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Component("web")
+	if c == nil || c.Image == nil || c.Image.Main != "" {
+		t.Fatalf("the components file has no web component with an image and no main: %+v", c)
+	}
+	return c.Version
+}
+
+// checkWeb checks a running web image at base: GET / is the site's page, /version answers the
+// component's version, /healthz is ok, HEAD works and other methods are refused.
+func checkWeb(t *testing.T, base, version string) {
+	t.Helper()
+	get := func(method, path string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(body)
+	}
+	resp, page := get(http.MethodGet, "/")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "<title>shiplane reference platform</title>") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET / = %s (%s):\n%s", resp.Status, resp.Header.Get("Content-Type"), page)
+	}
+	resp, body := get(http.MethodGet, "/version")
+	var info struct{ Name, Version string }
+	if err := json.Unmarshal([]byte(body), &info); err != nil || resp.StatusCode != http.StatusOK || info.Name != "web" || info.Version != version {
+		t.Errorf("GET /version = %s %q (%v), want web %s", resp.Status, body, err, version)
+	}
+	if resp, body := get(http.MethodGet, "/healthz"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"ok"`) {
+		t.Errorf("GET /healthz = %s %q", resp.Status, body)
+	}
+	if resp, body := get(http.MethodHead, "/"); resp.StatusCode != http.StatusOK || body != "" || resp.Header.Get("Content-Length") != fmt.Sprint(len(page)) {
+		t.Errorf("HEAD / = %s, Content-Length %q, body %q; want 200, %d, none", resp.Status, resp.Header.Get("Content-Length"), body, len(page))
+	}
+	if resp, _ := get(http.MethodPost, "/"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST / = %s, want 405", resp.Status)
+	}
+	if resp, _ := get(http.MethodGet, "/VERSION"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /VERSION = %s, want 404: only site/ is served", resp.Status)
+	}
+}
+
 // stack is one compose project of a test: its name, ports, inbox and lane configuration.
 type stack struct {
 	project string
@@ -206,6 +272,7 @@ func newStack(t *testing.T, overrides map[string]string) *stack {
 		"CORE_PORT":            freePort(t),
 		"WEBHOOK_PORT":         freePort(t),
 		"SCANNER_PORT":         freePort(t),
+		"WEB_PORT":             freePort(t),
 		"FS_INBOX":             inbox,
 	}
 	for k, v := range overrides {

@@ -37,7 +37,7 @@ import (
 // the images of that prefix when a test ends, so it must never be the shared "shiplane".
 const deployProject = "shiplanedeploy"
 
-var deployCharts = []string{"core", "connector-fs", "connector-webhook", "scanner"}
+var deployCharts = []string{"core", "connector-fs", "connector-webhook", "scanner", "web"}
 
 type env map[string]string
 
@@ -164,6 +164,7 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 		"connector-fs: release deployed connector-fs (shiplane): ok (newly achieved)",
 		"connector-webhook: release deployed connector-webhook (shiplane): ok (newly achieved)",
 		"scanner: release deployed scanner (shiplane): ok (newly achieved)",
+		"web: release deployed web (shiplane): ok (newly achieved)",
 		`context "kubetest", server ` + cluster.Server,
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -178,7 +179,7 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 		t.Errorf("namespace labels = %v", ns.Labels)
 	}
 	wantRevisions(t, revisions(t, cluster.Kubeconfig, "shiplane"), map[string]string{
-		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed",
+		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed", "web": "1 deployed",
 	})
 	envs := map[string]map[string]string{}
 	for _, name := range deployCharts {
@@ -220,14 +221,14 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 		t.Fatalf("second deployAllLocal: %v\n%s", err, out)
 	}
 	t.Logf("second deployAllLocal:\n%s", out)
-	if n := strings.Count(out.String(), "ok (already achieved)"); n != 5 {
-		t.Errorf("second run: %d goals already achieved, want 5:\n%s", n, out)
+	if n := strings.Count(out.String(), "ok (already achieved)"); n != 6 {
+		t.Errorf("second run: %d goals already achieved, want 6:\n%s", n, out)
 	}
 	if strings.Contains(out.String(), "newly achieved") {
 		t.Errorf("second run achieved something:\n%s", out)
 	}
 	wantRevisions(t, revisions(t, cluster.Kubeconfig, "shiplane"), map[string]string{
-		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed",
+		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed", "web": "1 deployed",
 	})
 
 	// A changed value: revision 2 of that release only.
@@ -240,7 +241,7 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 		t.Errorf("changed core not upgraded:\n%s", out)
 	}
 	wantRevisions(t, revisions(t, cluster.Kubeconfig, "shiplane"), map[string]string{
-		"core": "2 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed",
+		"core": "2 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 deployed", "web": "1 deployed",
 	})
 	dep, err := cs.AppsV1().Deployments("shiplane").Get(ctx, "core", metav1.GetOptions{})
 	if err != nil || !hasEnv(dep, "LOG_LEVEL", "debug") {
@@ -284,7 +285,7 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 		t.Errorf("progress lacks the failure:\n%s", out)
 	}
 	wantRevisions(t, revisions(t, cluster.Kubeconfig, "rejected"), map[string]string{
-		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 failed",
+		"core": "1 deployed", "connector-fs": "1 deployed", "connector-webhook": "1 deployed", "scanner": "1 failed", "web": "1 deployed",
 	})
 	restore()
 	out.Reset()
@@ -309,11 +310,11 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 			order = append(order, strings.SplitN(l, ":", 2)[0])
 		}
 	}
-	if len(order) != 4 {
-		t.Errorf("uninstalled %v, want 4 releases:\n%s", order, out)
+	if len(order) != 5 {
+		t.Errorf("uninstalled %v, want 5 releases:\n%s", order, out)
 	}
 	wantRevisions(t, revisions(t, cluster.Kubeconfig, "shiplane"), map[string]string{
-		"core": "none", "connector-fs": "none", "connector-webhook": "none", "scanner": "none",
+		"core": "none", "connector-fs": "none", "connector-webhook": "none", "scanner": "none", "web": "none",
 	})
 	for _, name := range deployCharts {
 		if _, err := cs.AppsV1().Deployments("shiplane").Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -330,8 +331,8 @@ func TestDeployLocalAgainstAPIServer(t *testing.T) {
 	if err := lane.DeployDownLocal(ctx, cfg); err != nil {
 		t.Fatalf("second deployDownLocal: %v\n%s", err, out)
 	}
-	if n := strings.Count(out.String(), "ok (already achieved)"); n != 4 {
-		t.Errorf("second deployDownLocal: %d already achieved, want 4:\n%s", n, out)
+	if n := strings.Count(out.String(), "ok (already achieved)"); n != 5 {
+		t.Errorf("second deployDownLocal: %d already achieved, want 5:\n%s", n, out)
 	}
 }
 
@@ -505,11 +506,11 @@ func TestDeployLocalWaitFake(t *testing.T) {
 	rec := &recordingReleases{Releases: fc.Helm}
 
 	rep := ws.RunLocalDeploy(t.Context(), rels, fc.Namespaces, rec, s)
-	if rep.Count(goal.NewlyAchieved) != 5 || rep.Err() != nil {
+	if rep.Count(goal.NewlyAchieved) != 6 || rep.Err() != nil {
 		t.Fatalf("first run: %s: %v", rep.Summary(), rep.Err())
 	}
-	if w := fc.Kube.Waits(); len(w) != 4 || w[0] != 42*time.Second || w[3] != 42*time.Second {
-		t.Errorf("waits = %v, want 4 of 42s", w)
+	if w := fc.Kube.Waits(); len(w) != 5 || w[0] != 42*time.Second || w[4] != 42*time.Second {
+		t.Errorf("waits = %v, want 5 of 42s", w)
 	}
 	for _, connector := range []string{"connector-fs", "connector-webhook"} {
 		if rec.index("apply core") > rec.index("apply "+connector) {
@@ -518,10 +519,10 @@ func TestDeployLocalWaitFake(t *testing.T) {
 	}
 
 	rep = ws.RunLocalDeploy(t.Context(), rels, fc.Namespaces, rec, s)
-	if rep.Count(goal.AlreadyAchieved) != 5 {
+	if rep.Count(goal.AlreadyAchieved) != 6 {
 		t.Errorf("second run: %s", rep.Summary())
 	}
-	if w := fc.Kube.Waits(); len(w) != 4 {
+	if w := fc.Kube.Waits(); len(w) != 5 {
 		t.Errorf("second run waited: %v", w)
 	}
 
@@ -541,11 +542,11 @@ func TestDeployLocalWaitFake(t *testing.T) {
 	fc.Kube.WaitError = nil
 
 	rep = ws.RunLocalUndeploy(t.Context(), rec, s)
-	if rep.Count(goal.NewlyAchieved) != 4 || rep.Err() != nil {
+	if rep.Count(goal.NewlyAchieved) != 5 || rep.Err() != nil {
 		t.Fatalf("undeploy: %s: %v", rep.Summary(), rep.Err())
 	}
-	if w := fc.Kube.DeleteWaits(); len(w) != 4 || w[0] != 42*time.Second {
-		t.Errorf("delete waits = %v, want 4 of 42s", w)
+	if w := fc.Kube.DeleteWaits(); len(w) != 5 || w[0] != 42*time.Second {
+		t.Errorf("delete waits = %v, want 5 of 42s", w)
 	}
 	for _, connector := range []string{"connector-fs", "connector-webhook"} {
 		if rec.index("uninstall core") < rec.index("uninstall "+connector) {

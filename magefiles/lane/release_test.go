@@ -132,11 +132,11 @@ func TestReleaseAll(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
-	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json scanner-0.9.0.tgz"
+	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json scanner-0.9.0.tgz web-0.1.0.tgz"
 	if strings.Join(names, " ") != want {
 		t.Errorf("assets = %v, want %s", names, want)
 	}
-	if manifest.Commit != ws.Head.Hash || len(manifest.Components) != 6 {
+	if manifest.Commit != ws.Head.Hash || len(manifest.Components) != 7 {
 		t.Errorf("release manifest: %+v", manifest)
 	}
 	for _, c := range manifest.Components {

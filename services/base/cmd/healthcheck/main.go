@@ -1,11 +1,15 @@
-// Command healthcheck probes a service from inside its container:
+// Command healthcheck is the base image's program, /usr/local/bin/healthcheck. It has two modes.
 //
 //	healthcheck [url]
 //
-// It GETs url, or http://127.0.0.1:$PORT/healthz (PORT defaults to 8080),
-// with a 2s timeout and exits 0 on 200 OK, else 1 with a message on stderr.
-// It is copied into the base image as /usr/local/bin/healthcheck so that
-// scratch-based images can have a HEALTHCHECK.
+// probes a service from inside its container, so that scratch-based images can have a
+// HEALTHCHECK: it GETs url, or http://127.0.0.1:$PORT/healthz (PORT defaults to 8080), with a 2s
+// timeout and exits 0 on 200 OK, else 1 with a message on stderr.
+//
+//	healthcheck serve [-name NAME] -version-file FILE DIR
+//
+// serves DIR read-only on $PORT (default 8080), with /healthz and /version, for images that are
+// a static site and no program of their own (see package static).
 package main
 
 import (
@@ -15,6 +19,7 @@ import (
 	"os"
 
 	"github.com/shiplane/shiplane/services/base/probe"
+	"github.com/shiplane/shiplane/services/base/static"
 	"github.com/shiplane/shiplane/services/base/svc"
 )
 
@@ -23,6 +28,15 @@ var version = "dev"
 func main() {
 	if len(os.Args) == 2 && (os.Args[1] == "-version" || os.Args[1] == "--version") {
 		fmt.Println("healthcheck", version)
+		return
+	}
+	if len(os.Args) >= 2 && os.Args[1] == "serve" {
+		cfg, err := static.ParseArgs(os.Args[2:], os.ReadFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "healthcheck serve:", err)
+			os.Exit(2)
+		}
+		svc.Main(cfg.Info, cfg.Run)
 		return
 	}
 	url, err := probe.Target(os.Args[1:], svc.OSEnv)
