@@ -12,12 +12,17 @@ import (
 )
 
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :<version> and
-// :latest and stamped with the component's labels. Images already built from the same inputs are
-// left alone; a base image builds before the images FROM it, and independent images build at once
-// (at most cfg.Workers). The daemon is $DOCKER_HOST, else the default socket.
+// :latest and stamped with the component's labels. cfg.Only (else $COMPONENTS) limits it to the
+// components named and the images they are built FROM; an unknown name is refused before anything
+// is built. Images already built from the same inputs are left alone; a base image builds before
+// the images FROM it, and independent images build at once (at most cfg.Workers). The daemon is
+// $DOCKER_HOST, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	if err := ws.selectForBuild(ws.Config.Progress); err != nil {
 		return err
 	}
 	if err := ws.Guard(ctx, LocalPolicy().Check, nil); err != nil {
@@ -47,13 +52,14 @@ func (w *Workspace) RunLocalBuild(ctx context.Context, d build.Daemon, opts ...b
 	return goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
 }
 
-// LocalBuildNodes returns one "image built" node per component with an image, in manifest order.
+// LocalBuildNodes returns one "image built" node per component with an image, in manifest order,
+// limited to w.Selection's components and the images they are built FROM.
 // A node runs after the node of the component its image is built FROM, so that image is built
 // first. Every goal compiles with go in the repository root and then applies opts.
 func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goal.Node {
 	byName := map[string]*goal.Node{}
 	var nodes []*goal.Node
-	for _, c := range w.Manifest.Components {
+	for _, c := range w.selectedBuilds(w.Manifest.Components) {
 		if c.Image == nil {
 			continue
 		}

@@ -39,6 +39,9 @@ type Workspace struct {
 	HeadTrees map[string]string
 	// Levels are the components in topological levels, dependencies first.
 	Levels [][]*manifest.Component
+	// Selection limits the local lane's builds and compose files (Select); the zero value, which
+	// every other lane keeps, selects everything.
+	Selection Selection
 }
 
 // Open loads the manifest and settings and reads the git facts every lane needs.
