@@ -245,7 +245,7 @@ func (e *UnknownContextError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kube context %q is not in the kubeconfig (%s): ", e.Context, kubeconfigSource(e.Kubeconfig, e.KubeconfigSet))
 	if len(e.Contexts) == 0 {
-		b.WriteString("it has no contexts")
+		b.WriteString("it has no contexts (is the file there?)")
 	} else {
 		fmt.Fprintf(&b, "its contexts are %s", strings.Join(e.Contexts, ", "))
 		if e.Current != "" {

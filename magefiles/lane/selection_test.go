@@ -36,21 +36,7 @@ func TestSplitList(t *testing.T) {
 }
 
 func TestComposeFilesSelection(t *testing.T) {
-	m, errs := manifest.Parse("components.yaml", []byte(`
-project: demo
-platform: {version_file: VERSION}
-components:
-  - {name: hook, paths: [h], version_file: h/VERSION, compose: compose/hook.yaml, depends_on: [core, base]}
-  - {name: core, paths: [c], version_file: c/VERSION, compose: compose/core.yaml, depends_on: [base]}
-  - {name: base, paths: [b], version_file: b/VERSION}
-  - {name: fs, paths: [f], version_file: f/VERSION, compose: compose/fs.yaml, depends_on: [core]}
-  - {name: scan, paths: [s], version_file: s/VERSION, compose: compose/scan.yaml}
-bundles:
-  - {name: scanner, components: [scan]}
-`))
-	if errs != nil {
-		t.Fatal(errs)
-	}
+	m := layeringManifest(t)
 	tests := []struct {
 		asked, include []string
 		want           []string

@@ -41,14 +41,19 @@ func config() lane.Config {
 }
 
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :latest and :<version>; -only=core,… (or COMPONENTS) builds those and the images they are FROM.
-func BuildAllLocal(ctx context.Context, only *string) error {
+func BuildAllLocal(ctx context.Context,
+	only *string, // components to build, comma-separated, with the images they are FROM (default: $COMPONENTS, else all)
+) error {
 	cfg := config()
 	cfg.Only = list(only)
 	return lane.BuildAllLocal(ctx, cfg)
 }
 
 // ComposeUpLocal starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles, -only=… (or COMPONENTS) limits the components.
-func ComposeUpLocal(ctx context.Context, include, only *string) error {
+func ComposeUpLocal(ctx context.Context,
+	include *string, // bundles to add, comma-separated (and $COMPOSE_INCLUDE)
+	only *string, // components to start, comma-separated, with those they depend on (default: $COMPONENTS, else all)
+) error {
 	cfg := config()
 	cfg.Only = list(only)
 	return lane.ComposeUpLocal(ctx, cfg, list(include))
@@ -83,12 +88,16 @@ func LocalRegistry(ctx context.Context) error {
 }
 
 // DeployAllLocal installs or upgrades every component chart from the working tree into a kube context: -context=<name> (or KUBE_CONTEXT), else the current one (KUBECONFIG, DEPLOY_NAMESPACE, DEPLOY_WAIT=1).
-func DeployAllLocal(ctx context.Context, context *string) error {
+func DeployAllLocal(ctx context.Context,
+	context *string, // the kubeconfig context (default: $KUBE_CONTEXT, else the current-context)
+) error {
 	return lane.DeployAllLocal(ctx, kubeContext(context))
 }
 
 // DeployDownLocal uninstalls every release deployAllLocal installed; -context=<name> (or KUBE_CONTEXT) picks the kube context.
-func DeployDownLocal(ctx context.Context, context *string) error {
+func DeployDownLocal(ctx context.Context,
+	context *string, // the kubeconfig context (default: $KUBE_CONTEXT, else the current-context)
+) error {
 	return lane.DeployDownLocal(ctx, kubeContext(context))
 }
 
