@@ -99,8 +99,9 @@ func (w *Workspace) ClusterImagesAdvice(contextName, clusterName string) string 
 	return fmt.Sprintf(`context %q is a %s cluster (%s): its nodes keep their own images and do not see this Docker daemon's, so the releases' pods cannot start until the images are there. Either
   load what buildAllLocal built:
     %s
-  or serve them from a registry the cluster can reach: push them with
-    DEV_REGISTRY=<registry host:port>/%s go run mage.go pushAllDev
-  (LOCAL_REGISTRY_ADDR=0.0.0.0:5000 go run mage.go localRegistry serves one on this machine) and make that registry a mirror of docker.io on the cluster's nodes (%s), since the releases run %s/<image>:<version>`,
-		contextName, k.Tool, k.Name, load, w.Manifest.Project, mirror, w.Manifest.Project)
+  or serve them from a registry the cluster's nodes use as their mirror of docker.io (%s), since the releases run %s/<image>:<version>:
+    LOCAL_REGISTRY_ADDR=0.0.0.0:5000 go run mage.go localRegistry
+    DEV_REGISTRY=localhost:5000/%s go run mage.go pushAllDev
+  with the mirror's endpoint http://<this machine's address as the nodes reach it>:5000`,
+		contextName, k.Tool, k.Name, load, mirror, w.Manifest.Project, w.Manifest.Project)
 }

@@ -76,7 +76,7 @@ func TestDeployLocalKubeContextPicksTheContextNotTheCurrentOne(t *testing.T) {
 		`context "kind-dev" is a kind cluster (dev)`,
 		"kind load docker-image " + deployProject + "/core:" + v("core") + " ",
 		" --name dev",
-		"DEV_REGISTRY=<registry host:port>/" + deployProject + " go run mage.go pushAllDev",
+		"DEV_REGISTRY=localhost:5000/" + deployProject + " go run mage.go pushAllDev",
 		"core: release deployed core (picked): ok (newly achieved)",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -158,7 +158,7 @@ func TestClusterImagesAdvice(t *testing.T) {
 	}{
 		{"kind-dev", "kind-dev", []string{`context "kind-dev" is a kind cluster (dev)`,
 			"kind load docker-image " + core + " ", " --name dev\n",
-			"DEV_REGISTRY=<registry host:port>/shiplane go run mage.go pushAllDev", "localRegistry", "mirror of docker.io", "containerdConfigPatches"}},
+			"DEV_REGISTRY=localhost:5000/shiplane go run mage.go pushAllDev", "LOCAL_REGISTRY_ADDR=0.0.0.0:5000 go run mage.go localRegistry", "mirror of docker.io", "containerdConfigPatches"}},
 		{"k3d-lab", "k3d-lab", []string{`is a k3d cluster (lab)`, "k3d image import " + core + " ", " -c lab\n", "--registry-config"}},
 		// The cluster entry's name says so when the context was renamed.
 		{"work", "k3d-lab", []string{"k3d image import", " -c lab\n"}},
