@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
 // DefaultReachTimeout is how long Connect waits for the API server to answer.
@@ -34,6 +37,8 @@ type Cluster struct {
 	Kubeconfig string
 	// Context is the kubeconfig context used.
 	Context string
+	// ClusterName is the name of the context's cluster entry in the kubeconfig ("kind-dev").
+	ClusterName string
 	// Server is the API server's URL.
 	Server string
 	// Version is the API server's version ("v1.36.3").
@@ -109,10 +114,16 @@ func Connect(ctx context.Context, namespace string, opts ...ConnectOption) (*Clu
 		unreachable.Err = fmt.Errorf("reading the kubeconfig: %w", err)
 		return nil, unreachable
 	}
+	if cfg.context != "" && raw.Contexts[cfg.context] == nil {
+		return nil, &UnknownContextError{Context: cfg.context, Kubeconfig: where, KubeconfigSet: cfg.kubeconfig != "",
+			Contexts: sortedKeys(raw.Contexts), Current: raw.CurrentContext}
+	}
 	if unreachable.Context == "" {
 		unreachable.Context = raw.CurrentContext
 	}
+	var clusterName string
 	if kc := raw.Contexts[unreachable.Context]; kc != nil {
+		clusterName = kc.Cluster
 		if cl := raw.Clusters[kc.Cluster]; cl != nil {
 			unreachable.Server = cl.Server
 		}
@@ -149,14 +160,15 @@ func Connect(ctx context.Context, namespace string, opts ...ConnectOption) (*Clu
 		return nil, err
 	}
 	return &Cluster{
-		Kubeconfig: where,
-		Context:    unreachable.Context,
-		Server:     rc.Host,
-		Version:    version,
-		Namespace:  namespace,
-		Helm:       h,
-		Namespaces: NewKubeNamespaces(cs),
-		REST:       rc,
+		Kubeconfig:  where,
+		Context:     unreachable.Context,
+		ClusterName: clusterName,
+		Server:      rc.Host,
+		Version:     version,
+		Namespace:   namespace,
+		Helm:        h,
+		Namespaces:  NewKubeNamespaces(cs),
+		REST:        rc,
 	}, nil
 }
 
@@ -205,11 +217,7 @@ func (e *UnreachableError) Error() string {
 	default:
 		b.WriteString("no context configured")
 	}
-	src := "default kubeconfig " + e.Kubeconfig + ", KUBECONFIG not set"
-	if e.KubeconfigSet {
-		src = "KUBECONFIG=" + e.Kubeconfig
-	}
-	fmt.Fprintf(&b, " (%s)", src)
+	fmt.Fprintf(&b, " (%s)", kubeconfigSource(e.Kubeconfig, e.KubeconfigSet))
 	if e.Timeout > 0 {
 		fmt.Fprintf(&b, ", did not answer within %s", e.Timeout)
 	}
@@ -220,6 +228,53 @@ func (e *UnreachableError) Error() string {
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// UnknownContextError is a context asked for (WithContext) that the kubeconfig does not have.
+type UnknownContextError struct {
+	Context string
+	// Kubeconfig is the files read (a KUBECONFIG-style list); KubeconfigSet is true when KUBECONFIG
+	// (WithKubeconfig) chose them.
+	Kubeconfig    string
+	KubeconfigSet bool
+	// Contexts are the kubeconfig's contexts, sorted; Current is its current-context.
+	Contexts []string
+	Current  string
+}
+
+func (e *UnknownContextError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "kube context %q is not in the kubeconfig (%s): ", e.Context, kubeconfigSource(e.Kubeconfig, e.KubeconfigSet))
+	if len(e.Contexts) == 0 {
+		b.WriteString("it has no contexts (is the file there?)")
+	} else {
+		fmt.Fprintf(&b, "its contexts are %s", strings.Join(e.Contexts, ", "))
+		if e.Current != "" {
+			fmt.Fprintf(&b, " (current-context %s)", e.Current)
+		}
+	}
+	b.WriteString("; fix: ")
+	if best := diag.Closest(e.Context, e.Contexts); best != "" {
+		fmt.Fprintf(&b, "did you mean %q? ", best)
+	}
+	b.WriteString("name one of its contexts, or point KUBECONFIG at the kubeconfig that has it")
+	return b.String()
+}
+
+func kubeconfigSource(where string, set bool) string {
+	if set {
+		return "KUBECONFIG=" + where
+	}
+	return "default kubeconfig " + where + ", KUBECONFIG not set"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // KubeNamespaces looks up and creates namespaces with a clientset.
 type KubeNamespaces struct{ cs kubernetes.Interface }

@@ -142,3 +142,29 @@ func TestDeployConnectRealAPIServer(t *testing.T) {
 		t.Fatalf("History(core) = %v, %v; want none", hist, err)
 	}
 }
+
+func TestDeployConnectUnknownContextListsTheMergedKubeconfigsContexts(t *testing.T) {
+	a := writeKubeconfig(t, "staging", "https://127.0.0.1:"+strconv.Itoa(closedPort(t)))
+	b := writeKubeconfig(t, "kind-dev", "https://127.0.0.1:"+strconv.Itoa(closedPort(t)))
+	list := a + string(filepath.ListSeparator) + b
+	_, err := deploy.Connect(t.Context(), "shiplane", deploy.WithKubeconfig(list), deploy.WithContext("kind-deb"))
+	var uc *deploy.UnknownContextError
+	if !errors.As(err, &uc) {
+		t.Fatalf("err = %v, want *deploy.UnknownContextError", err)
+	}
+	if uc.Context != "kind-deb" || uc.Current != "staging" || strings.Join(uc.Contexts, ",") != "kind-dev,staging" {
+		t.Errorf("error = %+v, want context kind-deb, current staging, contexts kind-dev and staging", uc)
+	}
+	for _, want := range []string{`kube context "kind-deb" is not in the kubeconfig (KUBECONFIG=` + list + ")",
+		"its contexts are kind-dev, staging (current-context staging)", `did you mean "kind-dev"?`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%v", want, err)
+		}
+	}
+	// Refused from the file alone: neither server (both closed ports) was dialled, which would
+	// have been an *UnreachableError.
+	var ue *deploy.UnreachableError
+	if errors.As(err, &ue) {
+		t.Errorf("err = %v, an unreachable cluster, want the context refused first", err)
+	}
+}

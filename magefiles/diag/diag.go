@@ -58,18 +58,24 @@ func Unwrap[E error](errs []E) []error {
 // Suggest returns "did you mean …?" naming the valid choice closest to got, or, when none is
 // close, "use one of: " and every choice, sorted.
 func Suggest(got string, valid []string) string {
+	if best := Closest(got, valid); best != "" {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	sorted := append([]string(nil), valid...)
+	sort.Strings(sorted)
+	return "use one of: " + strings.Join(sorted, ", ")
+}
+
+// Closest returns the valid choice closest to got, or "" when none is close enough to be a
+// likely misspelling (an edit distance under half of got's length plus two).
+func Closest(got string, valid []string) string {
 	best, bestD := "", len(got)/2+2
 	for _, v := range valid {
 		if d := Distance(got, v); d < bestD {
 			best, bestD = v, d
 		}
 	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
-	sorted := append([]string(nil), valid...)
-	sort.Strings(sorted)
-	return "use one of: " + strings.Join(sorted, ", ")
+	return best
 }
 
 // Distance is the Levenshtein edit distance between a and b (in bytes).

@@ -37,6 +37,13 @@ type Config struct {
 	Stdout io.Writer
 	// Workers bounds concurrent goals. Default: the engine's default.
 	Workers int
+	// Only limits buildAllLocal and composeUpLocal to these components and what they need (the
+	// images they are built FROM; for compose, the components they depend on). Default: $COMPONENTS,
+	// split at commas; empty selects every component.
+	Only []string
+	// KubeContext is the kubeconfig context deployAllLocal and deployDownLocal use. Default:
+	// $KUBE_CONTEXT, else the kubeconfig's current-context.
+	KubeContext string
 	// PlanJSON, when set, makes releasePlan write the plan as JSON to Stdout instead of text.
 	// Default: false ($SHIPLANE_PLAN_JSON names a file to write it to as well).
 	PlanJSON bool
@@ -61,11 +68,17 @@ type Env struct {
 	PlanJSON string
 	// ComposeInclude is COMPOSE_INCLUDE, split at commas.
 	ComposeInclude []string
+	// Components is COMPONENTS, split at commas: the local lane's selection when Config.Only is
+	// empty.
+	Components []string
 	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD.
 	Secrets []string
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
 	Kubeconfig, DeployNamespace, DeployWait, DeployTimeout string
+	// KubeContext is KUBE_CONTEXT: the kubeconfig context to deploy to when Config.KubeContext is
+	// empty.
+	KubeContext string
 	// GitHubActions is GITHUB_ACTIONS=true: every secret is registered with ::add-mask:: on
 	// stdout before anything else is printed.
 	GitHubActions bool
@@ -88,6 +101,9 @@ func readEnv(getenv func(string) string) Env {
 		Report:           getenv("SHIPLANE_REPORT"),
 		PlanJSON:         getenv("SHIPLANE_PLAN_JSON"),
 		Kubeconfig:       getenv("KUBECONFIG"),
+		KubeContext:      strings.TrimSpace(getenv("KUBE_CONTEXT")),
+		ComposeInclude:   SplitList(getenv("COMPOSE_INCLUDE")),
+		Components:       SplitList(getenv("COMPONENTS")),
 		DeployNamespace:  strings.TrimSpace(getenv("DEPLOY_NAMESPACE")),
 		DeployWait:       strings.TrimSpace(getenv("DEPLOY_WAIT")),
 		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),
@@ -101,17 +117,24 @@ func readEnv(getenv func(string) string) Env {
 			break
 		}
 	}
-	for _, b := range strings.Split(getenv("COMPOSE_INCLUDE"), ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			e.ComposeInclude = append(e.ComposeInclude, b)
-		}
-	}
 	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
 		if v := getenv(k); v != "" {
 			e.Secrets = append(e.Secrets, v)
 		}
 	}
 	return e
+}
+
+// SplitList splits a comma-separated list (a flag's or an environment variable's value), trimming
+// spaces and dropping blank items: " a, ,b" is [a b], and "" is nil.
+func SplitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // withDefaults fills what the caller left out, from the environment and the defaults, and makes

@@ -17,13 +17,17 @@ import (
 // BuildAllLocal builds every component image into the local Docker daemon, for the daemon's own
 // platform, tagged :<version> and :latest and stamped with the component's labels. With
 // PLATFORMS=linux/amd64,linux/arm64 it builds each image for each platform named instead, tagged
-// :<version>-<os>-<arch> (:latest is left alone). Images already built from the same inputs are
+// :<version>-<os>-<arch> (:latest is left alone). cfg.Only (else $COMPONENTS) limits it to the components named and the images
+// they are built FROM; an unknown name is refused before anything is built. Images already built from the same inputs are
 // left alone; a base image builds before the images FROM it, and independent images build at once
 // (at most cfg.Workers). The daemon is the one the docker CLI would use (Workspace.DockerEndpoint):
 // DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	if err := ws.selectForBuild(ws.Config.Progress); err != nil {
 		return err
 	}
 	if err := ws.Guard(ctx, LocalPolicy().Check, nil); err != nil {
@@ -154,7 +158,8 @@ func (w *Workspace) RunLocalBuild(ctx context.Context, d build.Daemon, opts ...b
 }
 
 // LocalBuildNodes returns one "image built" node per component with an image and platform it is
-// built for (Workspace.Platforms), in manifest order. A node runs after the node of the
+// built for (Workspace.Platforms), in manifest order,
+// limited to w.Selection's components and the images they are built FROM. A node runs after the node of the
 // component its image is built FROM, for the same platform, so that image is built first. Every
 // goal compiles with go in the repository root and then applies opts.
 func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goal.Node {
@@ -165,7 +170,7 @@ func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goa
 	byKey := map[key]*goal.Node{}
 	var nodes []*goal.Node
 	var plats []platform.Platform
-	for _, c := range w.Manifest.Components {
+	for _, c := range w.selectedBuilds(w.Manifest.Components) {
 		if c.Image == nil {
 			continue
 		}

@@ -18,6 +18,8 @@ import (
 // ComposeUpLocal starts the platform with Compose from the images in the local daemon: the compose
 // files of the components in no bundle (core and web, then the connectors: topological order),
 // then those of each included bundle. include names bundles; COMPOSE_INCLUDE (comma-separated) adds more.
+// cfg.Only (else $COMPONENTS) starts only the components named and those they depend on, plus the
+// included bundles; an unknown name is refused before anything starts.
 // Every service image must already be built (nothing is pulled), the shared network is created
 // when missing, and it returns once every service is healthy, printing the published URLs on
 // cfg.Stdout. The project is named by COMPOSE_PROJECT_NAME, else the files, else the manifest's
@@ -29,6 +31,9 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 	}
 	include = append(append([]string(nil), include...), ws.Env.ComposeInclude...)
 	out := progress.Locked(ws.Config.Progress)
+	if err := ws.selectForCompose(out); err != nil {
+		return err
+	}
 	p, err := ws.loadCompose(ctx, include)
 	if err != nil {
 		return err
@@ -121,6 +126,14 @@ func selectBundles(m *manifest.Manifest, names []string) ([]*manifest.Bundle, er
 // level), then each bundle's components in the same order, bundle after bundle. Blank and repeated
 // names are ignored; an unknown one is an *UnknownBundleError.
 func ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
+	return Selection{}.ComposeFiles(m, include)
+}
+
+// ComposeFiles returns the compose files (manifest paths) layered for the selection and the named
+// bundles: as the package's ComposeFiles, except that when components were selected they replace
+// the components in no bundle: the selected ones and, transitively, those they depend on (in a
+// bundle or not), in the same order.
+func (s Selection) ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
 	bundles, err := selectBundles(m, include)
 	if err != nil {
 		return nil, err
@@ -131,19 +144,24 @@ func ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
 	}
 	var files []string
 	seen := map[string]bool{}
-	add := func(bundle string) {
+	add := func(keep func(*manifest.Component) bool) {
 		for _, level := range levels {
 			for _, c := range level {
-				if c.Compose != "" && c.Bundle == bundle && !seen[c.Compose] {
+				if c.Compose != "" && keep(c) && !seen[c.Compose] {
 					seen[c.Compose] = true
 					files = append(files, c.Compose)
 				}
 			}
 		}
 	}
-	add("")
+	if s.All() {
+		add(func(c *manifest.Component) bool { return c.Bundle == "" })
+	} else {
+		in := s.closure(m, dependsOn)
+		add(func(c *manifest.Component) bool { return in[c.Name] })
+	}
 	for _, b := range bundles {
-		add(b.Name)
+		add(func(c *manifest.Component) bool { return c.Bundle == b.Name })
 	}
 	return files, nil
 }
@@ -151,7 +169,7 @@ func ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
 // loadCompose layers the compose files for the included bundles into one project whose directory
 // is the first file's.
 func (w *Workspace) loadCompose(ctx context.Context, include []string) (*compose.Project, error) {
-	files, err := ComposeFiles(w.Manifest, include)
+	files, err := w.Selection.ComposeFiles(w.Manifest, include)
 	if err != nil {
 		return nil, err
 	}

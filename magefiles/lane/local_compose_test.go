@@ -31,8 +31,10 @@ import (
 // shared network, where the service names (core, scanner) are DNS aliases, so two projects up at
 // once would answer for each other.
 
-func TestComposeFilesLayering(t *testing.T) {
-	// Listed out of order on purpose: layering follows the dependency graph, not the file.
+// layeringManifest lists its components out of order on purpose: layering follows the dependency
+// graph, not the file.
+func layeringManifest(t *testing.T) *manifest.Manifest {
+	t.Helper()
 	m, errs := manifest.Parse("components.yaml", []byte(`
 project: demo
 platform: {version_file: VERSION}
@@ -50,6 +52,11 @@ bundles:
 	if errs != nil {
 		t.Fatal(errs)
 	}
+	return m
+}
+
+func TestComposeFilesLayering(t *testing.T) {
+	m := layeringManifest(t)
 	base := []string{"compose/core.yaml", "compose/fs.yaml", "compose/hook.yaml"}
 	tests := []struct {
 		include []string

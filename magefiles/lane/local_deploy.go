@@ -29,9 +29,13 @@ const LocalPullPolicy = "IfNotPresent"
 // DeploySettings are the local deploy lane's settings, read from the environment by
 // LocalDeploySettings.
 type DeploySettings struct {
-	// Kubeconfig is $KUBECONFIG (a list of files); empty means ~/.kube/config. Its current context
-	// is the cluster deployed to.
+	// Kubeconfig is $KUBECONFIG (a list of files); empty means ~/.kube/config.
 	Kubeconfig string
+	// Context is the kubeconfig context deployed to: Config.KubeContext (-context), else
+	// $KUBE_CONTEXT. Default (""): the kubeconfig's current-context.
+	Context string
+	// ContextFrom says what chose Context: "-context" or "KUBE_CONTEXT" ("" for the current-context).
+	ContextFrom string
 	// Namespace is $DEPLOY_NAMESPACE. Default: DefaultDeployNamespace.
 	Namespace string
 	// Wait is $DEPLOY_WAIT (1, true, yes or on): wait until every release's objects are ready
@@ -68,13 +72,15 @@ func (e *ValuesError) Error() string {
 }
 
 // DeployAllLocal installs or upgrades one Helm release per component chart, named after the
-// component, in topological order, from the chart directories of the work tree into the current
-// context of $KUBECONFIG (else ~/.kube/config), in namespace $DEPLOY_NAMESPACE (default shiplane),
-// created when missing. Each release runs the images buildAllLocal tagged (<project>/<image>:<version>,
-// pull policy IfNotPresent) and reaches the releases it depends on by their Service names. Every
-// chart is loaded and rendered before the cluster is contacted, so a chart that cannot render
-// touches no release; a cluster that does not answer within seconds is a
-// *deploy.UnreachableError. A release whose last revision is deployed from the same chart files and
+// component, in topological order, from the chart directories of the work tree into the context
+// cfg.KubeContext (-context), else $KUBE_CONTEXT, else the current context of $KUBECONFIG (else
+// ~/.kube/config), in namespace $DEPLOY_NAMESPACE (default shiplane), created when missing. Each
+// release runs the images buildAllLocal tagged (<project>/<image>:<version>, pull policy
+// IfNotPresent) and reaches the releases it depends on by their Service names; for a kind or k3d
+// cluster it first says how to load those images (ClusterImagesAdvice). Every chart is loaded and
+// rendered before the cluster is contacted, so a chart that cannot render touches no release; a
+// context the kubeconfig lacks is refused (*deploy.UnknownContextError, listing its contexts), and
+// a cluster that does not answer within seconds is a *deploy.UnreachableError. A release whose last revision is deployed from the same chart files and
 // values is left alone (no new revision). With DEPLOY_WAIT=1 each install or upgrade waits until
 // its objects are ready, up to $DEPLOY_TIMEOUT.
 func DeployAllLocal(ctx context.Context, cfg Config) error {
@@ -90,19 +96,22 @@ func DeployAllLocal(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cl, err := deploy.Connect(ctx, s.Namespace, deploy.WithKubeconfig(s.Kubeconfig))
+	cl, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(ws.Config.Progress, "deploying %d releases into namespace %s: context %q, server %s (Kubernetes %s)%s\n",
-		len(rels), s.Namespace, cl.Context, cl.Server, cl.Version, waitNote(s))
+	fmt.Fprintf(ws.Config.Progress, "deploying %d releases into namespace %s: context %q, server %s (Kubernetes %s), %s%s\n",
+		len(rels), s.Namespace, cl.Context, cl.Server, cl.Version, s.contextNote(), waitNote(s))
+	if advice := ws.ClusterImagesAdvice(cl.Context, cl.ClusterName); advice != "" {
+		fmt.Fprintln(ws.Config.Progress, advice)
+	}
 	return ws.finish(ws.RunLocalDeploy(ctx, rels, cl.Namespaces, cl.Helm, s))
 }
 
 // DeployDownLocal uninstalls the releases DeployAllLocal installs (one per component chart),
-// dependents before what they depend on, from namespace $DEPLOY_NAMESPACE of the current
-// kube context, and reports. Releases already gone are reported as already achieved. The namespace
-// is kept.
+// dependents before what they depend on, from namespace $DEPLOY_NAMESPACE of the kube context
+// DeployAllLocal uses, and reports. Releases already gone are reported as already achieved. The
+// namespace is kept.
 func DeployDownLocal(ctx context.Context, cfg Config) error {
 	ws, err := openDeploy(cfg)
 	if err != nil {
@@ -112,12 +121,12 @@ func DeployDownLocal(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	cl, err := deploy.Connect(ctx, s.Namespace, deploy.WithKubeconfig(s.Kubeconfig))
+	cl, err := s.connect(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(ws.Config.Progress, "uninstalling releases from namespace %s: context %q, server %s%s\n",
-		s.Namespace, cl.Context, cl.Server, waitNote(s))
+	fmt.Fprintf(ws.Config.Progress, "uninstalling releases from namespace %s: context %q, server %s, %s%s\n",
+		s.Namespace, cl.Context, cl.Server, s.contextNote(), waitNote(s))
 	if err := ws.finish(ws.RunLocalUndeploy(ctx, cl.Helm, s)); err != nil {
 		return err
 	}
@@ -151,6 +160,11 @@ func (w *Workspace) LocalDeploySettings() (DeploySettings, error) {
 		Kubeconfig: w.Env.Kubeconfig,
 		Namespace:  w.Env.DeployNamespace,
 		Timeout:    deploy.DefaultTimeout,
+	}
+	if s.Context = strings.TrimSpace(w.Config.KubeContext); s.Context != "" {
+		s.ContextFrom = "-context"
+	} else if s.Context = w.Env.KubeContext; s.Context != "" {
+		s.ContextFrom = "KUBE_CONTEXT"
 	}
 	if s.Namespace == "" {
 		s.Namespace = DefaultDeployNamespace

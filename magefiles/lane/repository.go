@@ -49,6 +49,9 @@ type Workspace struct {
 	// the daemon (LocalTargets, PublishTargets). Default: the zero value, each image once for the
 	// daemon's own platform, tagged :<version> and :latest.
 	Targets Targets
+	// Selection limits the local lane's builds and compose files (Select); the zero value, which
+	// every other lane keeps, selects everything.
+	Selection Selection
 }
 
 // Open loads the manifest and settings and reads the git facts every lane needs.

@@ -40,22 +40,31 @@ func config() lane.Config {
 	return lane.Config{Components: ComponentsFile, Settings: SettingsFile, Release: ReleaseFile}
 }
 
-// BuildAllLocal builds every component image into the local Docker daemon, tagged :latest and :<version>.
-func BuildAllLocal(ctx context.Context) error {
-	return lane.BuildAllLocal(ctx, config())
+// BuildAllLocal builds every component image into the local Docker daemon, tagged :latest and :<version>; -only=core,… (or COMPONENTS) builds those and the images they are FROM.
+func BuildAllLocal(ctx context.Context,
+	only *string, // components to build, comma-separated, with the images they are FROM (default: $COMPONENTS, else all)
+) error {
+	cfg := config()
+	cfg.Only = list(only)
+	return lane.BuildAllLocal(ctx, cfg)
 }
 
-// ComposeUpLocal starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles.
-func ComposeUpLocal(ctx context.Context, include *string) error {
-	var bundles []string
-	if include != nil {
-		for _, b := range strings.Split(*include, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				bundles = append(bundles, b)
-			}
-		}
+// ComposeUpLocal starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles, -only=… (or COMPONENTS) limits the components.
+func ComposeUpLocal(ctx context.Context,
+	include *string, // bundles to add, comma-separated (and $COMPOSE_INCLUDE)
+	only *string, // components to start, comma-separated, with those they depend on (default: $COMPONENTS, else all)
+) error {
+	cfg := config()
+	cfg.Only = list(only)
+	return lane.ComposeUpLocal(ctx, cfg, list(include))
+}
+
+// list is an optional comma-separated flag's items (nil when the flag was not given).
+func list(flag *string) []string {
+	if flag == nil {
+		return nil
 	}
-	return lane.ComposeUpLocal(ctx, config(), bundles)
+	return lane.SplitList(*flag)
 }
 
 // ComposeDownLocal stops and removes everything composeUpLocal started; the shared network stays.
@@ -78,14 +87,27 @@ func LocalRegistry(ctx context.Context) error {
 	return localregistry.Serve(ctx, os.Getenv("LOCAL_REGISTRY_ADDR"), os.Getenv("LOCAL_REGISTRY_DIR"), os.Stderr)
 }
 
-// DeployAllLocal installs or upgrades every component chart from the working tree into the current kube context (KUBECONFIG, DEPLOY_NAMESPACE, DEPLOY_WAIT=1).
-func DeployAllLocal(ctx context.Context) error {
-	return lane.DeployAllLocal(ctx, config())
+// DeployAllLocal installs or upgrades every component chart from the working tree into a kube context: -context=<name> (or KUBE_CONTEXT), else the current one (KUBECONFIG, DEPLOY_NAMESPACE, DEPLOY_WAIT=1).
+func DeployAllLocal(ctx context.Context,
+	context *string, // the kubeconfig context (default: $KUBE_CONTEXT, else the current-context)
+) error {
+	return lane.DeployAllLocal(ctx, kubeContext(context))
 }
 
-// DeployDownLocal uninstalls every release deployAllLocal installed.
-func DeployDownLocal(ctx context.Context) error {
-	return lane.DeployDownLocal(ctx, config())
+// DeployDownLocal uninstalls every release deployAllLocal installed; -context=<name> (or KUBE_CONTEXT) picks the kube context.
+func DeployDownLocal(ctx context.Context,
+	context *string, // the kubeconfig context (default: $KUBE_CONTEXT, else the current-context)
+) error {
+	return lane.DeployDownLocal(ctx, kubeContext(context))
+}
+
+// kubeContext is the configuration with the -context flag's value, when given.
+func kubeContext(flag *string) lane.Config {
+	cfg := config()
+	if flag != nil {
+		cfg.KubeContext = strings.TrimSpace(*flag)
+	}
+	return cfg
 }
 
 // ReleasePlan prints what releaseAll would decide for every component and artifact, and writes nothing; -json prints it as JSON.
