@@ -59,7 +59,7 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 	case plan.Image:
 		c := w.Manifest.Component(s.Component)
 		return publish.NewImagePushed(publish.ImagePushed{
-			Local: w.LocalImage(c) + ":" + c.Version, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
+			Local: []publish.LocalImage{{Ref: w.LocalImage(c) + ":" + c.Version}}, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
 			Key: w.Keys[c.Name], MountFrom: s.MountFrom, ByInputs: g.byInputs,
 		}, g.images, g.src, g.memo, g.out)
 	case plan.Chart:
