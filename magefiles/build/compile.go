@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 // Binary is one Go program to compile into a build context.
@@ -20,6 +22,10 @@ type Binary struct {
 	Output string
 	// Version is stamped into the program as main.version.
 	Version string
+	// Platform is the platform to compile for: GOOS, GOARCH and GOARM (arm variants) or GOAMD64
+	// (amd64 variants) come from it. Default: the zero platform, GOOS=linux and the go command's
+	// own GOARCH.
+	Platform platform.Platform
 }
 
 // Compiler turns a main package into a binary, streaming its output to progress.
@@ -47,14 +53,16 @@ func WithGo(path string) CompilerOption {
 	}
 }
 
-// WithCompileEnv adds KEY=VALUE pairs to the compiler's environment (GOOS, GOARCH, GOFLAGS…).
-// Default: the process environment, with CGO_ENABLED=0.
+// WithCompileEnv adds KEY=VALUE pairs to the compiler's environment (GOFLAGS, GOPROXY…). The
+// target's GOOS, GOARCH, GOARM and GOAMD64 come from Binary.Platform and override these.
+// Default: the process environment, with CGO_ENABLED=0 and GOOS=linux.
 func WithCompileEnv(kv ...string) CompilerOption {
 	return func(g *GoCompiler) { g.env = append(g.env, kv...) }
 }
 
 // NewGoCompiler returns a compiler that runs
-// `go build -trimpath -ldflags "-s -w -X main.version=<version>" -o <output> <main>`.
+// `go build -trimpath -ldflags "-s -w -X main.version=<version>" -o <output> <main>` for Linux
+// (the images are Linux images, whatever the host), on the binary's platform.
 func NewGoCompiler(opts ...CompilerOption) *GoCompiler {
 	g := &GoCompiler{goCmd: "go"}
 	for _, o := range opts {
@@ -90,7 +98,7 @@ func (g *GoCompiler) Compile(ctx context.Context, b Binary, progress io.Writer) 
 	fmt.Fprintf(progress, "go %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, g.goCmd, args...)
 	cmd.Dir = b.Dir
-	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), g.env...)
+	cmd.Env = CompileEnv(os.Environ(), g.env, b.Platform)
 	tail := &tailBuffer{max: 8 << 10}
 	w := io.MultiWriter(progress, tail)
 	cmd.Stdout, cmd.Stderr = w, w
@@ -101,6 +109,38 @@ func (g *GoCompiler) Compile(ctx context.Context, b Binary, progress io.Writer) 
 		return &CompileError{Main: b.Main, Output: tail.String(), Err: err}
 	}
 	return nil
+}
+
+// CompileEnv is the go command's environment for compiling to p: base (the process
+// environment), CGO_ENABLED=0, extra, then GOOS=linux and p's GOARCH and GOARM or GOAMD64. The
+// target's variables are removed from base and extra first, so a host's GOARM or GOAMD64 never
+// reaches another architecture's build; the zero platform sets (and removes) only GOOS.
+func CompileEnv(base, extra []string, p platform.Platform) []string {
+	target := p.GoEnv()
+	owned := map[string]bool{"GOOS": true}
+	if p.IsZero() {
+		target = []string{"GOOS=linux"}
+	} else {
+		for _, k := range []string{"GOARCH", "GOARM", "GOAMD64", "GOARM64", "GO386"} {
+			owned[k] = true
+		}
+	}
+	keep := func(env []string, drop map[string]bool) []string {
+		var out []string
+		for _, kv := range env {
+			if k, _, _ := strings.Cut(kv, "="); !drop[k] {
+				out = append(out, kv)
+			}
+		}
+		return out
+	}
+	baseDrop := map[string]bool{"CGO_ENABLED": true}
+	for k := range owned {
+		baseDrop[k] = true
+	}
+	env := append(keep(base, baseDrop), "CGO_ENABLED=0")
+	env = append(env, keep(extra, owned)...)
+	return append(env, target...)
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -1,5 +1,6 @@
 // Package build holds the "image built" goal: a component's image exists in the local daemon,
-// tagged :<version> and :latest, stamped with the component's input key.
+// tagged :<version> and :latest (or, one image per platform, :<version>-<os>-<arch>), built for
+// its target platform and stamped with the component's input key.
 package build
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/identity"
+	"github.com/shiplane/shiplane/magefiles/platform"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
@@ -48,14 +50,36 @@ type Spec struct {
 	Binary string
 	// BaseImage, when set, is passed as build arg BASE_IMAGE ("shiplane/base:0.1.0").
 	BaseImage string
+	// Platform is the platform the image is built for: the binary is compiled for it, the
+	// builder is asked for it (the Engine API's platform parameter), and an image of another
+	// platform under the tag does not count as built. Default: the zero platform, the daemon's
+	// own, unchecked (the binary is compiled with GOOS=linux for the go command's GOARCH).
+	Platform Platform
+	// PlatformTag tags the image :<Version>-<platform> only ("shiplane/core:1.2.0-linux-arm64")
+	// and leaves :latest alone: one local image per platform of a multi-platform build.
+	// Default: false, tagged :<Version> and :latest.
+	PlatformTag bool
 	// Clean says the inputs are committed: an image labelled as built from uncommitted edits
 	// (revision "<commit>-dirty") does not count as built, even with the same inputs, so a
 	// commit's build never carries a dirty label.
 	Clean bool
 }
 
-// Ref is the version tag, "<repository>:<version>".
-func (s Spec) Ref() string { return s.Repository + ":" + s.Version }
+// Platform is a target platform ("linux/arm64").
+type Platform = platform.Platform
+
+// Ref is the version tag, "<repository>:<version>", or with PlatformTag
+// "<repository>:<version>-<os>-<arch>[-<variant>]".
+func (s Spec) Ref() string { return PlatformRef(s.Repository, s.Version, s.Platform, s.PlatformTag) }
+
+// PlatformRef is the local tag of repository's version built for p: "<repository>:<version>",
+// or "<repository>:<version>-<os>-<arch>[-<variant>]" when perPlatform is set and p is not zero.
+func PlatformRef(repository, version string, p Platform, perPlatform bool) string {
+	if perPlatform && !p.IsZero() {
+		return repository + ":" + version + "-" + p.Tag()
+	}
+	return repository + ":" + version
+}
 
 // Latest is the moving tag, "<repository>:latest".
 func (s Spec) Latest() string { return s.Repository + ":latest" }
@@ -119,14 +143,15 @@ func (g *ImageBuilt) Spec() Spec { return g.spec }
 
 func (g *ImageBuilt) String() string { return "image built " + g.spec.Ref() }
 
-// Assess reports the goal achieved when <repository>:<version> exists, carries the component's
-// input key, and :latest points at the same image. The digest is the image ID.
+// Assess reports the goal achieved when the version tag exists, is an image for the spec's
+// platform, carries the component's input key, and (without PlatformTag) :latest points at the
+// same image. The digest is the image ID.
 func (g *ImageBuilt) Assess(ctx context.Context) (goal.State, error) {
 	img, ok, err := g.current(ctx)
 	if err != nil || !ok.built {
 		return goal.State{Detail: ok.detail}, err
 	}
-	if !ok.latest {
+	if !ok.latest && !g.spec.PlatformTag {
 		return goal.State{Digest: img.ID, Detail: g.spec.Latest() + " points elsewhere"}, nil
 	}
 	return goal.State{Achieved: true, Digest: img.ID}, nil
@@ -147,6 +172,9 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 	if !found {
 		return img, verdict{detail: "not built"}, nil
 	}
+	if want := g.spec.Platform; !want.IsZero() && !samePlatform(img.Platform, want) {
+		return img, verdict{detail: fmt.Sprintf("%s is a %s image, want %s", ref, describe(img.Platform), want)}, nil
+	}
 	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
 		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
 	}
@@ -156,6 +184,9 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 	if got := img.Labels[identity.LabelRevision]; g.revision != "" && got != g.revision {
 		return img, verdict{detail: fmt.Sprintf("%s was built at revision %q, want %q", ref, got, g.revision)}, nil
 	}
+	if g.spec.PlatformTag {
+		return img, verdict{built: true}, nil
+	}
 	latest, found, err := g.daemon.InspectImage(ctx, g.spec.Latest())
 	if err != nil {
 		return docker.Image{}, verdict{}, err
@@ -163,15 +194,34 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 	return img, verdict{built: true, latest: found && latest.ID == img.ID}, nil
 }
 
+// samePlatform compares an image config's platform with a target, as registries do: an arm64
+// image's "v8" variant and an amd64 image's "v1" are the baseline, written as none.
+func samePlatform(img, want Platform) bool {
+	if p, err := platform.Parse(img.String()); err == nil {
+		img = p
+	}
+	return img == want
+}
+
+func describe(p Platform) string {
+	if p.IsZero() {
+		return "platform-less"
+	}
+	return p.String()
+}
+
 // Achieve builds the image, or only moves :latest when the version tag already holds an image of
 // these inputs. The build context is a temporary copy of the Dockerfile's directory with the
-// compiled binary in bin/<binary>.
+// binary compiled for the spec's platform in bin/<binary>.
 func (g *ImageBuilt) Achieve(ctx context.Context) error {
 	out := progress.Prefix(g.progress, g.spec.Component+" | ")
 	defer out.Flush()
 	img, v, err := g.current(ctx)
 	if err != nil {
 		return err
+	}
+	if v.built && g.spec.PlatformTag {
+		return nil // built meanwhile; a per-platform tag has no :latest to move
 	}
 	if v.built {
 		fmt.Fprintf(out, "%s already holds these inputs; tagging it %s\n", g.spec.Ref(), g.spec.Latest())
@@ -188,7 +238,7 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 		return fmt.Errorf("copying %s into a build context: %w", src, err)
 	}
 	if g.spec.Main != "" {
-		bin := Binary{Dir: g.spec.Dir, Main: g.spec.Main, Output: filepath.Join(dir, "bin", g.spec.Binary), Version: g.spec.Version}
+		bin := Binary{Dir: g.spec.Dir, Main: g.spec.Main, Output: filepath.Join(dir, "bin", g.spec.Binary), Version: g.spec.Version, Platform: g.spec.Platform}
 		if err := g.compiler.Compile(ctx, bin, out); err != nil {
 			return fmt.Errorf("component %s: %w", g.spec.Component, err)
 		}
@@ -196,17 +246,42 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 	opts := docker.BuildOptions{
 		ContextDir: dir,
 		Dockerfile: filepath.Base(g.spec.Dockerfile),
-		Tags:       []string{g.spec.Ref(), g.spec.Latest()},
+		Tags:       g.tags(),
 		Labels:     g.spec.Labels,
-		Output:     out,
+		Platform:   g.spec.Platform,
+		// The classic builder's layer cache is not keyed by platform: a step cached by another
+		// platform's build (FROM scratch, the same files) answers with that platform's image, and
+		// the next step fails ("does not match the specified platform") or the result is that
+		// platform's. A build for a named platform does every step.
+		NoCache: !g.spec.Platform.IsZero(),
+		Output:  out,
 	}
 	if g.spec.BaseImage != "" {
 		opts.BuildArgs = map[string]string{"BASE_IMAGE": g.spec.BaseImage}
 	}
-	if _, err := g.daemon.BuildImage(ctx, opts); err != nil {
+	id, err := g.daemon.BuildImage(ctx, opts)
+	if err != nil {
 		return fmt.Errorf("component %s: building %s from %s: %w", g.spec.Component, g.spec.Ref(), g.spec.Dockerfile, err)
 	}
+	if want := g.spec.Platform; !want.IsZero() {
+		img, found, err := g.daemon.InspectImage(ctx, id)
+		if err != nil {
+			return err
+		}
+		if found && !samePlatform(img.Platform, want) {
+			return fmt.Errorf("component %s: building %s for %s gave a %s image; fix: build on an engine that honours the build API's platform parameter (Engine 20.10 or newer)",
+				g.spec.Component, g.spec.Ref(), want, describe(img.Platform))
+		}
+	}
 	return nil
+}
+
+// tags are the tags a build gives the image.
+func (g *ImageBuilt) tags() []string {
+	if g.spec.PlatformTag {
+		return []string{g.spec.Ref()}
+	}
+	return []string{g.spec.Ref(), g.spec.Latest()}
 }
 
 // copyTree copies the regular files, directories and symlinks under src into dst.

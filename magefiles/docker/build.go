@@ -20,6 +20,9 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 // BuildOptions describe one image build.
@@ -36,6 +39,11 @@ type BuildOptions struct {
 	// Labels are added to the image config, as one LABEL instruction appended to the Dockerfile in
 	// the context stream (the source file is not touched). Default: none.
 	Labels map[string]string
+	// Platform is the platform to build for ("linux/arm64"), the Engine API's platform
+	// parameter: the classic builder stamps it in the image config and resolves FROM images for
+	// it. A RUN step for another architecture than the daemon's needs emulation. Default: the
+	// zero platform, the daemon's own.
+	Platform platform.Platform
 	// NoCache disables the builder's layer cache. Default: false.
 	NoCache bool
 	// Output receives the build's progress as plain text lines. Default: discarded.
@@ -99,6 +107,7 @@ func (c *Client) BuildImage(ctx context.Context, o BuildOptions) (string, error)
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
+		Platforms:   ociPlatforms(o.Platform),
 	})
 	if err != nil {
 		return "", fmt.Errorf("building %s: %w", o.ContextDir, err)
@@ -119,6 +128,14 @@ func (c *Client) BuildImage(ctx context.Context, o BuildOptions) (string, error)
 		return "", fmt.Errorf("building %s: the daemon reported no image ID", o.ContextDir)
 	}
 	return id, nil
+}
+
+// ociPlatforms is p as the client's platform list: none for the zero platform.
+func ociPlatforms(p platform.Platform) []ocispec.Platform {
+	if p.IsZero() {
+		return nil
+	}
+	return []ocispec.Platform{{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}}
 }
 
 // readBuildStream turns the daemon's JSON message stream into text lines on out and returns the

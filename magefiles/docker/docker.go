@@ -11,6 +11,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 // Client talks to one Docker daemon. Build one with New; it is safe for concurrent use.
@@ -109,6 +111,8 @@ type Image struct {
 	Parent string
 	// Created is the image's creation time (RFC 3339).
 	Created string
+	// Platform is the image config's os, architecture and variant (set by InspectImage only).
+	Platform platform.Platform
 }
 
 // InspectImage looks ref (a tag or an ID) up. An image that does not exist is found == false and no
@@ -121,7 +125,8 @@ func (c *Client) InspectImage(ctx context.Context, ref string) (Image, bool, err
 		}
 		return Image{}, false, fmt.Errorf("inspecting image %s: %w", ref, err)
 	}
-	img := Image{ID: res.ID, Tags: res.RepoTags, Created: res.Created}
+	img := Image{ID: res.ID, Tags: res.RepoTags, Created: res.Created,
+		Platform: platform.Platform{OS: res.Os, Architecture: res.Architecture, Variant: res.Variant}}
 	if res.Config != nil {
 		img.Labels = res.Config.Labels
 	}

@@ -34,6 +34,9 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer d.Close()
+	if ws.Targets, err = PublishTargets(ctx, d); err != nil {
+		return err
+	}
 	cl, err := ws.clients(ctx, p.Target)
 	if err != nil {
 		return err
@@ -54,7 +57,11 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	mk := &publishGoals{w: ws, daemon: d, buildOpts: []build.Option{build.WithProgress(out)},
 		images: cache, src: registry.NewDaemon(d.API()), charts: cache.Charts(),
 		memo: publish.NewDigestMemo(ws.Env.memoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
-	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, nil))
+	nodes := ws.Nodes(pl, mk, nil)
+	if err := ws.CheckForeignRuns(nodes); err != nil {
+		return err
+	}
+	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
 	return ws.finishRedacted(r, cl.red)
 }
 

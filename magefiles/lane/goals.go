@@ -15,6 +15,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/platform"
 	"github.com/shiplane/shiplane/magefiles/publish"
 )
 
@@ -49,8 +50,8 @@ type publishGoals struct {
 
 var _ GoalMaker = (*publishGoals)(nil)
 
-func (g *publishGoals) Build(c *manifest.Component) goal.Goal {
-	return g.w.imageBuilt(c, g.daemon, g.buildOpts...)
+func (g *publishGoals) Build(c *manifest.Component, p platform.Platform) goal.Goal {
+	return g.w.imageBuilt(c, p, g.daemon, g.buildOpts...)
 }
 
 func (g *publishGoals) Publish(s plan.Step) goal.Goal {
@@ -58,8 +59,13 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 	switch s.Kind {
 	case plan.Image:
 		c := w.Manifest.Component(s.Component)
+		// One local image per platform: two or more are pushed as an OCI image index.
+		var local []publish.LocalImage
+		for _, p := range w.Platforms(c) {
+			local = append(local, publish.LocalImage{Platform: p.String(), Ref: w.LocalRef(c, p)})
+		}
 		return publish.NewImagePushed(publish.ImagePushed{
-			Local: []publish.LocalImage{{Ref: w.LocalImage(c) + ":" + c.Version}}, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
+			Local: local, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
 			Key: w.Keys[c.Name], MountFrom: s.MountFrom, ByInputs: g.byInputs,
 		}, g.images, g.src, g.memo, g.out)
 	case plan.Chart:

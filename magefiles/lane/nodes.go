@@ -7,21 +7,23 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 // GoalMaker makes the goal that achieves one planned step, and the local build an image step
 // needs. The lanes' real maker wires the registry, chart, git and GitHub clients
 // (publishGoals); a test's maker records.
 type GoalMaker interface {
-	// Build is the goal "image built" of c, in the local daemon.
-	Build(c *manifest.Component) goal.Goal
+	// Build is the goal "image built" of c for platform p, in the local daemon.
+	Build(c *manifest.Component, p platform.Platform) goal.Goal
 	// Publish is the goal that achieves s.
 	Publish(s plan.Step) goal.Goal
 }
 
 // Nodes is the one place a plan becomes goal nodes: exactly one node per step the plan decided
 // to publish, and nothing for a step that is already published, skipped, blocked or refused.
-// Each image to publish gets the local build it needs (and its base images' builds), every
+// Each image to publish gets the local builds it needs, one per platform it is built for
+// (Workspace.Platforms), each after its base image's build for the same platform; every
 // build and publishing node waits for first (the verification goals), and each waits for the nodes of
 // the artifacts it references (Artifact.After) that are in the run.
 func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*goal.Node {
@@ -34,19 +36,24 @@ func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*go
 		pubs = append(pubs, n)
 	}
 
-	// The builds: every component whose image is to publish, and the images it is built FROM.
-	builds := map[string]*goal.Node{}
+	// The builds: every component whose image is to publish, for each of its platforms, and
+	// the images it is built FROM, for the same platform.
+	type key struct {
+		name string
+		p    platform.Platform
+	}
+	builds := map[key]*goal.Node{}
 	var buildNodes []*goal.Node
-	var build func(c *manifest.Component) *goal.Node
-	build = func(c *manifest.Component) *goal.Node {
-		if n, ok := builds[c.Name]; ok {
+	var build func(c *manifest.Component, p platform.Platform) *goal.Node
+	build = func(c *manifest.Component, p platform.Platform) *goal.Node {
+		if n, ok := builds[key{c.Name, p}]; ok {
 			return n
 		}
 		// Builds read the work tree: they wait for first too (verification may write files).
-		n := &goal.Node{Component: c.Name, Goal: mk.Build(c), After: append([]*goal.Node(nil), first...)}
-		builds[c.Name] = n
+		n := &goal.Node{Component: c.Name, Goal: mk.Build(c, p), After: append([]*goal.Node(nil), first...)}
+		builds[key{c.Name, p}] = n
 		if from := w.baseOf(c); from != nil {
-			n.After = append(n.After, build(from))
+			n.After = append(n.After, build(from, p))
 		}
 		buildNodes = append(buildNodes, n)
 		return n
@@ -55,7 +62,10 @@ func (w *Workspace) Nodes(pl *plan.Plan, mk GoalMaker, first []*goal.Node) []*go
 		n := pubs[i]
 		n.After = append(n.After, first...)
 		if s.Kind == plan.Image {
-			n.After = append(n.After, build(w.Manifest.Component(s.Component)))
+			c := w.Manifest.Component(s.Component)
+			for _, p := range w.Platforms(c) {
+				n.After = append(n.After, build(c, p))
+			}
 		}
 		for _, g := range s.After {
 			if dep := byGoal[g]; dep != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/platform"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/published/publishedtest"
 )
@@ -51,7 +52,7 @@ func (g *recorded) Achieve(context.Context) error {
 	return nil
 }
 
-func (r *recorder) Build(c *manifest.Component) goal.Goal {
+func (r *recorder) Build(c *manifest.Component, _ platform.Platform) goal.Goal {
 	return &recorded{r: r, name: "image built " + c.Name, build: true}
 }
 func (r *recorder) Publish(s plan.Step) goal.Goal { return &recorded{r: r, name: s.Goal} }

@@ -209,6 +209,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer d.Close()
+		if ws.Targets, err = PublishTargets(ctx, d); err != nil {
+			return err
+		}
 		mk.daemon = d
 		mk.src = registry.NewDaemon(d.API())
 		mk.buildOpts = []build.Option{build.WithProgress(out)}
@@ -219,7 +222,11 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			mk.buildOpts = append(mk.buildOpts, build.WithRequiredRevision(ws.Head.Hash))
 		}
 	}
-	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, verify))
+	nodes := ws.Nodes(pl, mk, verify)
+	if err := ws.CheckForeignRuns(nodes); err != nil {
+		return err
+	}
+	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
 	return ws.finishRedacted(rep, r.cl.red)
 }
 

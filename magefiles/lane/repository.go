@@ -39,6 +39,10 @@ type Workspace struct {
 	HeadTrees map[string]string
 	// Levels are the components in topological levels, dependencies first.
 	Levels [][]*manifest.Component
+	// Targets is which platforms the run builds images for, set by the lane once it has asked
+	// the daemon (LocalTargets, PublishTargets). Default: the zero value, each image once for the
+	// daemon's own platform, tagged :<version> and :latest.
+	Targets Targets
 }
 
 // Open loads the manifest and settings and reads the git facts every lane needs.

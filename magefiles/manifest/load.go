@@ -15,6 +15,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/diag"
 	"github.com/shiplane/shiplane/magefiles/graph"
+	"github.com/shiplane/shiplane/magefiles/platform"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
 
@@ -98,10 +99,10 @@ func (p *parser) fail(line int, component, problem, fix string) {
 }
 
 var (
-	topKeys       = []string{"project", "source", "license", "platform", "components", "bundles"}
+	topKeys       = []string{"project", "source", "license", "platform", "platforms", "components", "bundles"}
 	platformKeys  = []string{"version_file", "chart"}
 	componentKeys = []string{"name", "description", "paths", "version_file", "image", "chart", "chart_image_values", "compose", "depends_on", "publish"}
-	imageKeys     = []string{"name", "dockerfile", "main", "from"}
+	imageKeys     = []string{"name", "dockerfile", "main", "from", "platforms"}
 	chartImgKeys  = []string{"repository", "tag", "digest"}
 	bundleKeys    = []string{"name", "components"}
 )
@@ -142,6 +143,8 @@ func (p *parser) parse(data []byte) *Manifest {
 					m.Platform.chartLine = v.Line
 				}
 			})
+		case "platforms":
+			m.Platforms = p.platforms(v, "", "platforms")
 		case "components":
 			compsNode = v
 		case "bundles":
@@ -172,6 +175,11 @@ func (p *parser) parse(data []byte) *Manifest {
 		m.Components = append(m.Components, c)
 	}
 	p.checkUnique(m)
+	for _, c := range m.Components {
+		if c.Image != nil && c.lines["image.platforms"] == 0 {
+			c.Image.Platforms = m.Platforms
+		}
+	}
 	if bundlesNode != nil {
 		for _, bn := range p.seq(bundlesNode, "") {
 			p.bundle(m, bn)
@@ -313,6 +321,9 @@ func (p *parser) component(n *yaml.Node) *Component {
 					mark("image.main", v)
 				case "from":
 					c.Image.From = p.str(v, c.Name)
+				case "platforms":
+					c.Image.Platforms = p.platforms(v, c.Name, "image.platforms")
+					c.lines["image.platforms"] = v.Line
 				}
 			})
 			named := c.Image.Name != ""
@@ -460,6 +471,8 @@ func (p *parser) checkGraph(m *Manifest) {
 				p.fail(c.Line, c.Name, fmt.Sprintf("image.from names %q, which has no image", c.Image.From), "point from: at a component with an image")
 			case !slices.Contains(c.DependsOn, c.Image.From):
 				p.fail(c.Line, c.Name, fmt.Sprintf("image is built from %q but does not depend on it", c.Image.From), fmt.Sprintf("add %q to depends_on", c.Image.From))
+			default:
+				p.checkBasePlatforms(c, from)
 			}
 		}
 		nodes = append(nodes, graph.Node{Name: c.Name, DependsOn: c.DependsOn, Publish: c.Publish})
@@ -478,6 +491,38 @@ func (p *parser) checkGraph(m *Manifest) {
 	} else if err != nil {
 		p.fail(0, "", err.Error(), "correct depends_on")
 	}
+}
+
+// checkBasePlatforms refuses an image built for a platform its base image is not built for: it
+// would be built FROM a base that is never published for that platform.
+func (p *parser) checkBasePlatforms(c, from *Component) {
+	if len(c.Image.Platforms) == 0 {
+		return // the engine's own platform, whatever it is
+	}
+	line := c.line("image.platforms")
+	if len(from.Image.Platforms) == 0 {
+		p.fail(line, c.Name, fmt.Sprintf("image is built for %s, but its base %q names no platforms (it is built for the engine's own only)", list(c.Image.Platforms), from.Name),
+			fmt.Sprintf("give %q image.platforms covering these, or set a top-level platforms: for every image", from.Name))
+		return
+	}
+	var missing []platform.Platform
+	for _, pl := range c.Image.Platforms {
+		if !slices.Contains(from.Image.Platforms, pl) {
+			missing = append(missing, pl)
+		}
+	}
+	if len(missing) > 0 {
+		p.fail(line, c.Name, fmt.Sprintf("image is built for %s, but its base %q is not (it is built for %s)", list(missing), from.Name, list(from.Image.Platforms)),
+			fmt.Sprintf("add %s to %q's image.platforms, or remove it from this component's", list(missing), from.Name))
+	}
+}
+
+func list(ps []platform.Platform) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
 }
 
 // checkFiles reports input paths, VERSION files, Dockerfiles, main packages, charts and compose
@@ -669,6 +714,43 @@ func (p *parser) path(n *yaml.Node, comp, field string) string {
 		return clean
 	}
 	return ""
+}
+
+// platforms reads a list of target platforms ("linux/amd64"), normalised (platform.Parse):
+// Linux only, known architectures, none twice, and not empty.
+func (p *parser) platforms(n *yaml.Node, comp, field string) []platform.Platform {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		p.fail(n.Line, comp, field+" is empty: nothing would be built", "list at least one platform, e.g. [linux/amd64, linux/arm64], or remove the key for the default")
+		return nil
+	}
+	var out []platform.Platform
+	first := map[platform.Platform]int{}
+	for _, e := range p.seq(n, comp) {
+		s := p.str(e, comp)
+		if s == "" {
+			continue
+		}
+		pl, err := platform.Parse(s)
+		var pe *platform.ParseError
+		if errors.As(err, &pe) {
+			p.fail(e.Line, comp, fmt.Sprintf("%s: %q: %s", field, s, pe.Problem), "write linux/<arch>[/<variant>], e.g. linux/amd64, linux/arm64 or linux/arm/v7 (architectures: "+strings.Join(platform.Architectures(), ", ")+")")
+			continue
+		} else if err != nil {
+			p.fail(e.Line, comp, fmt.Sprintf("%s: %v", field, err), "write linux/<arch>, e.g. linux/arm64")
+			continue
+		}
+		if line, dup := first[pl]; dup {
+			same := ""
+			if s != pl.String() {
+				same = fmt.Sprintf(" (%s is %s)", s, pl)
+			}
+			p.fail(e.Line, comp, fmt.Sprintf("%s lists %s twice (first at line %d)%s", field, pl, line, same), "remove one of them")
+			continue
+		}
+		first[pl] = e.Line
+		out = append(out, pl)
+	}
+	return out
 }
 
 // inputPaths reads a component's paths, normalised, refusing one listed twice.

@@ -5,6 +5,8 @@ package manifest
 import (
 	"path"
 	"sort"
+
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 // DefaultFile is the manifest's path relative to the repository root.
@@ -28,6 +30,10 @@ type Manifest struct {
 	Components []*Component
 	// Bundles are optional stacks, started by compose only when asked for.
 	Bundles []*Bundle
+	// Platforms is the top-level platforms: list, the target platforms of every image that names
+	// none of its own; nil when the file has none (images are then built for the engine's own
+	// platform).
+	Platforms []platform.Platform
 }
 
 // Platform is the release as a whole.
@@ -98,6 +104,10 @@ type Image struct {
 	Main string
 	// From names the component whose image this one is built FROM (passed as build arg BASE_IMAGE).
 	From string
+	// Platforms are the platforms the publishing lanes build and push the image for: its own
+	// image.platforms, else the file's top-level platforms; nil when neither is given (the
+	// engine's own platform).
+	Platforms []platform.Platform
 }
 
 // Binary is the file name the main package compiles to inside the build context (bin/<Binary>).
