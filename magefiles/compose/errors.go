@@ -16,6 +16,8 @@ type MissingImageError struct {
 	Images []Image
 	// Hint is the command that builds them.
 	Hint string
+	// Daemon names the daemon that lacks them ("context colima (unix:///…)"), or "" when unknown.
+	Daemon string
 }
 
 func (e *MissingImageError) Error() string {
@@ -27,8 +29,12 @@ func (e *MissingImageError) Error() string {
 	if len(parts) > 1 {
 		noun = "images"
 	}
-	return fmt.Sprintf("%s not in the local Docker daemon: %s; nothing is pulled, build them first; run: %s",
-		noun, strings.Join(parts, ", "), e.Hint)
+	daemon := "the local Docker daemon"
+	if e.Daemon != "" {
+		daemon = "the Docker daemon of " + e.Daemon
+	}
+	return fmt.Sprintf("%s not in %s: %s; nothing is pulled, build them first (on the same daemon); run: %s",
+		noun, daemon, strings.Join(parts, ", "), e.Hint)
 }
 
 // ContainerState describes one container that did not become healthy.

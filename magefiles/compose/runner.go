@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
@@ -37,8 +39,13 @@ func WithProgress(w io.Writer) Option { return func(r *Runner) { r.progress = w 
 // Default: DefaultWaitTimeout (120 s).
 func WithWaitTimeout(d time.Duration) Option { return func(r *Runner) { r.wait = d } }
 
-// WithDockerHost talks to the daemon at host (as in DOCKER_HOST). Default: what the docker CLI
-// resolves from the environment: DOCKER_HOST, DOCKER_CONTEXT, ~/.docker/config.json.
+// WithEndpoint talks to the daemon ep names: the endpoint the run resolved once and also gives to
+// its builds and pushes. Default: docker.ResolveEndpoint of the process environment (DOCKER_HOST,
+// DOCKER_CONTEXT, config.json's currentContext, else the default socket).
+func WithEndpoint(ep docker.Endpoint) Option { return func(r *Runner) { r.endpoint = ep } }
+
+// WithDockerHost talks to the daemon at host as the default context, as if DOCKER_HOST were host.
+// It is ignored when WithEndpoint is given. Default: as WithEndpoint's.
 func WithDockerHost(host string) Option { return func(r *Runner) { r.host = host } }
 
 // WithBuildHint is the command MissingImageError tells the user to run. Default: DefaultBuildHint.
@@ -55,6 +62,7 @@ type Runner struct {
 	progress io.Writer
 	wait     time.Duration
 	host     string
+	endpoint docker.Endpoint
 	hint     string
 	engine   Engine
 	composer Composer
@@ -62,8 +70,10 @@ type Runner struct {
 }
 
 // New returns a Runner. Unless both WithEngine and WithComposer are given it initialises a docker
-// CLI from the environment and connects it (the CLI pings the daemon, for at most 2 s, to
-// negotiate the API version; an unreachable daemon shows at the first operation).
+// CLI on the endpoint (its context, or its host for the default context, and an API client built
+// from the endpoint with its TLS material or ssh connection helper) and connects it (the CLI pings
+// the daemon, for at most 2 s, to negotiate the API version; an unreachable daemon shows at the
+// first operation).
 func New(ctx context.Context, opts ...Option) (*Runner, error) {
 	r := &Runner{progress: io.Discard, wait: DefaultWaitTimeout, hint: DefaultBuildHint}
 	for _, opt := range opts {
@@ -73,29 +83,53 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 	if r.engine != nil && r.composer != nil {
 		return r, nil
 	}
+	if r.endpoint.IsZero() {
+		env := docker.EndpointEnvFrom(os.Getenv)
+		if r.host != "" {
+			env.Host = r.host
+		}
+		ep, err := docker.ResolveEndpoint(env)
+		if err != nil {
+			return nil, err
+		}
+		r.endpoint = ep
+	}
+	api, err := r.endpoint.NewAPIClient()
+	if err != nil {
+		return nil, err
+	}
 	errs := &captureWriter{w: r.progress}
 	dockerCLI, err := command.NewDockerCli(
 		command.WithBaseContext(ctx),
 		command.WithInputStream(io.NopCloser(strings.NewReader(""))),
 		command.WithOutputStream(r.progress),
 		command.WithErrorStream(errs),
+		command.WithAPIClient(api),
 	)
 	if err != nil {
+		api.Close()
 		return nil, fmt.Errorf("creating the docker client: %w", err)
 	}
+	// The CLI names the same context (Compose labels and shell-outs read it) in the same config
+	// folder; the API client it uses is the one built from the endpoint above.
 	clientOpts := flags.NewClientOptions()
-	if r.host != "" {
-		clientOpts.Hosts = []string{r.host}
+	clientOpts.ConfigDir = r.endpoint.ConfigDir
+	if r.endpoint.Context == docker.DefaultContext {
+		clientOpts.Hosts = []string{r.endpoint.Host}
+	} else {
+		clientOpts.Context = r.endpoint.Context
 	}
 	if err := dockerCLI.Initialize(clientOpts); err != nil {
-		return nil, fmt.Errorf("initialising the docker client: %w", err)
+		api.Close()
+		return nil, fmt.Errorf("initialising the docker client for %s: %w", r.endpoint, err)
 	}
 	// The CLI resolves its endpoint lazily and exits the process when that fails at Client();
 	// DockerEndpoint resolves it without exiting and writes the failure to the error stream.
 	errs.start()
 	ep := dockerCLI.DockerEndpoint()
-	if msg := errs.stop(); ep.Host == "" {
-		return nil, fmt.Errorf("resolving the Docker daemon's address (DOCKER_HOST, DOCKER_CONTEXT, ~/.docker/config.json): %s", strings.TrimSpace(msg))
+	if msg := errs.stop(); ep.Host != r.endpoint.Host {
+		api.Close()
+		return nil, fmt.Errorf("the docker CLI resolved %s to %q, not %s: %s", r.endpoint, ep.Host, r.endpoint.Host, strings.TrimSpace(msg))
 	}
 	if r.composer == nil {
 		svc, err := sdk.NewComposeService(dockerCLI,
@@ -116,6 +150,10 @@ func New(ctx context.Context, opts ...Option) (*Runner, error) {
 	r.close = func() error { return dockerCLI.Client().Close() }
 	return r, nil
 }
+
+// Endpoint is the daemon the runner talks to (the zero Endpoint when WithEngine and WithComposer
+// replace it).
+func (r *Runner) Endpoint() docker.Endpoint { return r.endpoint }
 
 // captureWriter passes writes on to w and, between start and stop, also keeps them.
 type captureWriter struct {
@@ -229,7 +267,11 @@ func (r *Runner) CheckImages(ctx context.Context, p *Project) error {
 		}
 	}
 	if len(missing) > 0 {
-		return &MissingImageError{Images: missing, Hint: r.hint}
+		me := &MissingImageError{Images: missing, Hint: r.hint}
+		if !r.endpoint.IsZero() {
+			me.Daemon = r.endpoint.String()
+		}
+		return me
 	}
 	return nil
 }

@@ -4,9 +4,9 @@ package docker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -17,21 +17,29 @@ import (
 
 // Client talks to one Docker daemon. Build one with New; it is safe for concurrent use.
 type Client struct {
-	api  *client.Client
-	host string
+	api      *client.Client
+	endpoint Endpoint
 }
 
 type options struct {
 	host        string
+	endpoint    *Endpoint
 	pingTimeout time.Duration
 }
 
 // Option configures New.
 type Option func(*options)
 
-// WithHost connects to host ("unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"). An empty host
-// keeps the default. Default: $DOCKER_HOST from the process environment, else
-// unix:///var/run/docker.sock.
+// WithEndpoint connects to ep, an endpoint resolved once by ResolveEndpoint and shared with the
+// other backends of a run. Default: ResolveEndpoint of the process environment (DOCKER_HOST,
+// DOCKER_CONTEXT, config.json's currentContext, else the default socket).
+func WithEndpoint(ep Endpoint) Option {
+	return func(o *options) { o.endpoint = &ep }
+}
+
+// WithHost connects to host ("unix:///var/run/docker.sock", "tcp://127.0.0.1:2375",
+// "ssh://user@host") as the default context, as if DOCKER_HOST were host. An empty host keeps the
+// default. It is ignored when WithEndpoint is given. Default: as WithEndpoint's.
 func WithHost(host string) Option {
 	return func(o *options) {
 		if host != "" {
@@ -50,47 +58,95 @@ func WithPingTimeout(d time.Duration) Option {
 }
 
 // New connects to the daemon and pings it, negotiating the API version (Engine 20.10 speaks 1.41).
-// A daemon that does not answer gives an *UnreachableError. TLS settings and DOCKER_API_VERSION
-// come from the process environment, as with the docker CLI.
+// A daemon that does not answer gives an *UnreachableError naming the context and its address.
+// DOCKER_API_VERSION comes from the process environment, as with the docker CLI.
 func New(ctx context.Context, opts ...Option) (*Client, error) {
-	o := options{host: os.Getenv("DOCKER_HOST"), pingTimeout: 10 * time.Second}
+	o := options{pingTimeout: 10 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.host == "" {
-		o.host = client.DefaultDockerHost
+	var ep Endpoint
+	switch {
+	case o.endpoint != nil:
+		ep = *o.endpoint
+	default:
+		env := EndpointEnvFrom(os.Getenv)
+		if o.host != "" {
+			env.Host = o.host
+		}
+		var err error
+		if ep, err = ResolveEndpoint(env); err != nil {
+			return nil, err
+		}
 	}
-	api, err := client.New(client.FromEnv, client.WithHost(o.host), client.WithAPIVersionNegotiation())
+	api, err := ep.NewAPIClient()
 	if err != nil {
-		return nil, fmt.Errorf("configuring the Docker client for %s: %w", o.host, err)
+		return nil, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, o.pingTimeout)
 	defer cancel()
 	if _, err := api.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		api.Close()
-		if client.IsErrConnectionFailed(err) || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil) {
-			return nil, &UnreachableError{Host: o.host, Err: err}
+		if ctx.Err() == nil {
+			return nil, &UnreachableError{Endpoint: ep, Host: ep.Host, Err: err}
 		}
-		return nil, fmt.Errorf("pinging the Docker daemon at %s: %w", o.host, err)
+		return nil, fmt.Errorf("pinging the Docker daemon of %s: %w", ep, err)
 	}
-	return &Client{api: api, host: o.host}, nil
+	return &Client{api: api, endpoint: ep}, nil
 }
 
-// UnreachableError is a daemon that did not answer.
+// UnreachableError is a daemon that did not answer (or answered something other than the Engine
+// API).
 type UnreachableError struct {
-	// Host is the address tried (DOCKER_HOST or the default socket).
+	// Endpoint is the daemon tried: its context, address and what chose them.
+	Endpoint Endpoint
+	// Host is Endpoint.Host.
 	Host string
 	Err  error
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("cannot reach the Docker daemon at %s (%v); fix: start it (`sudo dockerd &`, or `bash scripts/setup-docker.sh` on a fresh machine) or set DOCKER_HOST to a running daemon", e.Host, e.Err)
+	return fmt.Sprintf("cannot reach the Docker daemon of %s, chosen by %s: %v; fix: %s", e.Endpoint, e.Endpoint.From, e.Err, e.fix())
+}
+
+// fix says how to start the daemon the endpoint names, or how to choose another.
+func (e *UnreachableError) fix() string {
+	ep := e.Endpoint
+	if ep.Context == DefaultContext {
+		start := "start it (`sudo dockerd &`, or `bash scripts/setup-docker.sh` on a fresh machine)"
+		if ep.From == client.EnvOverrideHost {
+			return start + ", or set DOCKER_HOST to a running daemon, or unset DOCKER_HOST to use the Docker context (`docker context ls`)"
+		}
+		return start + ", or choose a running one: `docker context use NAME` (`docker context ls` lists them) or DOCKER_HOST"
+	}
+	var start string
+	switch {
+	case ep.Context == "colima" || strings.HasPrefix(ep.Context, "colima-"):
+		start = "`colima start`"
+		if p := strings.TrimPrefix(ep.Context, "colima-"); p != ep.Context {
+			start = "`colima start --profile " + p + "`"
+		}
+	case strings.HasPrefix(ep.Context, "desktop-"):
+		start = "start Docker Desktop"
+	case strings.HasPrefix(ep.Host, "ssh://"):
+		start = "check that `ssh " + strings.TrimPrefix(ep.Host, "ssh://") + " docker version` works (ssh keys in the agent, the user in the remote docker group)"
+	default:
+		start = "start the engine at " + ep.Host
+	}
+	other := "`docker context use default`"
+	if ep.From == "DOCKER_CONTEXT" {
+		other = "unset DOCKER_CONTEXT or set it to another context"
+	}
+	return start + ", or choose another daemon: " + other + " (`docker context ls` lists them)"
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// Endpoint is the daemon the client talks to: its context, address and what chose them.
+func (c *Client) Endpoint() Endpoint { return c.endpoint }
+
 // Host is the daemon address the client talks to.
-func (c *Client) Host() string { return c.host }
+func (c *Client) Host() string { return c.endpoint.Host }
 
 // APIVersion is the negotiated Engine API version.
 func (c *Client) APIVersion() string { return c.api.ClientVersion() }

@@ -42,7 +42,7 @@ func (e *UnknownPlatformError) Error() string {
 func (c *Client) Info(ctx context.Context) (Info, error) {
 	res, err := c.api.Info(ctx, client.InfoOptions{})
 	if err != nil {
-		return Info{}, fmt.Errorf("asking the Docker daemon at %s about itself: %w", c.host, err)
+		return Info{}, fmt.Errorf("asking the Docker daemon at %s about itself: %w", c.Host(), err)
 	}
 	i := res.Info
 	info := Info{OSType: i.OSType, Architecture: i.Architecture, OperatingSystem: i.OperatingSystem, Name: i.Name, ServerVersion: i.ServerVersion}
@@ -61,7 +61,7 @@ func (c *Client) Platform(ctx context.Context) (platform.Platform, error) {
 		return platform.Platform{}, err
 	}
 	if info.Platform.IsZero() {
-		return platform.Platform{}, &UnknownPlatformError{Host: c.host, OSType: info.OSType, Architecture: info.Architecture}
+		return platform.Platform{}, &UnknownPlatformError{Host: c.Host(), OSType: info.OSType, Architecture: info.Architecture}
 	}
 	return info.Platform, nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/publish"
@@ -44,8 +45,9 @@ type Config struct {
 // Env is every environment variable the lanes read, read once when a repository is opened. No
 // lane and no goal reads the environment itself.
 type Env struct {
-	// DockerHost is DOCKER_HOST.
-	DockerHost string
+	// Docker is DOCKER_HOST, DOCKER_CONTEXT, DOCKER_CONFIG (else ~/.docker), DOCKER_CERT_PATH,
+	// DOCKER_TLS_VERIFY and DOCKER_TLS: what chooses the Docker daemon, as for the docker CLI.
+	Docker docker.EndpointEnv
 	// GitHubToken, GitHubRepository and GitHubAPIURL are GITHUB_TOKEN, GITHUB_REPOSITORY and
 	// GITHUB_API_URL.
 	GitHubToken, GitHubRepository, GitHubAPIURL string
@@ -78,7 +80,7 @@ type Env struct {
 // readEnv is the one place the lanes read the environment.
 func readEnv(getenv func(string) string) Env {
 	e := Env{
-		DockerHost:       getenv("DOCKER_HOST"),
+		Docker:           docker.EndpointEnvFrom(getenv),
 		GitHubToken:      getenv("GITHUB_TOKEN"),
 		GitHubRepository: getenv("GITHUB_REPOSITORY"),
 		GitHubAPIURL:     getenv("GITHUB_API_URL"),

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/shiplane/shiplane/magefiles/build"
-	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
@@ -29,7 +28,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	if err := p.requireTarget(ws.Config.Settings); err != nil {
 		return err
 	}
-	d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
+	d, err := ws.Daemon(ctx)
 	if err != nil {
 		return err
 	}
@@ -47,7 +46,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("nothing was built or pushed: %w", err)
 		}
 	}
-	fmt.Fprintf(out, "dev registry %s, charts %s\n", p.Target.Registry, p.Target.ChartRepo)
+	fmt.Fprintf(out, "dev registry %s, charts %s; daemon: %s\n", p.Target.Registry, p.Target.ChartRepo, d.Endpoint())
 	ws.warnDirty(out)
 	pl := plan.Unobserved(plan.Input{Commit: ws.Head.Hash, Manifest: ws.Manifest.File, Components: ws.Artifacts(p, nil, "")})
 	if err := ws.checkChartImages(pl); err != nil {

@@ -19,7 +19,8 @@ import (
 // PLATFORMS=linux/amd64,linux/arm64 it builds each image for each platform named instead, tagged
 // :<version>-<os>-<arch> (:latest is left alone). Images already built from the same inputs are
 // left alone; a base image builds before the images FROM it, and independent images build at once
-// (at most cfg.Workers). The daemon is $DOCKER_HOST, else the default socket.
+// (at most cfg.Workers). The daemon is the one the docker CLI would use (Workspace.DockerEndpoint):
+// DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
@@ -28,11 +29,12 @@ func BuildAllLocal(ctx context.Context, cfg Config) error {
 	if err := ws.Guard(ctx, LocalPolicy().Check, nil); err != nil {
 		return err
 	}
-	d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
+	d, err := ws.Daemon(ctx)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	fmt.Fprintf(ws.Config.Progress, "daemon: %s\n", d.Endpoint())
 	if ws.Targets, err = LocalTargets(ctx, d, ws.Env.Getenv("PLATFORMS")); err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 	if err := makeBindSources(p, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "compose project %s: up with %s\n", p.Name, describe(ws, p, include))
+	fmt.Fprintf(out, "compose project %s: up with %s; daemon: %s\n", p.Name, describe(ws, p, include), r.Endpoint())
 	if err := r.Up(ctx, p); err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func ComposeDownLocal(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer r.Close()
-	fmt.Fprintf(out, "compose project %s: down\n", p.Name)
+	fmt.Fprintf(out, "compose project %s: down; daemon: %s\n", p.Name, r.Endpoint())
 	if err := r.Down(ctx, p); err != nil {
 		return err
 	}
@@ -168,9 +168,13 @@ func (w *Workspace) loadCompose(ctx context.Context, include []string) (*compose
 }
 
 func (w *Workspace) composeRunner(ctx context.Context, out io.Writer) (*compose.Runner, error) {
+	ep, err := w.DockerEndpoint()
+	if err != nil {
+		return nil, err
+	}
 	return compose.New(ctx,
 		compose.WithProgress(out),
-		compose.WithDockerHost(w.Env.DockerHost))
+		compose.WithEndpoint(ep))
 }
 
 // describe says which files and bundles a project is made of.

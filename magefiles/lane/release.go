@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/build"
-	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
@@ -204,11 +203,12 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: tagCheck,
 		release: ws.releaseContent(r.cache, pl, tagCheck)}
 	if buildsImages(pl) {
-		d, err := docker.New(ctx, docker.WithHost(ws.Env.DockerHost))
+		d, err := ws.Daemon(ctx)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
+		fmt.Fprintf(out, "daemon: %s\n", d.Endpoint())
 		if ws.Targets, err = PublishTargets(ctx, d); err != nil {
 			return err
 		}

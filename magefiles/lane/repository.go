@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/graph"
 	"github.com/shiplane/shiplane/magefiles/identity"
@@ -39,6 +40,11 @@ type Workspace struct {
 	HeadTrees map[string]string
 	// Levels are the components in topological levels, dependencies first.
 	Levels [][]*manifest.Component
+
+	// endpoint is the Docker daemon of this run, resolved once from Env.Docker (endpointErr when that
+	// failed; it matters only to the lanes that use Docker).
+	endpoint    docker.Endpoint
+	endpointErr error
 	// Targets is which platforms the run builds images for, set by the lane once it has asked
 	// the daemon (LocalTargets, PublishTargets). Default: the zero value, each image once for the
 	// daemon's own platform, tagged :<version> and :latest.
@@ -101,7 +107,25 @@ func openManifest(cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Workspace{Config: cfg, Env: readEnv(cfg.Getenv), Manifest: m}, nil
+	ws := &Workspace{Config: cfg, Env: readEnv(cfg.Getenv), Manifest: m}
+	ws.endpoint, ws.endpointErr = docker.ResolveEndpoint(ws.Env.Docker)
+	return ws, nil
+}
+
+// DockerEndpoint is the Docker daemon every backend of this run talks to (builds, pushes from the
+// daemon, Compose): resolved once, when the workspace was opened, as the docker CLI resolves it
+// (DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext, else the default socket).
+func (w *Workspace) DockerEndpoint() (docker.Endpoint, error) {
+	return w.endpoint, w.endpointErr
+}
+
+// Daemon connects to the run's Docker daemon (DockerEndpoint) and pings it.
+func (w *Workspace) Daemon(ctx context.Context) (*docker.Client, error) {
+	ep, err := w.DockerEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	return docker.New(ctx, docker.WithEndpoint(ep))
 }
 
 // Dirty reports whether c is built from anything that differs from HEAD: an uncommitted edit in
