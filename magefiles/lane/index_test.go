@@ -3,6 +3,7 @@ package lane_test
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
+	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/testenv"
@@ -68,6 +70,36 @@ func checkTwoPlatformIndexes(t *testing.T, ws *lane.Workspace, prefix string, m 
 		if rc.ImageDigest != digest || !slices.Equal(rc.ImagePlatforms, plats) {
 			t.Errorf("release-manifest.json lists %s at %s %v, the registry holds %s %v", c.Name, rc.ImageDigest, rc.ImagePlatforms, digest, plats)
 		}
+	}
+}
+
+// checkReportPlatforms checks that the report of the release that pushed the images gives, for
+// each image pushed, the index digest and each platform's digest release-manifest.json lists.
+func checkReportPlatforms(t *testing.T, rep goal.Report, m lane.ReleaseManifest) {
+	t.Helper()
+	listed := map[string]lane.ReleasedComponent{}
+	for _, c := range m.Components {
+		listed[c.Name] = c
+	}
+	pushed := 0
+	for _, res := range rep.Results {
+		if !strings.HasPrefix(res.Goal, "image pushed ") {
+			continue
+		}
+		pushed++
+		rc := listed[res.Component]
+		if res.Status != goal.NewlyAchieved || res.Digest != rc.ImageDigest || len(res.Platforms) != len(rc.ImagePlatforms) {
+			t.Errorf("report: %s: %s %v, want newly achieved at %s %v", res.Goal, res.Digest, res.Platforms, rc.ImageDigest, rc.ImagePlatforms)
+			continue
+		}
+		for _, p := range rc.ImagePlatforms {
+			if res.Platforms[p.Platform] != p.Digest {
+				t.Errorf("report: %s: %s is %s, release-manifest.json says %s", res.Goal, p.Platform, res.Platforms[p.Platform], p.Digest)
+			}
+		}
+	}
+	if pushed == 0 {
+		t.Error("the report lists no image pushed")
 	}
 }
 

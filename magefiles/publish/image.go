@@ -73,6 +73,9 @@ type ImagePushed struct {
 	src  Source
 	memo *DigestMemo
 	out  io.Writer
+	// pushed is what Achieve pushed, so the assessment after it reports each platform's digest
+	// even when it decides by inputs (and so reads no index).
+	pushed *localDigest
 }
 
 var _ goal.Goal = (*ImagePushed)(nil)
@@ -122,6 +125,9 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDi
 			satisfied++
 		}
 		if satisfied == len(g.Tags) {
+			if g.pushed != nil && g.pushed.digest == digests[g.Tags[0]] {
+				return nil, *g.pushed, nil
+			}
 			return nil, localDigest{digest: digests[g.Tags[0]]}, nil
 		}
 	}
@@ -218,7 +224,28 @@ func (g *ImagePushed) Achieve(ctx context.Context) error {
 	if g.memo != nil && a.key != "" {
 		g.memo.Put(a.key, res.Digest)
 	}
+	g.pushed = &localDigest{digest: res.Digest}
+	if a.idx != nil {
+		g.pushed.platforms, _ = g.platformDigests(a.idx) // only for the report
+	}
 	return nil
+}
+
+// platformDigests maps each of g.Local's platforms to its image's digest in idx (made from
+// g.Local, in its order).
+func (g *ImagePushed) platformDigests(idx v1.ImageIndex) (map[string]string, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s's index: %w", g.localNames(), err)
+	}
+	if len(im.Manifests) != len(g.Local) {
+		return nil, fmt.Errorf("%s's index lists %d images for %d platforms", g.localNames(), len(im.Manifests), len(g.Local))
+	}
+	out := make(map[string]string, len(g.Local))
+	for i, l := range g.Local {
+		out[l.Platform] = im.Manifests[i].Digest.String()
+	}
+	return out, nil
 }
 
 // localNames names the local images, for messages.
@@ -323,19 +350,14 @@ func (g *ImagePushed) localDigest(ctx context.Context) (localDigest, error) {
 	if err != nil {
 		return localDigest{}, fmt.Errorf("computing the registry digest of %s's index: %w", g.localNames(), err)
 	}
-	im, err := a.idx.IndexManifest()
-	if err != nil {
-		return localDigest{}, fmt.Errorf("reading %s's index: %w", g.localNames(), err)
+	if out.platforms, err = g.platformDigests(a.idx); err != nil {
+		return localDigest{}, err
 	}
 	out.digest = d.String()
-	for i, l := range g.Local {
-		pd := im.Manifests[i].Digest.String()
-		out.platforms[l.Platform] = pd
-		if g.memo != nil {
-			g.memo.Put("oci "+a.ids[i], pd)
-		}
-	}
 	if g.memo != nil {
+		for i, l := range g.Local {
+			g.memo.Put("oci "+a.ids[i], out.platforms[l.Platform])
+		}
 		g.memo.Put(a.key, out.digest)
 	}
 	return out, nil
