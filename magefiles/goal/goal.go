@@ -26,8 +26,8 @@
 // (a goal listed twice, once); component is empty for a goal of no component, and reason, digest,
 // platforms and dry_run are left out when empty or false. For an image pushed as an image index,
 // digest is the index's and platforms maps each platform to its image's digest (when the run
-// computed the index; a run that found the tags published by their inputs reads no index and
-// leaves it out). Durations are nanoseconds. status is one word
+// built or pushed the index; a run that found the tags published by their inputs reads no index
+// and leaves it out). Durations are nanoseconds. status is one word
 // ([Status.Word]):
 //
 //	already   the end state held before the run (displayed "already achieved")
