@@ -231,7 +231,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		return
 	}
 	if err == nil && st.Achieved && (!upstreamChanged || len(blockers) > 0) {
-		res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
+		res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
 		return
 	}
 	if err != nil && len(blockers) > 0 {
@@ -261,7 +261,7 @@ func (r *run) finish(ctx context.Context, i int) {
 			return
 		}
 		if err == nil && st.Achieved {
-			res.Status, res.Reason, res.Digest = AlreadyAchieved, st.Detail, st.Digest
+			res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
 			return
 		}
 	}
@@ -287,7 +287,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Status, res.Err = Failed, ErrNotAchieved
 		res.Reason = res.Err.Error()
 	default:
-		res.Status, res.Digest = NewlyAchieved, st.Digest
+		res.Status, res.Digest, res.Platforms = NewlyAchieved, st.Digest, st.Platforms
 	}
 }
 

@@ -14,6 +14,7 @@
 //	      "status": "achieved",
 //	      "reason": "…",
 //	      "digest": "sha256:…",
+//	      "platforms": {"linux/amd64": "sha256:…", "linux/arm64": "sha256:…"},
 //	      "duration_ns": 1200000000
 //	    }
 //	  ],
@@ -22,8 +23,11 @@
 //	}
 //
 // schemaVersion is [ReportSchemaVersion]. goals lists every goal in the order the run was given them
-// (a goal listed twice, once); component is empty for a goal of no component, and reason, digest
-// and dry_run are left out when empty or false. Durations are nanoseconds. status is one word
+// (a goal listed twice, once); component is empty for a goal of no component, and reason, digest,
+// platforms and dry_run are left out when empty or false. For an image pushed as an image index,
+// digest is the index's and platforms maps each platform to its image's digest (when the run
+// built or pushed the index; a run that found the tags published by their inputs reads no index
+// and leaves it out). Durations are nanoseconds. status is one word
 // ([Status.Word]):
 //
 //	already   the end state held before the run (displayed "already achieved")
@@ -61,6 +65,9 @@ type State struct {
 	Skip string
 	// Digest identifies the artifact where there is one (an image ID, a manifest digest).
 	Digest string
+	// Platforms maps each platform ("linux/arm64") to its image's digest, when Digest is an image
+	// index's; nil otherwise.
+	Platforms map[string]string
 	// Detail is a short human note ("published with the same inputs").
 	Detail string
 }
@@ -143,12 +150,14 @@ type Node struct {
 
 // Result is the outcome of one goal.
 type Result struct {
-	Component string        `json:"component"`
-	Goal      string        `json:"goal"`
-	Status    Status        `json:"status"`
-	Reason    string        `json:"reason,omitempty"`
-	Digest    string        `json:"digest,omitempty"`
-	Duration  time.Duration `json:"duration_ns"`
+	Component string `json:"component"`
+	Goal      string `json:"goal"`
+	Status    Status `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	Digest    string `json:"digest,omitempty"`
+	// Platforms is State.Platforms: each platform's image digest when Digest is an index's.
+	Platforms map[string]string `json:"platforms,omitempty"`
+	Duration  time.Duration     `json:"duration_ns"`
 	// Err is the error behind a failure, for errors.Is/As; not serialised (Reason holds its text).
 	Err error `json:"-"`
 }

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
@@ -31,6 +32,8 @@ import (
 	"github.com/shiplane/shiplane/magefiles/helm"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/lane"
+	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 )
@@ -59,9 +62,19 @@ type noopRelease struct {
 	ws           *lane.Workspace
 	images       int
 	charts       int // component charts and the umbrella
+	// platforms are the components file's platforms: with two or more, every image is
+	// published as an OCI index of one image per platform.
+	platforms []string
 }
 
 func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
+	tb.Helper()
+	return newNoopReleaseOn(tb, n, chartEvery, nil)
+}
+
+// newNoopReleaseOn is newNoopRelease with the components file's platforms: each image is then an
+// index of one image per platform (each labelled, its config naming its platform).
+func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noopRelease {
 	tb.Helper()
 	// No credentials of the machine are read, and none are needed.
 	cred := tb.TempDir()
@@ -70,7 +83,7 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 	tb.Setenv("HELM_CACHE_HOME", filepath.Join(cred, "helm-cache"))
 	tb.Setenv("HELM_DATA_HOME", filepath.Join(cred, "helm-data"))
 
-	f := &noopRelease{latency: &atomic.Int64{}, out: &noopBuffer{}}
+	f := &noopRelease{latency: &atomic.Int64{}, out: &noopBuffer{}, platforms: platforms}
 	delay := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if d := time.Duration(f.latency.Load()); d > 0 {
@@ -97,6 +110,10 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 	f.ghURL = ghProxy.URL + "/"
 
 	files := noopFiles(n, chartEvery)
+	if len(platforms) > 0 {
+		files["deploy/components.yaml"] = strings.Replace(files["deploy/components.yaml"], "components:\n",
+			"platforms: ["+strings.Join(platforms, ", ")+"]\ncomponents:\n", 1)
+	}
 	f.root = gittest.New(tb, files)
 	f.origin = filepath.Join(tb.TempDir(), "origin.git")
 	gittest.Git(tb, f.root, "init", "-q", "--bare", f.origin)
@@ -128,7 +145,7 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 	// "Every image published": a small random image per component, labelled as a build of the
 	// current inputs would be (the input key is what the release decides by), under rel/<name>:<version>.
 	push := registry.New()
-	for _, c := range ws.Manifest.Components {
+	labelled := func(c *manifest.Component, plat string) v1.Image {
 		img, err := random.Image(256, 1)
 		if err != nil {
 			tb.Fatal(err)
@@ -139,11 +156,36 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 		}
 		cfg = cfg.DeepCopy()
 		cfg.Config.Labels = ws.Labels(c)
+		if plat != "" {
+			p, err := v1.ParsePlatform(plat)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
+		}
 		if img, err = mutate.ConfigFile(img, cfg); err != nil {
 			tb.Fatal(err)
 		}
-		if _, err := push.Push(ctx, img, []string{f.imageRef(c.Image.Name, c.Version)}); err != nil {
-			tb.Fatal(err)
+		return img
+	}
+	for _, c := range ws.Manifest.Components {
+		ref := []string{f.imageRef(c.Image.Name, c.Version)}
+		if len(platforms) < 2 {
+			if _, err := push.Push(ctx, labelled(c, ""), ref); err != nil {
+				tb.Fatal(err)
+			}
+		} else {
+			var imgs []publish.PlatformImage
+			for _, p := range platforms {
+				imgs = append(imgs, publish.PlatformImage{Platform: p, Image: labelled(c, p)})
+			}
+			idx, err := publish.Index(imgs)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			if _, err := push.PushIndex(ctx, idx, ref); err != nil {
+				tb.Fatal(err)
+			}
 		}
 		f.images++
 	}
@@ -475,7 +517,19 @@ func noopRoute(p string) string {
 // requests per artifact against the budget (see the ceilings below). It logs the
 // requests by the call site in the suite that sent them.
 func TestReleaseNoopRequestBudget(t *testing.T) {
-	f := newNoopRelease(t, 6, 3) // images svc-00..svc-05; charts svc-00, svc-03 and the umbrella
+	checkNoopBudget(t, newNoopRelease(t, 6, 3)) // images svc-00..svc-05; charts svc-00, svc-03 and the umbrella
+}
+
+// TestReleaseNoopTwoPlatformsRequestBudget is TestReleaseNoopRequestBudget with every image an
+// OCI index of linux/amd64 and linux/arm64: the re-run still makes one manifest HEAD per image
+// (the index's digest) and writes nothing; with nothing remembered it reads each index and each
+// platform's manifest and config.
+func TestReleaseNoopTwoPlatformsRequestBudget(t *testing.T) {
+	checkNoopBudget(t, newNoopReleaseOn(t, 6, 3, []string{"linux/amd64", "linux/arm64"}))
+}
+
+// checkNoopBudget re-runs f's release, warm and then with nothing remembered, against the budget.
+func checkNoopBudget(t *testing.T, f *noopRelease) {
 	ctx := t.Context()
 	tagsBefore := gittest.Git(t, f.origin, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
 
@@ -537,7 +591,11 @@ func TestReleaseNoopRequestBudget(t *testing.T) {
 	t.Logf("no-op release with nothing remembered: %+v", cold)
 	atMost(cold, "registry and GitHub writes (cold)", cold.writes(), 0, "a no-op release writes nothing")
 	atMost(cold, "image manifest HEADs (cold)", cold.Image.HeadManifest, f.images, "one per image")
-	atMost(cold, "image manifest and config GETs (cold)", cold.Image.GetManifest+cold.Image.GetBlob, 2*f.images, "the labels, read from each image")
+	perImage, why := 2, "the labels, read from each image"
+	if p := len(f.platforms); p > 1 {
+		perImage, why = 1+2*p, "the index, then each platform's labels (its manifest and config)"
+	}
+	atMost(cold, "image manifest and config GETs (cold)", cold.Image.GetManifest+cold.Image.GetBlob, perImage*f.images, why)
 	atMost(cold, "chart requests (cold)", cold.Chart.HeadManifest+cold.Chart.GetManifest+cold.Chart.GetBlob, 4*f.charts,
 		"a HEAD, then the chart client's own HEAD, manifest (annotations) and config GETs")
 	if cold.Image.GetBlob < f.images {
@@ -590,7 +648,18 @@ func TestReleaseNoopRequestBudget(t *testing.T) {
 // another. workers=default runs with the engine's default (GOMAXPROCS, at least 2);
 // workers=all with one worker per artifact, so the goals are limited by nothing but the lane.
 func BenchmarkReleaseNoop(b *testing.B) {
-	f := newNoopRelease(b, 50, 5)
+	benchNoop(b, newNoopRelease(b, 50, 5))
+}
+
+// BenchmarkReleaseNoopTwoPlatforms is BenchmarkReleaseNoop with every image published as an OCI
+// index of linux/amd64 and linux/arm64 (the components file's platforms): the same 61 artifacts,
+// the same budget (one manifest HEAD per image: the index's digest), the same metrics.
+func BenchmarkReleaseNoopTwoPlatforms(b *testing.B) {
+	benchNoop(b, newNoopReleaseOn(b, 50, 5, []string{"linux/amd64", "linux/arm64"}))
+}
+
+// benchNoop is the body of the no-op release benchmarks.
+func benchNoop(b *testing.B, f *noopRelease) {
 	ctx := b.Context()
 	tagsBefore := gittest.Git(b, f.origin, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
 	f.latency.Store(int64(noopLatency))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -125,7 +126,8 @@ func installAndCheckImages(t *testing.T, ctx context.Context, ch *chart.Chart, r
 	}
 }
 
-// runAndAskVersion pulls ref with the Docker daemon, runs it (PORT=8080, every service honours it) with that port published on
+// runAndAskVersion pulls ref with the Docker daemon (checking it gets the daemon's platform's
+// image), runs it (PORT=8080, every service honours it) with that port published on
 // loopback, and checks that GET /version answers version.
 func runAndAskVersion(t *testing.T, ctx context.Context, ref, version string) {
 	t.Helper()
@@ -137,6 +139,10 @@ func runAndAskVersion(t *testing.T, ctx context.Context, ref, version string) {
 		return strings.TrimSpace(string(out))
 	}
 	docker("pull", "-q", ref)
+	// A pinned index digest gives the daemon the image of its own platform.
+	if arch := docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", ref); arch != "linux/"+runtime.GOARCH {
+		t.Errorf("docker pull %s gave a %s image, want this daemon's linux/%s", ref, arch, runtime.GOARCH)
+	}
 	id := docker("run", "-d", "-e", "PORT=8080", "-p", "127.0.0.1::8080", ref)
 	defer exec.Command("docker", "rm", "-f", id).Run() //nolint:errcheck // cleanup
 	port := docker("port", id, "8080/tcp")

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +69,14 @@ func TestPushAllDev(t *testing.T) {
 			img, err := client.Image(t.Context(), ref)
 			if err != nil || !img.Present {
 				t.Fatalf("%s: present=%v err=%v", ref, img.Present, err)
+			}
+			// The repository's default platforms: every dev tag names a two-platform index.
+			var plats []string
+			for _, p := range img.Platforms {
+				plats = append(plats, p.Platform)
+			}
+			if !slices.Equal(plats, twoPlatforms) {
+				t.Errorf("%s holds images for %v, want an index of %v", ref, plats, twoPlatforms)
 			}
 			want := map[string]string{
 				identity.LabelInputs:  string(ws.Keys[c.Name]),

@@ -59,9 +59,13 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 	switch s.Kind {
 	case plan.Image:
 		c := w.Manifest.Component(s.Component)
-		// Until the image index is pushed, the first platform's image stands for the component.
+		// One local image per platform: two or more are pushed as an OCI image index.
+		var local []publish.LocalImage
+		for _, p := range w.Platforms(c) {
+			local = append(local, publish.LocalImage{Platform: p.String(), Ref: w.LocalRef(c, p)})
+		}
 		return publish.NewImagePushed(publish.ImagePushed{
-			Local: w.LocalRef(c, w.Platforms(c)[0]), Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
+			Local: local, Tags: s.Tags, Moving: s.Moving, Component: c.Name, Version: c.Version,
 			Key: w.Keys[c.Name], MountFrom: s.MountFrom, ByInputs: g.byInputs,
 		}, g.images, g.src, g.memo, g.out)
 	case plan.Chart:

@@ -113,7 +113,15 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 				if !ok {
 					return nil, fmt.Errorf("%s is not in the registry: its push did not finish", s.Ref)
 				}
-				rc.Image, rc.ImageDigest = s.Ref, d
+				// Which image each platform gets (one GET): the index names them.
+				at, plats, err := cache.Platforms(ctx, s.Ref)
+				if err != nil {
+					return nil, err
+				}
+				if at != d {
+					return nil, fmt.Errorf("%s changed while the release's assets were made (%s, now %s): run releaseAll again to find out who wrote it", s.Ref, d, at)
+				}
+				rc.Image, rc.ImageDigest, rc.ImagePlatforms = s.Ref, d, plats
 			case plan.Chart:
 				data, err := cache.PullChart(ctx, s.Repo, s.Name, s.Version)
 				if err != nil {

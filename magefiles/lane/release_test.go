@@ -144,6 +144,12 @@ func TestReleaseAll(t *testing.T) {
 			t.Errorf("release manifest entry without digests: %+v", c)
 		}
 	}
+	// Every image is a two-platform index (the repository's default platforms), each platform's
+	// image built for it, and release-manifest.json names the index and each platform's digest.
+	checkTwoPlatformIndexes(t, ws, r.reg.Host()+"/rel", manifest)
+	var first goal.Report
+	readReport(t, r.report, &first)
+	checkReportPlatforms(t, first, manifest)
 	r.assertNoSecret(t)
 
 	// A customer installs the published umbrella: every image it renders is the one this release

@@ -93,14 +93,18 @@ type ReleaseManifest struct {
 
 // ReleasedComponent is one component in the release manifest.
 type ReleasedComponent struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Inputs      string `json:"inputs"`
-	Image       string `json:"image,omitempty"`
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Inputs  string `json:"inputs"`
+	Image   string `json:"image,omitempty"`
+	// ImageDigest is what Image holds: the image index's digest for a multi-platform image.
 	ImageDigest string `json:"image_digest,omitempty"`
-	Chart       string `json:"chart,omitempty"`
-	ChartDigest string `json:"chart_digest,omitempty"`
-	ChartInputs string `json:"chart_inputs,omitempty"`
+	// ImagePlatforms are the index's images, each platform with its image's digest, in the
+	// index's order; left out for a single-platform image.
+	ImagePlatforms []published.Platform `json:"image_platforms,omitempty"`
+	Chart          string               `json:"chart,omitempty"`
+	ChartDigest    string               `json:"chart_digest,omitempty"`
+	ChartInputs    string               `json:"chart_inputs,omitempty"`
 }
 
 // remember runs ask once per key and keeps its answer; a failed answer is not kept. Callers
@@ -189,6 +193,19 @@ func (o *Caching) Push(ctx context.Context, img v1.Image, tags []string, opts ..
 	o.forget(tags...)
 	defer o.forget(tags...)
 	return o.reg.Push(ctx, img, tags, opts...)
+}
+
+// PushIndex pushes an image index and forgets what it knew of the tags.
+func (o *Caching) PushIndex(ctx context.Context, idx v1.ImageIndex, tags []string, opts ...registry.PushOption) (registry.Pushed, error) {
+	o.forget(tags...)
+	defer o.forget(tags...)
+	return o.reg.PushIndex(ctx, idx, tags, opts...)
+}
+
+// Platforms reads which image each platform gets from ref (never cached: it is read once, for the
+// release's assets).
+func (o *Caching) Platforms(ctx context.Context, ref string) (string, []published.Platform, error) {
+	return o.reg.Platforms(ctx, ref)
 }
 
 func (o *Caching) forget(refs ...string) {

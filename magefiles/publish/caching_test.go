@@ -37,6 +37,16 @@ func (c *countingRegistry) Push(context.Context, v1.Image, []string, ...registry
 	return registry.Pushed{Digest: "sha256:new"}, nil
 }
 
+func (c *countingRegistry) PushIndex(context.Context, v1.ImageIndex, []string, ...registry.PushOption) (registry.Pushed, error) {
+	c.pushes.Add(1)
+	c.digest.Store("sha256:new")
+	return registry.Pushed{Digest: "sha256:new"}, nil
+}
+
+func (c *countingRegistry) Platforms(context.Context, string) (string, []published.Platform, error) {
+	return c.digest.Load().(string), nil, nil
+}
+
 // TestCachingAsksOncePerRunAndForgetsOnWrite: goals asking the same reference at once share one
 // request; a push forgets the answer, so the next question asks again and sees the write.
 func TestCachingAsksOncePerRunAndForgetsOnWrite(t *testing.T) {

@@ -25,6 +25,8 @@ type Registry interface {
 	Digest(ctx context.Context, ref string) (digest string, present bool, err error)
 	Image(ctx context.Context, ref string) (published.Image, error)
 	Push(ctx context.Context, img v1.Image, tags []string, opts ...registry.PushOption) (registry.Pushed, error)
+	PushIndex(ctx context.Context, idx v1.ImageIndex, tags []string, opts ...registry.PushOption) (registry.Pushed, error)
+	Platforms(ctx context.Context, ref string) (digest string, platforms []published.Platform, err error)
 }
 
 // Source yields the local image to push.
@@ -32,10 +34,24 @@ type Source interface {
 	LocalImage(ctx context.Context, ref string) (v1.Image, error)
 }
 
-// ImagePushed is the end state "the local image is in the registry under these tags".
+// LocalImage is one platform's image in the local daemon.
+type LocalImage struct {
+	// Platform is "os/arch[/variant]", e.g. "linux/arm64"; "" for the daemon's own platform (a
+	// component that lists no platforms).
+	Platform string
+	// Ref is the image's local reference, e.g. "shiplane/core:1.2.0-linux-arm64".
+	Ref string
+}
+
+// ImagePushed is the end state "the local image is in the registry under these tags": one image,
+// or an OCI image index of one image per platform.
 type ImagePushed struct {
-	// Local is the image's reference in the local daemon, e.g. "shiplane/core:1.2.0".
-	Local string
+	// Local lists the image's local references, one per platform. One entry is pushed as that
+	// image, a plain image manifest in the media types the daemon gave (as before platforms
+	// existed). Two or more are pushed as an OCI image index (see Index): each platform's image in
+	// OCI media types under its platform, the index in the order listed; the tags then name the
+	// index, and Assess's digest is the index's.
+	Local []LocalImage
 	// Tags are the full references to push to, e.g. "localhost:5000/dev/core:1.2.0".
 	Tags []string
 	// Moving are the tags (a subset of Tags) that may be moved to a new image; every other tag is
@@ -57,6 +73,9 @@ type ImagePushed struct {
 	src  Source
 	memo *DigestMemo
 	out  io.Writer
+	// pushed is what Achieve pushed, so the assessment after it reports each platform's digest
+	// even when it decides by inputs (and so reads no index).
+	pushed *localDigest
 }
 
 var _ goal.Goal = (*ImagePushed)(nil)
@@ -81,13 +100,14 @@ func (g *ImagePushed) moving(tag string) bool {
 	return false
 }
 
-// plan observes every tag and returns the tags still to write and the local digest.
-func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string, err error) {
+// plan observes every tag and returns the tags still to write and the local digest (with each
+// platform's, for an index).
+func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDigest, err error) {
 	digests := make(map[string]string, len(g.Tags))
 	for _, t := range g.Tags {
 		d, present, err := g.reg.Digest(ctx, t)
 		if err != nil {
-			return nil, "", err
+			return nil, local, err
 		}
 		if present {
 			digests[t] = d
@@ -100,12 +120,15 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 				continue
 			}
 			if err := g.sameInputs(ctx, t); err != nil {
-				return nil, "", err
+				return nil, local, err
 			}
 			satisfied++
 		}
 		if satisfied == len(g.Tags) {
-			return nil, digests[g.Tags[0]], nil
+			if g.pushed != nil && g.pushed.digest == digests[g.Tags[0]] {
+				return nil, *g.pushed, nil
+			}
+			return nil, localDigest{digest: digests[g.Tags[0]]}, nil
 		}
 	}
 	local, err = g.localDigest(ctx)
@@ -117,15 +140,15 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 				all = append(all, t)
 			}
 		}
-		return all, "", nil
+		return all, localDigest{}, nil
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, local, err
 	}
 	for _, t := range g.Tags {
 		d, present := digests[t]
 		switch {
-		case present && d == local:
+		case present && d == local.digest:
 			continue
 		case !present:
 			missing = append(missing, t)
@@ -134,7 +157,7 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local string,
 		default:
 			// An immutable tag holding another digest: the same inputs built elsewhere are fine.
 			if err := g.sameInputs(ctx, t); err != nil {
-				return nil, "", err
+				return nil, local, err
 			}
 		}
 	}
@@ -149,9 +172,9 @@ func (g *ImagePushed) Assess(ctx context.Context) (goal.State, error) {
 		return goal.State{}, err
 	}
 	if len(missing) > 0 {
-		return goal.State{Digest: local, Detail: "missing " + strings.Join(missing, ", ")}, nil
+		return goal.State{Digest: local.digest, Platforms: local.platforms, Detail: "missing " + strings.Join(missing, ", ")}, nil
 	}
-	return goal.State{Achieved: true, Digest: local}, nil
+	return goal.State{Achieved: true, Digest: local.digest, Platforms: local.platforms}, nil
 }
 
 // Achieve pushes the local image to the tags that do not hold it.
@@ -163,13 +186,19 @@ func (g *ImagePushed) Achieve(ctx context.Context) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	img, err := g.src.LocalImage(ctx, g.Local)
+	a, err := g.readLocal(ctx)
 	if err != nil {
-		return fmt.Errorf("reading %s from the local daemon: %w", g.Local, err)
+		return err
 	}
 	var opts []registry.PushOption
 	if len(g.MountFrom) > 0 {
 		opts = append(opts, registry.MountFrom(g.MountFrom...))
+	}
+	push := func(tags []string, opts []registry.PushOption) (registry.Pushed, error) {
+		if a.idx != nil {
+			return g.reg.PushIndex(ctx, a.idx, tags, opts...)
+		}
+		return g.reg.Push(ctx, a.img, tags, opts...)
 	}
 	// Immutable tags first, with the registry's overwrite guard on (plan found them absent, and a
 	// tag that appeared since is refused); then the moving ones, which may be moved.
@@ -183,46 +212,155 @@ func (g *ImagePushed) Achieve(ctx context.Context) error {
 	}
 	var res registry.Pushed
 	if len(fixed) > 0 {
-		if res, err = g.reg.Push(ctx, img, fixed, opts...); err != nil {
-			return fmt.Errorf("pushing %s: %w", g.Local, err)
+		if res, err = push(fixed, opts); err != nil {
+			return fmt.Errorf("pushing %s: %w", g.localNames(), err)
 		}
 	}
 	if len(moving) > 0 {
-		if res, err = g.reg.Push(ctx, img, moving, append(opts, registry.AllowOverwrite())...); err != nil {
-			return fmt.Errorf("pushing %s: %w", g.Local, err)
+		if res, err = push(moving, append(opts, registry.AllowOverwrite())); err != nil {
+			return fmt.Errorf("pushing %s: %w", g.localNames(), err)
 		}
 	}
-	if g.memo != nil {
-		if id, err := img.ConfigName(); err == nil {
-			g.memo.Put(id.String(), res.Digest)
-		}
+	if g.memo != nil && a.key != "" {
+		g.memo.Put(a.key, res.Digest)
+	}
+	g.pushed = &localDigest{digest: res.Digest}
+	if a.idx != nil {
+		g.pushed.platforms, _ = g.platformDigests(a.idx) // only for the report
 	}
 	return nil
 }
 
-// localDigest is the manifest digest the local image has in a registry.
-func (g *ImagePushed) localDigest(ctx context.Context) (string, error) {
-	img, err := g.src.LocalImage(ctx, g.Local)
+// platformDigests maps each of g.Local's platforms to its image's digest in idx (made from
+// g.Local, in its order).
+func (g *ImagePushed) platformDigests(idx v1.ImageIndex) (map[string]string, error) {
+	im, err := idx.IndexManifest()
 	if err != nil {
-		return "", fmt.Errorf("reading %s from the local daemon: %w", g.Local, err)
+		return nil, fmt.Errorf("reading %s's index: %w", g.localNames(), err)
 	}
-	id, err := img.ConfigName()
+	if len(im.Manifests) != len(g.Local) {
+		return nil, fmt.Errorf("%s's index lists %d images for %d platforms", g.localNames(), len(im.Manifests), len(g.Local))
+	}
+	out := make(map[string]string, len(g.Local))
+	for i, l := range g.Local {
+		out[l.Platform] = im.Manifests[i].Digest.String()
+	}
+	return out, nil
+}
+
+// localNames names the local images, for messages.
+func (g *ImagePushed) localNames() string {
+	names := make([]string, len(g.Local))
+	for i, l := range g.Local {
+		names[i] = l.Ref
+	}
+	return strings.Join(names, ", ")
+}
+
+// localArtifact is what the tags get: the one image, or the index of the platforms' images.
+type localArtifact struct {
+	img v1.Image
+	idx v1.ImageIndex
+	// key is the memo's key for its digest: the image ID, or each platform's image ID.
+	key string
+	// ids are the platforms' image IDs (an index).
+	ids []string
+}
+
+// localDigest is the digest the local image or index has in a registry, and for an index each
+// platform's image digest.
+type localDigest struct {
+	digest    string
+	platforms map[string]string
+}
+
+// readLocal reads the local images from the source, and for several platforms makes their index.
+func (g *ImagePushed) readLocal(ctx context.Context) (localArtifact, error) {
+	if len(g.Local) == 0 {
+		return localArtifact{}, fmt.Errorf("%s: no local image to push (the goal lists none)", g.Component)
+	}
+	var out localArtifact
+	imgs := make([]PlatformImage, len(g.Local))
+	for i, l := range g.Local {
+		img, err := g.src.LocalImage(ctx, l.Ref)
+		if err != nil {
+			return localArtifact{}, fmt.Errorf("reading %s from the local daemon: %w", l.Ref, err)
+		}
+		id, err := img.ConfigName()
+		if err != nil {
+			return localArtifact{}, fmt.Errorf("reading %s's image ID: %w", l.Ref, err)
+		}
+		imgs[i] = PlatformImage{Platform: l.Platform, Image: img}
+		out.ids = append(out.ids, id.String())
+	}
+	if len(imgs) == 1 {
+		out.img, out.key = imgs[0].Image, out.ids[0]
+		return out, nil
+	}
+	idx, err := Index(imgs)
 	if err != nil {
-		return "", fmt.Errorf("reading %s's image ID: %w", g.Local, err)
+		return localArtifact{}, fmt.Errorf("%s %s: %w", g.Component, g.Version, err)
 	}
+	out.idx = idx
+	var key strings.Builder
+	key.WriteString("oci index")
+	for i, l := range g.Local {
+		fmt.Fprintf(&key, " %s=%s", l.Platform, out.ids[i])
+	}
+	out.key = key.String()
+	return out, nil
+}
+
+// localDigest is the manifest digest the local image (or index) has in a registry, from the memo
+// when these image IDs were seen before.
+func (g *ImagePushed) localDigest(ctx context.Context) (localDigest, error) {
+	a, err := g.readLocal(ctx)
+	if err != nil {
+		return localDigest{}, err
+	}
+	if a.idx == nil {
+		if g.memo != nil {
+			if d, ok := g.memo.Get(a.key); ok {
+				return localDigest{digest: d}, nil
+			}
+		}
+		d, err := a.img.Digest()
+		if err != nil {
+			return localDigest{}, fmt.Errorf("computing %s's registry digest: %w", g.localNames(), err)
+		}
+		if g.memo != nil {
+			g.memo.Put(a.key, d.String())
+		}
+		return localDigest{digest: d.String()}, nil
+	}
+	out := localDigest{platforms: map[string]string{}}
 	if g.memo != nil {
-		if d, ok := g.memo.Get(id.String()); ok {
-			return d, nil
+		d, ok := g.memo.Get(a.key)
+		for i, l := range g.Local {
+			pd, pok := g.memo.Get("oci " + a.ids[i])
+			ok = ok && pok
+			out.platforms[l.Platform] = pd
+		}
+		if ok {
+			out.digest = d
+			return out, nil
 		}
 	}
-	d, err := img.Digest()
+	d, err := a.idx.Digest()
 	if err != nil {
-		return "", fmt.Errorf("computing %s's registry digest: %w", g.Local, err)
+		return localDigest{}, fmt.Errorf("computing the registry digest of %s's index: %w", g.localNames(), err)
 	}
+	if out.platforms, err = g.platformDigests(a.idx); err != nil {
+		return localDigest{}, err
+	}
+	out.digest = d.String()
 	if g.memo != nil {
-		g.memo.Put(id.String(), d.String())
+		for i, l := range g.Local {
+			g.memo.Put("oci "+a.ids[i], out.platforms[l.Platform])
+		}
+		g.memo.Put(a.key, out.digest)
 	}
-	return d.String(), nil
+	return out, nil
 }
 
 // sameInputs reads the image at the immutable tag t and decides, with the one same-inputs

@@ -52,7 +52,7 @@ func TestDevPushMovesTheVersionTagOnly(t *testing.T) {
 	push := func(img v1.Image, key, commit string) error {
 		local["shiplane/core:1.0.0"] = img
 		g := publish.NewImagePushed(publish.ImagePushed{
-			Local:  "shiplane/core:1.0.0",
+			Local:  []publish.LocalImage{{Ref: "shiplane/core:1.0.0"}},
 			Tags:   []string{reg.Ref("dev/core:1.0.0"), reg.Ref("dev/core:1.0.0-g" + commit)},
 			Moving: []string{reg.Ref("dev/core:1.0.0")},
 			Key:    identity.Key(key),
@@ -94,7 +94,7 @@ func TestDevPushMovesTheVersionTagOnly(t *testing.T) {
 	// Another build of other inputs under an existing immutable tag: refused, nothing written.
 	local["shiplane/core:1.0.0"] = labelled(t, "sha256:k3")
 	g := publish.NewImagePushed(publish.ImagePushed{
-		Local: "shiplane/core:1.0.0", Tags: []string{reg.Ref("dev/core:1.0.0-gbbbbbbb")}, Key: "sha256:k3",
+		Local: []publish.LocalImage{{Ref: "shiplane/core:1.0.0"}}, Tags: []string{reg.Ref("dev/core:1.0.0-gbbbbbbb")}, Key: "sha256:k3",
 	}, client, local, nil, nil)
 	reg.Reset()
 	_, err := g.Assess(t.Context())

@@ -29,15 +29,28 @@ func (e *UnknownError) Is(target error) bool { return target == ErrUnknown }
 // Unwrap returns the cause.
 func (e *UnknownError) Unwrap() error { return e.Err }
 
-// Image is what a registry holds under one tag.
+// Image is what a registry holds under one tag: one image, or an image index of one image per
+// platform.
 type Image struct {
 	Present bool
-	// Digest of the manifest the tag points at.
+	// Digest of the manifest the tag points at: the index's, when it is an index.
 	Digest string
-	// Inputs is the image's dev.shiplane.inputs label.
+	// Inputs is the image's dev.shiplane.inputs label; for an index, the label every platform's
+	// image carries (they must agree).
 	Inputs string
-	// Labels are the image config's labels.
+	// Labels are the image config's labels; for an index, the first platform's.
 	Labels map[string]string
+	// Platforms are the index's images, in its order; nil when the tag holds a plain image (and
+	// when the answer came from a memo of the digest's identity rather than a read).
+	Platforms []Platform
+}
+
+// Platform is one platform's image in an image index.
+type Platform struct {
+	// Platform is "os/arch[/variant]", e.g. "linux/arm64".
+	Platform string `json:"platform"`
+	// Digest is that image's manifest digest.
+	Digest string `json:"digest"`
 }
 
 // Chart is what an OCI chart repository holds for one chart version.

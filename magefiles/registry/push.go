@@ -80,10 +80,6 @@ func (c *Client) PushLocal(ctx context.Context, src Local, local string, tags []
 //
 // A failure names the tag; on failure, Pushed lists the tags written before it.
 func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...PushOption) (Pushed, error) {
-	var po pushOptions
-	for _, o := range opts {
-		o(&po)
-	}
 	if len(tags) == 0 {
 		return Pushed{}, errors.New("pushing an image: no tags given")
 	}
@@ -91,8 +87,62 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 	if err != nil {
 		return Pushed{}, safe(fmt.Errorf("pushing to %s: computing the image digest: %w", tags[0], err))
 	}
-	out := Pushed{Digest: d.String()}
+	return c.push(ctx, pushable{top: img, images: []v1.Image{img}, digest: d.String()}, tags, opts)
+}
 
+// PushIndex makes every tag in tags point at the image index idx, with Push's guarantees: each
+// tag is asked first (a tag already holding idx is left alone, so pushing an unchanged index makes
+// one manifest HEAD per tag and writes nothing; a tag holding anything else is a *TagExistsError
+// before any write, unless AllowOverwrite), asked again right before its manifest PUT and read back
+// after it (*ConcurrentWriteError). Per repository, every image of the index has its blobs
+// uploaded (or mounted, see MountFrom) and its manifest put by digest before the index is put
+// by tag, so a tag never names an index whose images are missing. Pushed.Digest is the index's
+// digest. An index that holds another index is refused: shiplane pushes one level.
+func (c *Client) PushIndex(ctx context.Context, idx v1.ImageIndex, tags []string, opts ...PushOption) (Pushed, error) {
+	if len(tags) == 0 {
+		return Pushed{}, errors.New("pushing an image index: no tags given")
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		return Pushed{}, safe(fmt.Errorf("pushing to %s: computing the index digest: %w", tags[0], err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return Pushed{}, safe(fmt.Errorf("pushing to %s: reading the index: %w", tags[0], err))
+	}
+	a := pushable{top: idx, digest: d.String(), index: true}
+	for _, m := range im.Manifests {
+		if !m.MediaType.IsImage() {
+			return Pushed{}, fmt.Errorf("pushing to %s: the index entry %s is a %s, not an image: only images can be pushed in an index", tags[0], m.Digest, m.MediaType)
+		}
+		img, err := idx.Image(m.Digest)
+		if err != nil {
+			return Pushed{}, safe(fmt.Errorf("pushing to %s: reading the index's image %s: %w", tags[0], m.Digest, err))
+		}
+		a.images = append(a.images, img)
+	}
+	return c.push(ctx, a, tags, opts)
+}
+
+// pushable is what a tag is made to point at: an image, or an index of images.
+type pushable struct {
+	// top is the manifest the tags get; digest is its digest.
+	top    remote.Taggable
+	digest string
+	// images are the images whose blobs go up first: the image itself, or the index's images,
+	// each then put by digest (index).
+	images []v1.Image
+	index  bool
+}
+
+// push is Push and PushIndex: ask every tag, upload per repository, put the manifest per tag.
+func (c *Client) push(ctx context.Context, a pushable, tags []string, opts []PushOption) (Pushed, error) {
+	var po pushOptions
+	for _, o := range opts {
+		o(&po)
+	}
+	out := Pushed{Digest: a.digest}
+	var err error
 	parsed := make([]name.Tag, len(tags))
 	for i, t := range tags {
 		if parsed[i], err = c.parseTag(t); err != nil {
@@ -124,7 +174,7 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 
 	ps := newPushStats()
 	pctx := withPush(ctx, ps)
-	uploaded := map[string]bool{} // repositories holding the image's blobs
+	uploaded := map[string]bool{} // repositories holding the images' blobs (and, for an index, manifests)
 	var written []name.Tag
 	for _, i := range todo {
 		t := parsed[i]
@@ -134,16 +184,16 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 			return out, safe(fmt.Errorf("pushing to %s: %w", tags[i], err))
 		}
 		if !uploaded[repo.Name()] {
-			// Every blob first, then the manifest: the tag is asked as late as can be.
-			if err := c.upload(pctx, p, c.mountable(img, repo, po.mountFrom), repo); err != nil {
+			// Every blob (and image of an index) first, then the manifest: the tag is asked as
+			// late as can be.
+			if err := c.uploadAll(pctx, p, a, repo, po.mountFrom); err != nil {
 				c.forget(repo)
 				c.collect(&out, ps)
-				return out, safe(fmt.Errorf("pushing to %s: uploading the blobs: %w", tags[i], classify(repo.RegistryStr(), err)))
+				return out, safe(fmt.Errorf("pushing to %s: %w", tags[i], err))
 			}
 			uploaded[repo.Name()] = true
-			c.remember(img, repo)
 		}
-		put, err := c.putTag(pctx, p, t, tags[i], img, out.Digest, po.overwrite)
+		put, err := c.putTag(pctx, p, t, tags[i], a.top, out.Digest, po.overwrite)
 		if err != nil {
 			c.collect(&out, ps)
 			var cw *ConcurrentWriteError
@@ -164,9 +214,35 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 		c.pw.line(fmt.Sprintf("%s: already holds %s", joinTags(parsed), short(out.Digest)))
 		return out, nil
 	}
-	c.pw.line(fmt.Sprintf("pushed %s %s (%d blobs uploaded, %s; %d mounted; %d already there)",
-		joinTags(written), short(out.Digest), out.BlobsUploaded, humanBytes(out.BytesUploaded), out.BlobsMounted, out.BlobsExisting))
+	what := ""
+	if a.index {
+		what = fmt.Sprintf(" (an index of %d images)", len(a.images))
+	}
+	c.pw.line(fmt.Sprintf("pushed %s %s%s (%d blobs uploaded, %s; %d mounted; %d already there)",
+		joinTags(written), short(out.Digest), what, out.BlobsUploaded, humanBytes(out.BytesUploaded), out.BlobsMounted, out.BlobsExisting))
 	return out, nil
+}
+
+// uploadAll puts everything a's manifest refers to into repo: each image's blobs, and for an
+// index each image's manifest, by digest.
+func (c *Client) uploadAll(ctx context.Context, p *remote.Pusher, a pushable, repo name.Repository, mountFrom []string) error {
+	for _, img := range a.images {
+		if err := c.upload(ctx, p, c.mountable(img, repo, mountFrom), repo); err != nil {
+			return fmt.Errorf("uploading the blobs: %w", classify(repo.RegistryStr(), err))
+		}
+		c.remember(img, repo)
+		if !a.index {
+			continue
+		}
+		d, err := img.Digest()
+		if err != nil {
+			return fmt.Errorf("computing an image's digest: %w", err)
+		}
+		if err := p.Put(ctx, repo.Digest(d.String()), img); err != nil {
+			return fmt.Errorf("putting the index's image %s: %w", d, classify(repo.RegistryStr(), err))
+		}
+	}
+	return nil
 }
 
 // upload puts img's layers and config into repo, c.o.jobs at a time, mounting or skipping those
@@ -210,11 +286,11 @@ func (c *Client) upload(ctx context.Context, p *remote.Pusher, img v1.Image, rep
 	return first
 }
 
-// putTag points t (ref as the caller wrote it) at img, whose digest is want, with one manifest
+// putTag points t (ref as the caller wrote it) at img (an image or an index), whose digest is want, with one manifest
 // PUT. Unless overwrite, it asks the tag right before the PUT and reads it back right after: a tag
 // holding another image then is a *ConcurrentWriteError, and one found already holding img is not
 // written (put is false). put reports whether the PUT was made.
-func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref string, img v1.Image, want string, overwrite bool) (put bool, err error) {
+func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref string, img remote.Taggable, want string, overwrite bool) (put bool, err error) {
 	if !overwrite {
 		have, present, err := c.digest(ctx, t)
 		switch {
