@@ -2,8 +2,6 @@ package git_test
 
 import (
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,21 +10,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
 )
-
-// commitAt commits everything with author and committer time at.
-func commitAt(t *testing.T, dir, msg string, at time.Time) string {
-	t.Helper()
-	gittest.Git(t, dir, "add", "-A")
-	cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", msg)
-	cmd.Dir = dir
-	date := at.UTC().Format(time.RFC3339)
-	// Later entries win: the dates override gittest.Env's pinned ones.
-	cmd.Env = append(append(os.Environ(), gittest.Env...), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git commit: %v\n%s", err, out)
-	}
-	return gittest.Git(t, dir, "rev-parse", "HEAD")
-}
 
 // TestLastChanges: every set of paths maps to the newest commit that changed any of them, with
 // its committer time; sets of the same paths share the answer; an untouched set is zero; a later
@@ -37,9 +20,9 @@ func TestLastChanges(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	gittest.Write(t, dir, map[string]string{"svc/b/x": "b2\n"})
-	second := commitAt(t, dir, "change b", t1)
+	second := gittest.CommitAt(t, dir, "change b", t1)
 	gittest.Write(t, dir, map[string]string{"VERSION": "2\n"})
-	third := commitAt(t, dir, "change VERSION only", t2)
+	third := gittest.CommitAt(t, dir, "change VERSION only", t2)
 
 	r, err := git.Open(t.Context(), dir)
 	if err != nil {
@@ -77,9 +60,9 @@ func TestLastChanges(t *testing.T) {
 func TestLastChangesShallowClone(t *testing.T) {
 	dir := gittest.New(t, map[string]string{"svc/a/x": "a\n", "svc/b/x": "b\n"})
 	gittest.Write(t, dir, map[string]string{"svc/b/x": "b2\n"})
-	second := commitAt(t, dir, "change b", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	second := gittest.CommitAt(t, dir, "change b", time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	gittest.Write(t, dir, map[string]string{"svc/b/y": "y\n"})
-	third := commitAt(t, dir, "change b again", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	third := gittest.CommitAt(t, dir, "change b again", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
 	clone := filepath.Join(t.TempDir(), "clone")
 	gittest.Git(t, dir, "clone", "-q", "--depth", "2", "file://"+dir, clone)
 

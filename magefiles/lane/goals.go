@@ -26,6 +26,9 @@ type publishGoals struct {
 	// daemon builds the images (nil when the plan builds nothing).
 	daemon    build.Daemon
 	buildOpts []build.Option
+	// requireOrigin makes an image count as built only when its revision is its component's
+	// Origin (Policy.RequireCommit).
+	requireOrigin bool
 	images    publish.Registry
 	src       publish.Source
 	charts    publish.ChartRepository
@@ -50,7 +53,11 @@ type publishGoals struct {
 var _ GoalMaker = (*publishGoals)(nil)
 
 func (g *publishGoals) Build(c *manifest.Component) goal.Goal {
-	return g.w.imageBuilt(c, g.daemon, g.buildOpts...)
+	opts := g.buildOpts
+	if g.requireOrigin {
+		opts = append(opts[:len(opts):len(opts)], build.WithRequiredRevision(g.w.Origin(c).Revision()))
+	}
+	return g.w.imageBuilt(c, g.daemon, opts...)
 }
 
 func (g *publishGoals) Publish(s plan.Step) goal.Goal {

@@ -113,7 +113,19 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 		return r.cl.red.Error(err)
 	}
 	// What releaseAll refuses before building, releasePlan refuses too.
-	return ws.checkChartImages(pl)
+	if err := ws.checkChartImages(pl); err != nil {
+		return err
+	}
+	return r.checkHistory(pl)
+}
+
+// checkHistory refuses a release that builds or packages anything in a clone too shallow to tell
+// when each component's inputs last changed.
+func (r *releaseRun) checkHistory(pl *plan.Plan) error {
+	if !r.policy.RequireCommit || pl.Count(plan.Publish) == 0 {
+		return nil
+	}
+	return r.ws.requireInputsHistory()
 }
 
 // writePlanJSON writes the plan as JSON to stdout (Config.PlanJSON) and to SHIPLANE_PLAN_JSON.
@@ -184,6 +196,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err := ws.checkChartImages(pl); err != nil {
 		return err
 	}
+	if err := r.checkHistory(pl); err != nil {
+		return err
+	}
 	var verify []*goal.Node
 	if pl.Count(plan.Publish) > 0 {
 		if verify, err = r.verifyNodes(ctx); err != nil {
@@ -213,10 +228,12 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		mk.src = registry.NewDaemon(d.API())
 		mk.buildOpts = []build.Option{build.WithProgress(out)}
 		if r.policy.RequireCommit {
-			// Every image names this commit: one built from the same inputs at another commit (or
-			// from uncommitted edits) is rebuilt, not reused; its times are the commit's.
-			mk.src = publish.Reproducible{Source: mk.src, Time: ws.Head.Time}
-			mk.buildOpts = append(mk.buildOpts, build.WithRequiredRevision(ws.Head.Hash))
+			// Every image names the last commit that changed its inputs, and takes its times from
+			// it: one built from the same inputs at another such commit (or from uncommitted edits)
+			// is rebuilt, not reused; an unchanged component rebuilds to the digest published, and
+			// an image FROM one of ours is that base as published plus its own layers.
+			mk.src = ws.Reproducible(mk.src)
+			mk.requireOrigin = true
 		}
 	}
 	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, ws.Nodes(pl, mk, verify))
