@@ -29,9 +29,9 @@ type publishGoals struct {
 	// requireOrigin makes an image count as built only when its revision is its component's
 	// Origin (Policy.RequireCommit).
 	requireOrigin bool
-	images    publish.Registry
-	src       publish.Source
-	charts    publish.ChartRepository
+	images        publish.Registry
+	src           publish.Source
+	charts        publish.ChartRepository
 	// byInputs decides present immutable image tags by their inputs (Policy.DecideByInputs).
 	byInputs bool
 	// memo remembers verified digests across runs (the dev lane); nil for none.
