@@ -26,12 +26,9 @@ type publishGoals struct {
 	// daemon builds the images (nil when the plan builds nothing).
 	daemon    build.Daemon
 	buildOpts []build.Option
-	// requireOrigin makes an image count as built only when its revision is its component's
-	// Origin (Policy.RequireCommit).
-	requireOrigin bool
-	images        publish.Registry
-	src           publish.Source
-	charts        publish.ChartRepository
+	images    publish.Registry
+	src       publish.Source
+	charts    publish.ChartRepository
 	// byInputs decides present immutable image tags by their inputs (Policy.DecideByInputs).
 	byInputs bool
 	// memo remembers verified digests across runs (the dev lane); nil for none.
@@ -48,6 +45,10 @@ type publishGoals struct {
 	// umbrellaDeps maps each chart the umbrella vendors to the version published for it.
 	umbrellaDeps map[string]string
 	out          io.Writer
+
+	// requireOrigin makes an image count as built only when its revision is its component's
+	// Origin (Policy.RequireCommit).
+	requireOrigin bool
 }
 
 var _ GoalMaker = (*publishGoals)(nil)
