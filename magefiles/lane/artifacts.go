@@ -156,7 +156,8 @@ func shortHash(h string) string {
 	return h
 }
 
-// chartStamp is what a chart package records: commit time, revision, source, inputs, component.
+// chartStamp is what a chart package records: its origin's time and revision, source, inputs,
+// component.
 func (w *Workspace) chartStamp(component, dir string, key identity.Key) helm.Stamp {
 	o := w.chartOrigin(component, dir)
 	return helm.Stamp{

@@ -162,7 +162,8 @@ func (r *releaseRun) writePlanJSON(pl *plan.Plan) error {
 // prints the plan, and refuses before any write when the plan does; otherwise it runs the
 // verification goals of the release file, then exactly the plan's publish steps (nodes.go), in
 // the order their artifacts reference each other: images (built reproducibly, times set to the
-// commit time), charts, per-component git tags, and the GitHub release with its assets. What is
+// time of the last commit that changed each component's inputs, an image FROM one of ours on that
+// base as published), charts, per-component git tags, and the GitHub release with its assets. What is
 // already published from the same inputs is not in the plan's publish steps, so a re-run after a
 // failure finishes only what is missing.
 func ReleaseAll(ctx context.Context, cfg Config) error {

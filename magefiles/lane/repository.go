@@ -29,7 +29,8 @@ type Workspace struct {
 	Manifest *manifest.Manifest
 	Settings settings.Settings
 	Repo     *git.Repo
-	// Head is the commit artifacts are stamped with.
+	// Head is the commit checked out: what a release is tagged at, and what an artifact built
+	// from uncommitted edits names (with "-dirty"). Committed artifacts name their Origin.
 	Head git.Commit
 	// Trees maps every input path to its git object id in the work tree as it is now.
 	Trees map[string]string
@@ -158,7 +159,7 @@ func componentLevels(m *manifest.Manifest) ([][]*manifest.Component, error) {
 	return out, nil
 }
 
-// Stamp is what c's artifacts record: version, revision, commit time and input key.
+// Stamp is what c's artifacts record: version, revision and time (its Origin's) and input key.
 func (w *Workspace) Stamp(c *manifest.Component) identity.Stamp {
 	o := w.Origin(c)
 	return identity.Stamp{
