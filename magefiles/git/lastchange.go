@@ -6,14 +6,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // LastChanges returns, for every named set of paths, the newest commit at or before rev that
 // changed any of them: the commit `git log -1 <rev> -- <paths>` names, whose tree holds the same
 // content at those paths as rev. A set no commit touched maps to a zero Commit. Sets holding the
-// same paths share one git process; there is one per distinct set, and one more when a commit
-// found has no parent (to tell a root commit from a shallow clone's boundary).
+// same paths share one git process; there is one per distinct set (at most four at once), and one
+// more when a commit found has no parent (to tell a root commit from a shallow clone's boundary).
 //
 // In a shallow clone, a set whose last change is older than the history the clone holds seems
 // changed by the boundary commit (every file appears there): the map still holds that commit for
@@ -25,23 +26,45 @@ func (r *Repo) LastChanges(ctx context.Context, rev string, sets map[string][]st
 	}
 	sort.Strings(names)
 	type found struct {
-		c    Commit
-		root bool
+		paths []string
+		c     Commit
+		root  bool
+		err   error
 	}
-	byPaths := map[string]found{}
-	var roots []string // the sets whose commit has no parent
-	out := make(map[string]Commit, len(sets))
+	byPaths := map[string]*found{}
+	var distinct []*found
+	keyOf := map[string]string{}
 	for _, n := range names {
 		paths := append([]string(nil), sets[n]...)
 		sort.Strings(paths)
 		key := strings.Join(paths, "\x00")
-		f, seen := byPaths[key]
-		if !seen && len(paths) > 0 {
-			var err error
-			if f.c, f.root, err = r.lastChange(ctx, rev, paths); err != nil {
-				return nil, err
-			}
+		keyOf[n] = key
+		if _, seen := byPaths[key]; !seen {
+			f := &found{paths: paths}
 			byPaths[key] = f
+			if len(paths) > 0 {
+				distinct = append(distinct, f)
+			}
+		}
+	}
+	// At most lastChangeWorkers git processes at once: each is a walk of history, mostly waiting.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, lastChangeWorkers)
+	for _, f := range distinct {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f.c, f.root, f.err = r.lastChange(ctx, rev, f.paths)
+		}()
+	}
+	wg.Wait()
+	var roots []string // the sets whose commit has no parent
+	out := make(map[string]Commit, len(sets))
+	for _, n := range names {
+		f := byPaths[keyOf[n]]
+		if f.err != nil {
+			return nil, f.err
 		}
 		out[n] = f.c
 		if f.root {
@@ -61,6 +84,9 @@ func (r *Repo) LastChanges(ctx context.Context, rev string, sets map[string][]st
 	e := &ShallowError{Rev: rev, Sets: roots, Boundary: out[roots[0]].Hash}
 	return out, e
 }
+
+// lastChangeWorkers bounds LastChanges' git processes running at once.
+const lastChangeWorkers = 4
 
 // lastChange is one `git log -1`; root reports a commit found without parents.
 func (r *Repo) lastChange(ctx context.Context, rev string, paths []string) (c Commit, root bool, err error) {

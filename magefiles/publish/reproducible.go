@@ -49,10 +49,13 @@ const maxBaseDepth = 32
 
 // LocalImage reads ref and makes it reproducible.
 func (r Reproducible) LocalImage(ctx context.Context, ref string) (v1.Image, error) {
-	return r.image(ctx, ref, nil)
+	out, _, err := r.image(ctx, ref, nil)
+	return out, err
 }
 
-func (r Reproducible) image(ctx context.Context, ref string, chain []string) (v1.Image, error) {
+// image is ref made reproducible, and ref as the source has it; chain lists the images built
+// FROM it on the way here.
+func (r Reproducible) image(ctx context.Context, ref string, chain []string) (out, local v1.Image, err error) {
 	o := Origin{Time: r.Time}
 	if r.Origin != nil {
 		if known, ok := r.Origin(ref); ok {
@@ -60,28 +63,25 @@ func (r Reproducible) image(ctx context.Context, ref string, chain []string) (v1
 		}
 	}
 	if o.Time.IsZero() {
-		return nil, fmt.Errorf("%s: no reproducible time for this image (publish.Reproducible has no Origin for it and no Time)", ref)
+		return nil, nil, fmt.Errorf("%s: no reproducible time for this image (publish.Reproducible has no Origin for it and no Time)", ref)
 	}
-	img, err := r.Source.LocalImage(ctx, ref)
-	if err != nil {
-		return nil, err
+	if local, err = r.Source.LocalImage(ctx, ref); err != nil {
+		return nil, nil, err
 	}
 	if o.Base == "" {
-		return normalise(ref, img, o.Time)
+		out, err = normalise(ref, local, o.Time)
+		return out, local, err
 	}
 	chain = append(chain, ref)
 	if len(chain) > maxBaseDepth {
-		return nil, fmt.Errorf("%s: its bases form a chain longer than %d (%v): is a base built FROM itself?", ref, maxBaseDepth, chain)
+		return nil, nil, fmt.Errorf("%s: its bases form a chain longer than %d (%v): is a base built FROM itself?", ref, maxBaseDepth, chain)
 	}
-	base, err := r.image(ctx, o.Base, chain)
+	base, baseLocal, err := r.image(ctx, o.Base, chain)
 	if err != nil {
-		return nil, fmt.Errorf("%s is built FROM %s: %w", ref, o.Base, err)
+		return nil, nil, fmt.Errorf("%s is built FROM %s: %w", ref, o.Base, err)
 	}
-	local, err := r.Source.LocalImage(ctx, o.Base)
-	if err != nil {
-		return nil, fmt.Errorf("%s is built FROM %s: %w", ref, o.Base, err)
-	}
-	return onBase(ref, img, o, local, base)
+	out, err = onBase(ref, local, o, baseLocal, base)
+	return out, local, err
 }
 
 // normalise is an image with every time set to t and the build's own fields cleared.
