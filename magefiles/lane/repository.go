@@ -279,24 +279,37 @@ func (w *Workspace) requireInputsHistory() error {
 }
 
 // Reproducible wraps src, the daemon's images, so the release's images are reproducible from
-// their own inputs: each component's image (at its local reference, <project>/<image>:<version>)
-// takes its Origin's time, and an image FROM one of ours is that base's reproducible image, as
-// published, plus its own layers.
+// their own inputs: each component's image takes its Origin's time, and an image FROM one of ours
+// is that base's reproducible image, as published, plus its own layers.
+//
+// A component's local image is <project>/<image>:<version>, or that tag with a suffix
+// (<version><suffix>, e.g. one local image per platform, "1.2.0-linux-arm64"): its base is then
+// the base's local image with the same suffix, the base built for the same platform.
 func (w *Workspace) Reproducible(src publish.Source) publish.Reproducible {
-	origins := map[string]publish.Origin{}
+	byRepo := map[string]*manifest.Component{}
 	for _, c := range w.Manifest.Components {
-		if c.Image == nil {
-			continue
+		if c.Image != nil {
+			byRepo[w.LocalImage(c)] = c
+		}
+	}
+	return publish.Reproducible{Source: src, Origin: func(ref string) (publish.Origin, bool) {
+		i := strings.LastIndex(ref, ":")
+		if i < 0 || strings.Contains(ref[i:], "/") {
+			return publish.Origin{}, false
+		}
+		c := byRepo[ref[:i]]
+		if c == nil || !strings.HasPrefix(ref[i+1:], c.Version) {
+			return publish.Origin{}, false
+		}
+		suffix := ref[i+1+len(c.Version):]
+		if suffix != "" && !strings.ContainsAny(suffix[:1], "-_.") {
+			return publish.Origin{}, false // another version's tag (1.2.0 against 1.2.01)
 		}
 		o := publish.Origin{Time: w.Origin(c).Time}
 		if from := w.baseOf(c); from != nil {
-			o.Base = w.LocalImage(from) + ":" + from.Version
+			o.Base = w.LocalImage(from) + ":" + from.Version + suffix
 		}
-		origins[w.LocalImage(c)+":"+c.Version] = o
-	}
-	return publish.Reproducible{Source: src, Origin: func(ref string) (publish.Origin, bool) {
-		o, ok := origins[ref]
-		return o, ok
+		return o, true
 	}}
 }
 

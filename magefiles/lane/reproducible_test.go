@@ -4,12 +4,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/registry"
+	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -123,5 +130,79 @@ func TestReleaseImagesAreReproducible(t *testing.T) {
 	}
 	if fourth.base != first.base || fourth.baseLayer != first.baseLayer || fourth.app == first.app || fourth.appFirstLayer != first.baseLayer {
 		t.Errorf("after the app changed: %+v, before %+v", fourth, first)
+	}
+}
+
+// TestReproducibleFollowsPlatformSuffixes: a component's local image tagged <version><suffix> (one
+// per platform) takes the component's time and is built on its base's image with the same
+// suffix; a reference of no component has no time and is refused. The images are made in memory:
+// the mapping is what is under test, not the daemon.
+func TestReproducibleFollowsPlatformSuffixes(t *testing.T) {
+	dir := gittest.New(t, map[string]string{
+		"VERSION": "1.0.0\n",
+		"deploy/components.yaml": "project: shipsuffix\nsource: https://example.com/s\nlicense: MIT\ncomponents:\n" +
+			"  - name: base\n    description: base\n    paths: [base]\n    version_file: base/VERSION\n    image: {dockerfile: base/Dockerfile}\n" +
+			"  - name: app\n    description: app\n    paths: [app]\n    version_file: app/VERSION\n    depends_on: [base]\n    image: {dockerfile: app/Dockerfile, from: base}\n",
+		"base/VERSION": "0.1.0\n", "base/Dockerfile": "FROM scratch\n",
+		"app/VERSION": "1.0.0\n", "app/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n",
+	})
+	gittest.Write(t, dir, map[string]string{"app/x": "x\n"})
+	gittest.CommitAt(t, dir, "app changed", time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	ws, err := lane.Open(t.Context(), lane.Config{Root: dir, Progress: io.Discard, Stdout: io.Discard, Getenv: func(string) string { return "" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := registrytest.LocalImages{}
+	for _, platform := range []string{"", "-linux-arm64", "-linux-amd64"} {
+		base, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layer, err := random.Layer(128, types.DockerLayer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := mutate.AppendLayers(base, layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local["shipsuffix/base:0.1.0"+platform], local["shipsuffix/app:1.0.0"+platform] = base, app
+	}
+	src := ws.Reproducible(local)
+	baseLayers := map[string]v1.Hash{}
+	for _, platform := range []string{"", "-linux-arm64", "-linux-amd64"} {
+		base, err := src.LocalImage(t.Context(), "shipsuffix/base:0.1.0"+platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := src.LocalImage(t.Context(), "shipsuffix/app:1.0.0"+platform)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bl, _ := base.Layers()
+		al, _ := app.Layers()
+		if len(bl) != 1 || len(al) != 2 {
+			t.Fatalf("%q: base %d layers, app %d", platform, len(bl), len(al))
+		}
+		bd, _ := bl[0].Digest()
+		ad, _ := al[0].Digest()
+		if bd != ad {
+			t.Errorf("%q: the app starts with %s, its base for the same platform is %s", platform, ad, bd)
+		}
+		baseLayers[platform] = bd
+		bc, _ := base.ConfigFile()
+		ac, _ := app.ConfigFile()
+		if !bc.Created.Time.Equal(ws.Origin(ws.Manifest.Component("base")).Time) || !ac.Created.Time.Equal(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)) {
+			t.Errorf("%q: base created %s, app created %s", platform, bc.Created, ac.Created)
+		}
+	}
+	if baseLayers[""] == baseLayers["-linux-arm64"] || baseLayers["-linux-arm64"] == baseLayers["-linux-amd64"] {
+		t.Errorf("the platforms' bases were mixed up: %v", baseLayers)
+	}
+	for _, ref := range []string{"shipsuffix/other:1.0.0", "shipsuffix/app:1.0.01", "shipsuffix/app:2.0.0"} {
+		local[ref] = local["shipsuffix/app:1.0.0"]
+		if _, err := src.LocalImage(t.Context(), ref); err == nil || !strings.Contains(err.Error(), "no reproducible time") {
+			t.Errorf("%s: err = %v, want no reproducible time", ref, err)
+		}
 	}
 }
