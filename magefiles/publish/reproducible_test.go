@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/testenv"
@@ -27,15 +26,7 @@ const reproProject = "shippubrepro"
 func buildContext(t *testing.T, d *docker.Client, ref, base string, files map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gittest.Write(t, dir, files)
 	o := docker.BuildOptions{ContextDir: dir, Dockerfile: "Dockerfile", Tags: []string{ref}, Output: io.Discard}
 	if base != "" {
 		o.BuildArgs = map[string]string{"BASE_IMAGE": base}
