@@ -156,15 +156,13 @@ func shortHash(h string) string {
 	return h
 }
 
-// chartStamp is what a chart package records: commit time, revision, source, inputs, component.
+// chartStamp is what a chart package records: its origin's time and revision, source, inputs,
+// component.
 func (w *Workspace) chartStamp(component, dir string, key identity.Key) helm.Stamp {
-	rev := w.Head.Hash
-	if w.Trees[dir] != w.HeadTrees[dir] {
-		rev += "-dirty" // packaged from uncommitted edits: no commit holds this chart
-	}
+	o := w.chartOrigin(component, dir)
 	return helm.Stamp{
-		Created:     w.Head.Time,
-		Revision:    rev,
+		Created:     o.Time,
+		Revision:    o.Revision(),
 		Source:      w.Manifest.Source,
 		Inputs:      key,
 		Annotations: map[string]string{identity.LabelComponent: component},

@@ -46,12 +46,20 @@ type publishGoals struct {
 	// umbrellaDeps maps each chart the umbrella vendors to the version published for it.
 	umbrellaDeps map[string]string
 	out          io.Writer
+
+	// requireOrigin makes an image count as built only when its revision is its component's
+	// Origin (Policy.RequireCommit).
+	requireOrigin bool
 }
 
 var _ GoalMaker = (*publishGoals)(nil)
 
 func (g *publishGoals) Build(c *manifest.Component, p platform.Platform) goal.Goal {
-	return g.w.imageBuilt(c, p, g.daemon, g.buildOpts...)
+	opts := g.buildOpts
+	if g.requireOrigin {
+		opts = append(opts[:len(opts):len(opts)], build.WithRequiredRevision(g.w.Origin(c).Revision()))
+	}
+	return g.w.imageBuilt(c, p, g.daemon, opts...)
 }
 
 func (g *publishGoals) Publish(s plan.Step) goal.Goal {

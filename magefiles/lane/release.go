@@ -112,7 +112,19 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 		return r.cl.red.Error(err)
 	}
 	// What releaseAll refuses before building, releasePlan refuses too.
-	return ws.checkChartImages(pl)
+	if err := ws.checkChartImages(pl); err != nil {
+		return err
+	}
+	return r.checkHistory(pl)
+}
+
+// checkHistory refuses a release that builds or packages anything in a clone too shallow to tell
+// when each component's inputs last changed.
+func (r *releaseRun) checkHistory(pl *plan.Plan) error {
+	if !r.policy.RequireCommit || pl.Count(plan.Publish) == 0 {
+		return nil
+	}
+	return r.ws.requireInputsHistory()
 }
 
 // writePlanJSON writes the plan as JSON to stdout (Config.PlanJSON) and to SHIPLANE_PLAN_JSON.
@@ -149,7 +161,8 @@ func (r *releaseRun) writePlanJSON(pl *plan.Plan) error {
 // prints the plan, and refuses before any write when the plan does; otherwise it runs the
 // verification goals of the release file, then exactly the plan's publish steps (nodes.go), in
 // the order their artifacts reference each other: images (built reproducibly, times set to the
-// commit time), charts, per-component git tags, and the GitHub release with its assets. What is
+// time of the last commit that changed each component's inputs, an image FROM one of ours on that
+// base as published), charts, per-component git tags, and the GitHub release with its assets. What is
 // already published from the same inputs is not in the plan's publish steps, so a re-run after a
 // failure finishes only what is missing.
 func ReleaseAll(ctx context.Context, cfg Config) error {
@@ -181,6 +194,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		return r.cl.red.Error(err)
 	}
 	if err := ws.checkChartImages(pl); err != nil {
+		return err
+	}
+	if err := r.checkHistory(pl); err != nil {
 		return err
 	}
 	var verify []*goal.Node
@@ -216,10 +232,12 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		mk.src = registry.NewDaemon(d.API())
 		mk.buildOpts = []build.Option{build.WithProgress(out)}
 		if r.policy.RequireCommit {
-			// Every image names this commit: one built from the same inputs at another commit (or
-			// from uncommitted edits) is rebuilt, not reused; its times are the commit's.
-			mk.src = publish.Reproducible{Source: mk.src, Time: ws.Head.Time}
-			mk.buildOpts = append(mk.buildOpts, build.WithRequiredRevision(ws.Head.Hash))
+			// Every image names the last commit that changed its inputs, and takes its times from
+			// it: one built from the same inputs at another such commit (or from uncommitted edits)
+			// is rebuilt, not reused; an unchanged component rebuilds to the digest published, and
+			// an image FROM one of ours is that base as published plus its own layers.
+			mk.src = ws.Reproducible(mk.src)
+			mk.requireOrigin = true
 		}
 	}
 	nodes := ws.Nodes(pl, mk, verify)

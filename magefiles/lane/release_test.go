@@ -110,8 +110,10 @@ func TestReleaseAll(t *testing.T) {
 	tags := r.remoteTags(t)
 	for _, c := range ws.Manifest.Components {
 		img, err := reg.Image(ctx, r.reg.Ref("rel/"+c.Image.Name+":"+c.Version))
-		if err != nil || !img.Present || img.Inputs != string(ws.Keys[c.Name]) || img.Labels["org.opencontainers.image.revision"] != ws.Head.Hash {
-			t.Errorf("%s: image %+v, %v", c.Name, img, err)
+		// The revision is the last commit that changed the component's inputs: the copy's first
+		// commit, not HEAD, which only added the release file.
+		if err != nil || !img.Present || img.Inputs != string(ws.Keys[c.Name]) || img.Labels["org.opencontainers.image.revision"] != ws.Inputs[c.Name].Hash || ws.Inputs[c.Name].Hash == ws.Head.Hash {
+			t.Errorf("%s: image %+v, %v; want revision %s (HEAD is %s)", c.Name, img, err, ws.Inputs[c.Name].Hash, ws.Head.Hash)
 		}
 		if !strings.Contains(tags, "refs/tags/"+lane.ComponentTag(c.Name, c.Version)+" ") {
 			t.Errorf("remote lacks tag %s:\n%s", lane.ComponentTag(c.Name, c.Version), tags)

@@ -27,7 +27,8 @@ type Workspace struct {
 	Manifest *manifest.Manifest
 	Settings settings.Settings
 	Repo     *git.Repo
-	// Head is the commit artifacts are stamped with.
+	// Head is the commit checked out: what a release is tagged at, and what an artifact built
+	// from uncommitted edits names (with "-dirty"). Committed artifacts name their Origin.
 	Head git.Commit
 	// Trees maps every input path to its git object id in the work tree as it is now.
 	Trees map[string]string
@@ -38,6 +39,17 @@ type Workspace struct {
 	ChartKeys map[string]identity.Key
 	// HeadTrees maps every input path to its git object id at HEAD ("" when absent there).
 	HeadTrees map[string]string
+	// Inputs maps every component to the last commit (at or before HEAD) that changed its inputs:
+	// its paths and, for an image built FROM another component, that component's inputs (what
+	// its key covers). Its artifacts name that commit and take their times from it (see Origin),
+	// so an unchanged component rebuilds to the same digest at a later commit.
+	Inputs map[string]git.Commit
+	// ChartInputs maps every chart (by component name, the umbrella as PlatformComponent) to the
+	// last commit that changed what its package holds: its directory, the inputs of the image it
+	// pins, and for the umbrella its version file and every chart it vendors.
+	ChartInputs map[string]git.Commit
+	// inputsErr is why Inputs cannot be told (a shallow clone), or nil; the release refuses on it.
+	inputsErr error
 	// Levels are the components in topological levels, dependencies first.
 	Levels [][]*manifest.Component
 
@@ -94,6 +106,11 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	levels, err := componentLevels(m)
 	if err != nil {
 		return nil, err
+	}
+	if head.Hash != "" {
+		if ws.Inputs, ws.ChartInputs, ws.inputsErr, err = lastChanges(ctx, repo, m); err != nil {
+			return nil, err
+		}
 	}
 	ws.Settings, ws.Repo, ws.Head, ws.Trees, ws.Keys, ws.ChartKeys, ws.HeadTrees, ws.Levels = s, repo, head, trees, keys, chartKeys, headTrees, levels
 	return ws, nil
@@ -170,16 +187,13 @@ func componentLevels(m *manifest.Manifest) ([][]*manifest.Component, error) {
 	return out, nil
 }
 
-// Stamp is what c's artifacts record: version, revision, commit time and input key.
+// Stamp is what c's artifacts record: version, revision and time (its Origin's) and input key.
 func (w *Workspace) Stamp(c *manifest.Component) identity.Stamp {
-	rev := w.Head.Hash
-	if w.Dirty(c) {
-		rev += "-dirty" // built from uncommitted edits: no commit holds these inputs
-	}
+	o := w.Origin(c)
 	return identity.Stamp{
 		Version:  c.Version,
-		Revision: rev,
-		Created:  w.Head.Time,
+		Revision: o.Revision(),
+		Created:  o.Time,
 		Key:      w.Keys[c.Name],
 		Trees:    identity.Trees(c, w.Trees),
 	}

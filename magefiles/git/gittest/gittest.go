@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Env pins author, committer and dates so commits are reproducible.
@@ -52,6 +53,22 @@ func New(t testing.TB, files map[string]string) string {
 	Write(t, dir, files)
 	Commit(t, dir, "initial")
 	return dir
+}
+
+// CommitAt stages everything and commits it with author and committer time at (instead of Env's
+// pinned date), and returns the commit.
+func CommitAt(t testing.TB, dir, msg string, at time.Time) string {
+	t.Helper()
+	Git(t, dir, "add", "-A")
+	cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", msg)
+	cmd.Dir = dir
+	date := at.UTC().Format(time.RFC3339)
+	// The last of duplicate variables wins: these dates replace Env's.
+	cmd.Env = append(append(os.Environ(), Env...), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v\n%s", err, out)
+	}
+	return Git(t, dir, "rev-parse", "HEAD")
 }
 
 // Commit stages everything and commits it.
