@@ -40,6 +40,15 @@ func Keys(m *manifest.Manifest, trees map[string]string) (map[string]Key, error)
 			}
 			fmt.Fprintf(h, "path %s %s\n", p, t)
 		}
+		if c.Image != nil && len(c.Image.Platforms) > 0 {
+			// The platforms an image is published for are part of what is published: a release
+			// that adds one must not find the index of the old list "already published".
+			names := make([]string, len(c.Image.Platforms))
+			for i, p := range c.Image.Platforms {
+				names[i] = p.String()
+			}
+			fmt.Fprintf(h, "platforms %s\n", strings.Join(names, ","))
+		}
 		if c.Image != nil && c.Image.From != "" {
 			from := m.Component(c.Image.From)
 			if from == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/platform"
 )
 
 func testManifest() *manifest.Manifest {
@@ -66,6 +67,35 @@ func TestKeysFollowInputsAndBaseImage(t *testing.T) {
 	}
 	if _, err := identity.Keys(m, map[string]string{"svc/base": "b1"}); err == nil {
 		t.Error("a missing input path gave a key")
+	}
+}
+
+// TestKeysFollowPlatforms: the platforms an image is published for are an input: adding one, or
+// changing their order (the index lists them in that order), changes the key of that image and of
+// every image FROM it, so a release cannot find the old index "already published". No list (the
+// daemon's platform) keeps the key it had before platforms existed.
+func TestKeysFollowPlatforms(t *testing.T) {
+	keys := func(ps ...platform.Platform) map[string]identity.Key {
+		m := testManifest()
+		m.Components[0].Image.Platforms = ps
+		k, err := identity.Keys(m, trees())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	none, one := keys(), keys(platform.LinuxAMD64)
+	two, swapped := keys(platform.LinuxAMD64, platform.LinuxARM64), keys(platform.LinuxARM64, platform.LinuxAMD64)
+	for _, c := range []string{"base", "core"} {
+		if none[c] == one[c] || one[c] == two[c] || two[c] == swapped[c] {
+			t.Errorf("%s: keys none %s, amd64 %s, amd64+arm64 %s, arm64+amd64 %s: want all different", c, none[c], one[c], two[c], swapped[c])
+		}
+	}
+	if none["conn"] != two["conn"] {
+		t.Errorf("conn (not FROM base) changed with base's platforms: %s → %s", none["conn"], two["conn"])
+	}
+	if again := keys(platform.LinuxAMD64, platform.LinuxARM64); again["core"] != two["core"] {
+		t.Errorf("the same platforms gave another key: %s, then %s", two["core"], again["core"])
 	}
 }
 
