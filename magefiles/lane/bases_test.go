@@ -15,28 +15,39 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/lane"
+	"github.com/shiplane/shiplane/magefiles/platform"
+	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
-// publishedImage is an image as the release registry serves it.
+// publishedImage is one platform's image as the release registry serves it under a tag that
+// names an index of platforms.
 type publishedImage struct {
+	// tag is the digest the tag names (the index's); digest is the platform's image.
+	tag    v1.Hash
 	digest v1.Hash
 	layers []v1.Hash
 	labels map[string]string
 }
 
-func readPublished(t *testing.T, ref string) publishedImage {
+func readPublished(t *testing.T, ref string, plat platform.Platform) publishedImage {
 	t.Helper()
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := remote.Image(r, remote.WithContext(t.Context()))
-	if err != nil {
-		t.Fatalf("reading %s: %v", ref, err)
-	}
 	var p publishedImage
+	desc, err := remote.Head(r, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatalf("asking for %s: %v", ref, err)
+	}
+	p.tag = desc.Digest
+	img, err := remote.Image(r, remote.WithContext(t.Context()),
+		remote.WithPlatform(v1.Platform{OS: plat.OS, Architecture: plat.Architecture, Variant: plat.Variant}))
+	if err != nil {
+		t.Fatalf("reading %s for %s: %v", ref, plat, err)
+	}
 	if p.digest, err = img.Digest(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,23 +116,35 @@ func TestReleasesReuseThePublishedBase(t *testing.T) {
 		}
 	}
 
+	// The repository's images are two-platform indexes: every check holds for each platform.
+	plats := []platform.Platform{platform.LinuxAMD64, platform.LinuxARM64}
+	read := func(ws *lane.Workspace, component string) map[platform.Platform]publishedImage {
+		out := map[platform.Platform]publishedImage{}
+		for _, p := range plats {
+			out[p] = readPublished(t, ref(ws, component), p)
+		}
+		return out
+	}
+
 	ws1 := release("first release")
-	base1, core1 := readPublished(t, ref(ws1, "base")), readPublished(t, ref(ws1, "core"))
-	if len(base1.layers) == 0 || len(core1.layers) <= len(base1.layers) {
-		t.Fatalf("base has %d layers, core %d", len(base1.layers), len(core1.layers))
-	}
-	// Each base layer goes up once, into base's repository, and is mounted into core's.
+	base1, core1 := read(ws1, "base"), read(ws1, "core")
 	up := uploads()
-	for _, l := range base1.layers {
-		if paths := up[l.String()]; len(paths) != 1 || !strings.Contains(paths[0], "/rel/base/") {
-			t.Errorf("first release: base layer %s uploaded to %v, want once to rel/base", l, paths)
+	for _, p := range plats {
+		if len(base1[p].layers) == 0 || len(core1[p].layers) <= len(base1[p].layers) {
+			t.Fatalf("%s: base has %d layers, core %d", p, len(base1[p].layers), len(core1[p].layers))
 		}
-		if len(r.reg.Matching(http.MethodPost, "/v2/rel/core/blobs/uploads/")) == 0 {
-			t.Errorf("first release: nothing mounted or uploaded into rel/core")
+		// Each base layer goes up once, into base's repository, and is mounted into core's.
+		for _, l := range base1[p].layers {
+			if paths := up[l.String()]; len(paths) != 1 || !strings.Contains(paths[0], "/rel/base/") {
+				t.Errorf("first release, %s: base layer %s uploaded to %v, want once to rel/base", p, l, paths)
+			}
+		}
+		if want := ws1.Inputs["base"].Hash; base1[p].labels[identity.LabelRevision] != want || want == ws1.Head.Hash {
+			t.Errorf("first release, %s: base's revision %q, want its inputs' last commit %s (HEAD %s)", p, base1[p].labels[identity.LabelRevision], want, ws1.Head.Hash)
 		}
 	}
-	if want := ws1.Inputs["base"].Hash; base1.labels[identity.LabelRevision] != want || want == ws1.Head.Hash {
-		t.Errorf("first release: base's revision %q, want its inputs' last commit %s (HEAD %s)", base1.labels[identity.LabelRevision], want, ws1.Head.Hash)
+	if len(r.reg.Matching(http.MethodPost, "/v2/rel/core/blobs/uploads/")) == 0 {
+		t.Errorf("first release: nothing mounted or uploaded into rel/core")
 	}
 
 	// Core changes, and only core; the release runs on a fresh machine.
@@ -145,74 +168,84 @@ func TestReleasesReuseThePublishedBase(t *testing.T) {
 	for _, res := range rep.Results {
 		if res.Component == "base" && strings.Contains(res.Goal, "rel/base:") {
 			pushed = true
-			if res.Status != goal.AlreadyAchieved || res.Digest != base1.digest.String() {
-				t.Errorf("second release: %s (digest %s), want already achieved at %s", res.Line(), res.Digest, base1.digest)
+			if want := base1[plats[0]].tag; res.Status != goal.AlreadyAchieved || res.Digest != want.String() {
+				t.Errorf("second release: %s (digest %s), want already achieved at %s", res.Line(), res.Digest, want)
 			}
 		}
 	}
 	if !pushed {
 		t.Errorf("second release: no result for base's image:\n%s", r.out)
 	}
-	// Rebuilt from nothing, base is byte for byte the published one.
-	local, err := ws2.Reproducible(registry.NewDaemon(d.API())).LocalImage(ctx, ws2.LocalImage(ws2.Manifest.Component("base"))+":"+ws2.Manifest.Component("base").Version)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h, err := local.Digest(); err != nil || h != base1.digest {
-		t.Errorf("second release: base rebuilt to %s (%v), published %s", h, err, base1.digest)
-	}
-	// Core 1.2.1 is FROM base as published, and none of base's layers went up again.
-	core2 := readPublished(t, ref(ws2, "core"))
-	if core2.digest == core1.digest || len(core2.layers) <= len(base1.layers) {
-		t.Fatalf("second release: core %s with %d layers (first release: %s)", core2.digest, len(core2.layers), core1.digest)
-	}
-	for i, l := range base1.layers {
-		if core2.layers[i] != l {
-			t.Errorf("second release: core's layer %d is %s, the published base's is %s", i, core2.layers[i], l)
-		}
-	}
+	core2 := read(ws2, "core")
 	up = uploads()
-	for _, l := range base1.layers {
-		if paths := up[l.String()]; len(paths) != 0 {
-			t.Errorf("second release: base layer %s uploaded again to %v", l, paths)
-		}
-		// The push found it in core's repository (from core 1.2.0), or mounted it.
-		there := len(r.reg.Matching(http.MethodHead, "/v2/rel/core/blobs/"+l.String())) > 0
-		for _, m := range r.reg.Matching(http.MethodPost, "/v2/rel/core/blobs/uploads/") {
-			there = there || strings.Contains(m.Query, "mount="+url.QueryEscape(l.String())) && m.Status == http.StatusCreated
-		}
-		if !there {
-			t.Errorf("second release: base layer %s neither found nor mounted in rel/core\n%s", l, r.reg.Dump())
-		}
-	}
 	if len(up) == 0 {
 		t.Error("second release: nothing uploaded at all (core's own layers must be)")
 	}
-	if core2.labels[identity.LabelRevision] != second {
-		t.Errorf("second release: core's revision %q, want %s", core2.labels[identity.LabelRevision], second)
+	baseC := ws2.Manifest.Component("base")
+	for _, p := range plats {
+		// Rebuilt from nothing, base is byte for byte the published one.
+		localRef := ws2.LocalImage(baseC) + ":" + baseC.Version + "-" + p.Tag()
+		local, err := ws2.Reproducible(registry.NewDaemon(d.API())).LocalImage(ctx, localRef)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As pushed in the index: the same image in OCI media types.
+		if local, err = publish.OCIImage(local); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := local.Digest(); err != nil || h != base1[p].digest {
+			t.Errorf("second release, %s: base rebuilt to %s (%v), published %s", p, h, err, base1[p].digest)
+		}
+		// Core 1.2.1 is FROM base as published, and none of base's layers went up again.
+		if core2[p].digest == core1[p].digest || len(core2[p].layers) <= len(base1[p].layers) {
+			t.Fatalf("second release, %s: core %s with %d layers (first release: %s)", p, core2[p].digest, len(core2[p].layers), core1[p].digest)
+		}
+		for i, l := range base1[p].layers {
+			if core2[p].layers[i] != l {
+				t.Errorf("second release, %s: core's layer %d is %s, the published base's is %s", p, i, core2[p].layers[i], l)
+			}
+		}
+		for _, l := range base1[p].layers {
+			if paths := up[l.String()]; len(paths) != 0 {
+				t.Errorf("second release, %s: base layer %s uploaded again to %v", p, l, paths)
+			}
+			// The push found it in core's repository (from core 1.2.0), or mounted it.
+			there := len(r.reg.Matching(http.MethodHead, "/v2/rel/core/blobs/"+l.String())) > 0
+			for _, m := range r.reg.Matching(http.MethodPost, "/v2/rel/core/blobs/uploads/") {
+				there = there || strings.Contains(m.Query, "mount="+url.QueryEscape(l.String())) && m.Status == http.StatusCreated
+			}
+			if !there {
+				t.Errorf("second release, %s: base layer %s neither found nor mounted in rel/core\n%s", p, l, r.reg.Dump())
+			}
+		}
+		if core2[p].labels[identity.LabelRevision] != second {
+			t.Errorf("second release, %s: core's revision %q, want %s", p, core2[p].labels[identity.LabelRevision], second)
+		}
 	}
 
 	// Base changes: base and every image FROM it are bumped and rebuilt.
 	gittest.Write(t, r.root, map[string]string{"services/base/rootfs/etc/shiplane-release": "3\n"})
-	bump("base", "core", "connector-fs", "connector-webhook", "scanner")
+	bump("base", "core", "connector-fs", "connector-webhook", "scanner", "web")
 	third := gittest.CommitAt(t, r.root, "base changed", ws2.Head.Time.Add(30*24*time.Hour))
 	ws3 := release("third release")
-	base3, core3 := readPublished(t, ref(ws3, "base")), readPublished(t, ref(ws3, "core"))
-	if base3.digest == base1.digest || core3.digest == core2.digest || base3.labels[identity.LabelRevision] != third {
-		t.Errorf("third release: base %s (was %s, revision %q), core %s (was %s)", base3.digest, base1.digest, base3.labels[identity.LabelRevision], core3.digest, core2.digest)
-	}
-	if len(core3.layers) <= len(base3.layers) {
-		t.Fatalf("third release: core has %d layers, base %d", len(core3.layers), len(base3.layers))
-	}
-	for i, l := range base3.layers {
-		if core3.layers[i] != l {
-			t.Errorf("third release: core's layer %d is %s, the new base's is %s", i, core3.layers[i], l)
+	base3, core3 := read(ws3, "base"), read(ws3, "core")
+	for _, p := range plats {
+		if base3[p].digest == base1[p].digest || core3[p].digest == core2[p].digest || base3[p].labels[identity.LabelRevision] != third {
+			t.Errorf("third release, %s: base %s (was %s, revision %q), core %s (was %s)", p, base3[p].digest, base1[p].digest, base3[p].labels[identity.LabelRevision], core3[p].digest, core2[p].digest)
 		}
-	}
-	for _, c := range []string{"connector-fs", "connector-webhook", "scanner"} {
-		p := readPublished(t, ref(ws3, c))
-		if p.layers[0] != base3.layers[0] || p.labels[identity.LabelRevision] != third {
-			t.Errorf("third release: %s starts with %s (base %s), revision %q", c, p.layers[0], base3.layers[0], p.labels[identity.LabelRevision])
+		if len(core3[p].layers) <= len(base3[p].layers) {
+			t.Fatalf("third release, %s: core has %d layers, base %d", p, len(core3[p].layers), len(base3[p].layers))
+		}
+		for i, l := range base3[p].layers {
+			if core3[p].layers[i] != l {
+				t.Errorf("third release, %s: core's layer %d is %s, the new base's is %s", p, i, core3[p].layers[i], l)
+			}
+		}
+		for _, c := range []string{"connector-fs", "connector-webhook", "scanner", "web"} {
+			img := readPublished(t, ref(ws3, c), p)
+			if img.layers[0] != base3[p].layers[0] || img.labels[identity.LabelRevision] != third {
+				t.Errorf("third release, %s: %s starts with %s (base %s), revision %q", p, c, img.layers[0], base3[p].layers[0], img.labels[identity.LabelRevision])
+			}
 		}
 	}
 	r.assertNoSecret(t)

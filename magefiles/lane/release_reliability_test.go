@@ -628,12 +628,13 @@ func (w *relyWorld) state() releaseState {
 	return s
 }
 
-// checkPublished checks s is a complete release: one published GitHub release with the seven
-// assets, ten artifacts in the registry, five component tags and the release tag.
+// checkPublished checks s is a complete release: one published GitHub release with the eight
+// assets (the manifest, SHA256SUMS, five component charts and the umbrella), twelve artifacts in
+// the registry (six images, six charts), six component tags and the release tag.
 func checkPublished(t *testing.T, s releaseState) {
 	t.Helper()
-	if len(s.Registry) != 10 || len(s.Tags) != 6 || len(s.GitHub) != 8 || !strings.Contains(s.GitHub[0], "draft=false") {
-		t.Fatalf("not a complete release (want 10 artifacts, 6 tags, 1 published release with 7 assets):\n%s", s)
+	if len(s.Registry) != 12 || len(s.Tags) != 7 || len(s.GitHub) != 9 || !strings.Contains(s.GitHub[0], "draft=false") {
+		t.Fatalf("not a complete release (want 12 artifacts, 7 tags, 1 published release with 8 assets):\n%s", s)
 	}
 }
 

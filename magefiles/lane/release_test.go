@@ -276,7 +276,7 @@ func TestTagReleaseAndPlan(t *testing.T) {
 	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
 		t.Fatalf("releasePlan: %v\n%s", err, r.out)
 	}
-	for _, want := range []string{"release v1.0.0 at ", "level 0\n  base 1.0.0\n", "image pushed " + r.reg.Host() + "/rel/core:1.2.0: publish (not published)", "verdict: releaseAll would publish"} {
+	for _, want := range []string{"release v1.0.0 at ", "level 0\n  base 1.1.0\n", "image pushed " + r.reg.Host() + "/rel/core:1.2.0: publish (not published)", "verdict: releaseAll would publish"} {
 		if !strings.Contains(r.out.String(), want) {
 			t.Errorf("releasePlan output lacks %q:\n%s", want, r.out)
 		}
