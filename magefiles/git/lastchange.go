@@ -1,73 +1,69 @@
 package git
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
 // LastChanges returns, for every named set of paths, the newest commit at or before rev that
 // changed any of them: the commit `git log -1 <rev> -- <paths>` names, whose tree holds the same
-// content at those paths as rev. A set no commit touched maps to a zero Commit. Sets holding the
-// same paths share one git process; there is one per distinct set (at most four at once), and one
-// more when a commit found has no parent (to tell a root commit from a shallow clone's boundary).
+// content at those paths as rev. A set no commit touched maps to a zero Commit.
+//
+// It costs one git process, whatever the number of sets: one walk of rev's history limited to
+// the union of every set's paths (`git log --name-only`, merges compared with all their parents),
+// read until every set has found its commit. One more process runs when a commit found has no
+// parent, to tell a root commit from a shallow clone's boundary.
 //
 // In a shallow clone, a set whose last change is older than the history the clone holds seems
 // changed by the boundary commit (every file appears there): the map still holds that commit for
 // it, and the error is a *ShallowError naming the sets that could not be told.
 func (r *Repo) LastChanges(ctx context.Context, rev string, sets map[string][]string) (map[string]Commit, error) {
 	names := make([]string, 0, len(sets))
-	for n := range sets {
+	union := map[string]bool{}
+	for n, paths := range sets {
 		names = append(names, n)
+		for _, p := range paths {
+			union[p] = true
+		}
 	}
 	sort.Strings(names)
-	type found struct {
-		paths []string
-		c     Commit
-		root  bool
-		err   error
-	}
-	byPaths := map[string]*found{}
-	var distinct []*found
-	keyOf := map[string]string{}
-	for _, n := range names {
-		paths := append([]string(nil), sets[n]...)
-		sort.Strings(paths)
-		key := strings.Join(paths, "\x00")
-		keyOf[n] = key
-		if _, seen := byPaths[key]; !seen {
-			f := &found{paths: paths}
-			byPaths[key] = f
-			if len(paths) > 0 {
-				distinct = append(distinct, f)
-			}
-		}
-	}
-	// At most lastChangeWorkers git processes at once: each is a walk of history, mostly waiting.
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, lastChangeWorkers)
-	for _, f := range distinct {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			f.c, f.root, f.err = r.lastChange(ctx, rev, f.paths)
-		}()
-	}
-	wg.Wait()
-	var roots []string // the sets whose commit has no parent
 	out := make(map[string]Commit, len(sets))
 	for _, n := range names {
-		f := byPaths[keyOf[n]]
-		if f.err != nil {
-			return nil, f.err
+		out[n] = Commit{} // until a commit is found: none touched the set
+	}
+	root := map[string]bool{}
+	if len(union) > 0 {
+		pending := map[string][]string{}
+		for _, n := range names {
+			if len(sets[n]) > 0 {
+				pending[n] = sets[n]
+			}
 		}
-		out[n] = f.c
-		if f.root {
+		err := r.walkChanges(ctx, rev, sortedKeys(union), func(c Commit, parents bool, files []string) bool {
+			for n, paths := range pending {
+				if touches(files, paths) {
+					out[n], root[n] = c, !parents
+					delete(pending, n)
+				}
+			}
+			return len(pending) > 0
+		})
+		if err != nil {
+			return nil, fmt.Errorf("finding the last commit that changed each component's inputs: %w", err)
+		}
+	}
+	var roots []string // the sets whose commit has no parent
+	for _, n := range names {
+		if root[n] {
 			roots = append(roots, n)
 		}
 	}
@@ -85,28 +81,91 @@ func (r *Repo) LastChanges(ctx context.Context, rev string, sets map[string][]st
 	return out, e
 }
 
-// lastChangeWorkers bounds LastChanges' git processes running at once.
-const lastChangeWorkers = 4
-
-// lastChange is one `git log -1`; root reports a commit found without parents.
-func (r *Repo) lastChange(ctx context.Context, rev string, paths []string) (c Commit, root bool, err error) {
-	args := append([]string{"log", "-1", "--format=%H %ct %P", rev, "--"}, paths...)
-	line, err := r.out(ctx, args...)
+// walkChanges runs one `git log` of rev limited to paths and calls visit with each commit, newest
+// first: its hash and time, whether it has parents, and the files it changed under paths. The walk
+// stops (and git is stopped) when visit returns false.
+func (r *Repo) walkChanges(ctx context.Context, rev string, paths []string, visit func(c Commit, parents bool, files []string) bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	args := append([]string{"log", "-z", "-c", "--name-only", "--format=%x01%H %ct %P", rev, "--"}, paths...)
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return Commit{}, false, fmt.Errorf("finding the last commit that changed %s: %w", strings.Join(paths, " "), err)
+		return err
 	}
-	if line == "" {
-		return Commit{}, false, nil
+	if err := cmd.Start(); err != nil {
+		return &Error{Args: args, Err: err}
 	}
-	f := strings.Fields(line)
-	var sec int64
-	if len(f) >= 2 {
-		sec, err = strconv.ParseInt(f[1], 10, 64)
+	// Each commit is "\x01<hash> <time> <parents>\x00\n<file>\x00<file>\x00…".
+	br := bufio.NewReaderSize(stdout, 64<<10)
+	if _, err := br.ReadString('\x01'); err != nil && err != io.EOF {
+		return err
 	}
-	if len(f) < 2 || err != nil {
-		return Commit{}, false, fmt.Errorf("finding the last commit that changed %s: unexpected git output %q", strings.Join(paths, " "), line)
+	stopped := false
+	for !stopped {
+		rec, rerr := br.ReadString('\x01')
+		rec = strings.TrimSuffix(rec, "\x01")
+		if rec != "" {
+			header, rest, _ := strings.Cut(rec, "\x00")
+			f := strings.Fields(header)
+			var sec int64
+			var perr error
+			if len(f) >= 2 {
+				sec, perr = strconv.ParseInt(f[1], 10, 64)
+			}
+			if len(f) < 2 || perr != nil {
+				return fmt.Errorf("unexpected git log output %q", header)
+			}
+			var files []string
+			for _, name := range strings.Split(strings.TrimPrefix(rest, "\n"), "\x00") {
+				if name = strings.TrimPrefix(name, "\n"); name != "" {
+					files = append(files, name)
+				}
+			}
+			stopped = !visit(Commit{Hash: f[0], Time: time.Unix(sec, 0).UTC()}, len(f) > 2, files)
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
 	}
-	return Commit{Hash: f[0], Time: time.Unix(sec, 0).UTC()}, len(f) == 2, nil
+	if stopped {
+		cancel() // the rest of history is not needed
+		_ = cmd.Wait()
+		return nil
+	}
+	if err := cmd.Wait(); err != nil {
+		return &Error{Args: args, Stderr: stderr.String(), Err: err}
+	}
+	return nil
+}
+
+// touches reports whether any of files is one of paths or lies under one of them.
+func touches(files, paths []string) bool {
+	for _, f := range files {
+		for _, p := range paths {
+			p = strings.TrimSuffix(p, "/")
+			if p == "." || p == "" || f == p || strings.HasPrefix(f, p+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ShallowError is a shallow clone whose history stops before the last change of some paths: the

@@ -2,6 +2,7 @@ package git_test
 
 import (
 	"errors"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,6 +52,46 @@ func TestLastChanges(t *testing.T) {
 	at, err := r.LastChanges(t.Context(), first, map[string][]string{"b": {"svc/b"}})
 	if err != nil || at["b"].Hash != first {
 		t.Errorf("at %s: %v, %v; want %s", first, at, err, first)
+	}
+}
+
+// TestLastChangesAgreesWithGitLogAcrossMerges: on a history with branches and merges (one merge
+// resolving both sides' edits of one file by hand), every set's answer from the one batched walk is
+// the commit `git log -1 HEAD -- <paths>` names for that set alone.
+func TestLastChangesAgreesWithGitLogAcrossMerges(t *testing.T) {
+	dir := gittest.New(t, map[string]string{"svc/a/x": "a\n", "svc/b/x": "b\n", "svc/c/x": "c\n"})
+	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	tick := func() time.Time { at = at.Add(time.Hour); return at }
+	gittest.Git(t, dir, "checkout", "-q", "-b", "side")
+	gittest.Write(t, dir, map[string]string{"svc/a/x": "a-side\n", "svc/c/x": "c-side\n"})
+	gittest.CommitAt(t, dir, "side edits a and c", tick())
+	gittest.Git(t, dir, "checkout", "-q", "-")
+	gittest.Write(t, dir, map[string]string{"svc/b/x": "b-main\n", "svc/c/x": "c-main\n"})
+	gittest.CommitAt(t, dir, "main edits b and c", tick())
+	// Both sides edited svc/c/x: the merge stops on the conflict, resolved by hand below.
+	if out, err := exec.Command("git", "-C", dir, "merge", "-q", "--no-commit", "side").CombinedOutput(); err == nil {
+		t.Fatalf("the merge was expected to stop on svc/c/x:\n%s", out)
+	}
+	gittest.Write(t, dir, map[string]string{"svc/c/x": "c-both\n"})
+	gittest.Git(t, dir, "add", "-A")
+	gittest.CommitAt(t, dir, "merge side, c by hand", tick())
+	gittest.Write(t, dir, map[string]string{"svc/b/y": "later\n"})
+	gittest.CommitAt(t, dir, "main edits b again", tick())
+
+	sets := map[string][]string{"a": {"svc/a"}, "b": {"svc/b"}, "c": {"svc/c"}, "a+c": {"svc/a", "svc/c"}}
+	r, err := git.Open(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.LastChanges(t.Context(), "HEAD", sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, paths := range sets {
+		want := gittest.Git(t, dir, append([]string{"log", "-1", "--format=%H", "HEAD", "--"}, paths...)...)
+		if got[n].Hash != want {
+			t.Errorf("%s: %s, git log -1 says %s", n, got[n].Hash, want)
+		}
 	}
 }
 
