@@ -6,8 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,7 +50,7 @@ func (r *Repo) LastChanges(ctx context.Context, rev string, sets map[string][]st
 				pending[n] = sets[n]
 			}
 		}
-		err := r.walkChanges(ctx, rev, sortedKeys(union), func(c Commit, parents bool, files []string) bool {
+		err := r.walkChanges(ctx, rev, slices.Sorted(maps.Keys(union)), func(c Commit, parents bool, files []string) bool {
 			for n, paths := range pending {
 				if touches(files, paths) {
 					out[n], root[n] = c, !parents
@@ -157,15 +159,6 @@ func touches(files, paths []string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // ShallowError is a shallow clone whose history stops before the last change of some paths: the

@@ -5,6 +5,7 @@ package platform
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -85,12 +86,7 @@ var architectures = map[string][]string{
 
 // Architectures lists the architectures Parse accepts, sorted.
 func Architectures() []string {
-	out := make([]string, 0, len(architectures))
-	for a := range architectures {
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(architectures))
 }
 
 // ParseError is a platform string Parse refuses.
