@@ -25,20 +25,7 @@ import (
 func platformImage(t testing.TB, platform, inputs string) v1.Image {
 	t.Helper()
 	img := labelled(t, nil, 2048, 1, map[string]string{identity.LabelInputs: inputs})
-	p, err := v1.ParsePlatform(platform)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture, cf.Variant = p.OS, p.Architecture, p.Variant
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return registrytest.OnPlatform(t, img, platform)
 }
 
 // indexOf is an OCI index of the images, each under its config's platform.
