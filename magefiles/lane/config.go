@@ -71,6 +71,9 @@ type Env struct {
 	// Components is COMPONENTS, split at commas: the local lane's selection when Config.Only is
 	// empty.
 	Components []string
+	// Platforms is PLATFORMS, as written: the platforms buildAllLocal builds instead of the
+	// daemon's own ("" for the daemon's).
+	Platforms string
 	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD.
 	Secrets []string
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
@@ -104,6 +107,7 @@ func readEnv(getenv func(string) string) Env {
 		KubeContext:      strings.TrimSpace(getenv("KUBE_CONTEXT")),
 		ComposeInclude:   SplitList(getenv("COMPOSE_INCLUDE")),
 		Components:       SplitList(getenv("COMPONENTS")),
+		Platforms:        getenv("PLATFORMS"),
 		DeployNamespace:  strings.TrimSpace(getenv("DEPLOY_NAMESPACE")),
 		DeployWait:       strings.TrimSpace(getenv("DEPLOY_WAIT")),
 		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),

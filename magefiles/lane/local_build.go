@@ -39,7 +39,7 @@ func BuildAllLocal(ctx context.Context, cfg Config) error {
 	}
 	defer d.Close()
 	fmt.Fprintf(ws.Config.Progress, "daemon: %s\n", d.Endpoint())
-	if ws.Targets, err = LocalTargets(ctx, d, ws.Env.Getenv("PLATFORMS")); err != nil {
+	if ws.Targets, err = LocalTargets(ctx, d, ws.Env.Platforms); err != nil {
 		return err
 	}
 	return ws.BuildLocal(ctx, d)
