@@ -8,19 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Repo is a git work tree.
 type Repo struct {
-	dir string
-	env []string
+	dir     string
+	env     []string
+	counter *Counter
 }
 
 // Option configures a Repo.
@@ -29,6 +32,55 @@ type Option func(*Repo)
 // WithEnv adds environment variables (KEY=VALUE) to every git command. Default: none beyond the
 // process environment.
 func WithEnv(kv ...string) Option { return func(r *Repo) { r.env = append(r.env, kv...) } }
+
+// WithCounter counts every git process the Repo starts in c (git still runs). Default: nothing
+// is counted.
+func WithCounter(c *Counter) Option { return func(r *Repo) { r.counter = c } }
+
+// Counter counts git processes by subcommand. It is safe for concurrent use; the zero value is
+// ready.
+type Counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *Counter) add(args []string) {
+	sub := ""
+	if len(args) > 0 {
+		sub = args[0]
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[sub]++
+}
+
+// Total is the number of git processes started.
+func (c *Counter) Total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := 0
+	for _, n := range c.n {
+		t += n
+	}
+	return t
+}
+
+// BySubcommand maps each git subcommand ("cat-file", "log", …) to the processes started for it.
+func (c *Counter) BySubcommand() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
+
+// Reset forgets every count.
+func (c *Counter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n = nil
+}
 
 // Open returns the repository whose work tree contains dir.
 func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
@@ -81,10 +133,20 @@ func (r *Repo) out(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-func (r *Repo) run(ctx context.Context, env []string, stdin io.Reader, args ...string) (string, error) {
+// command is git with args in the work tree, with the Repo's environment and env; every git
+// process the Repo starts is made here (and counted when a Counter is set).
+func (r *Repo) command(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	if r.counter != nil {
+		r.counter.add(args)
+	}
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = r.dir
 	cmd.Env = append(append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.env...), env...)
+	return cmd
+}
+
+func (r *Repo) run(ctx context.Context, env []string, stdin io.Reader, args ...string) (string, error) {
+	cmd := r.command(ctx, env, args...)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

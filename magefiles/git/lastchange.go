@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -90,9 +88,7 @@ func (r *Repo) walkChanges(ctx context.Context, rev string, paths []string, visi
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	args := append([]string{"log", "-z", "-c", "--name-only", "--format=%x01%H %ct %P", rev, "--"}, paths...)
-	cmd := exec.CommandContext(ctx, "git", args...)
-	cmd.Dir = r.dir
-	cmd.Env = append(append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"), r.env...)
+	cmd := r.command(ctx, nil, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

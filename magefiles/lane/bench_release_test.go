@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/github/githubtest"
@@ -65,6 +67,8 @@ type noopRelease struct {
 	// platforms are the components file's platforms: with two or more, every image is
 	// published as an OCI index of one image per platform.
 	platforms []string
+	// git counts the git processes of every lane run through config.
+	git *git.Counter
 }
 
 func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
@@ -83,7 +87,7 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 	tb.Setenv("HELM_CACHE_HOME", filepath.Join(cred, "helm-cache"))
 	tb.Setenv("HELM_DATA_HOME", filepath.Join(cred, "helm-data"))
 
-	f := &noopRelease{latency: &atomic.Int64{}, out: &noopBuffer{}, platforms: platforms}
+	f := &noopRelease{latency: &atomic.Int64{}, out: &noopBuffer{}, platforms: platforms, git: &git.Counter{}}
 	delay := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if d := time.Duration(f.latency.Load()); d > 0 {
@@ -259,7 +263,7 @@ func (f *noopRelease) imageRef(name, version string) string {
 func (f *noopRelease) config(workers int) lane.Config {
 	return lane.Config{Root: f.root, Progress: f.out, Stdout: f.out, Workers: workers, Getenv: func(k string) string {
 		return f.env[k] // everything else unset, RELEASE_TAG included: the tag at HEAD is the release's
-	}}
+	}, GitOptions: []git.Option{git.WithCounter(f.git)}}
 }
 
 // run is one no-op ReleaseAll at the current latency: its wall time and what it sent.
@@ -267,6 +271,7 @@ func (f *noopRelease) run(ctx context.Context, workers int) (time.Duration, noop
 	f.reg.Reset()
 	f.gh.ResetCounts()
 	f.out.Reset()
+	f.git.Reset()
 	start := time.Now()
 	err := lane.ReleaseAll(ctx, f.config(workers))
 	d := time.Since(start)
@@ -284,6 +289,8 @@ type noopCounts struct {
 	// ByTag and ListAssets are the GitHub release lookup (get by tag, list its assets); Asset
 	// counts asset fetches (the asset API's redirect and the download).
 	ByTag, ListAssets, Asset, GHOther, GHWrites int
+	// Git is the git processes the lane started.
+	Git int
 }
 
 type noopKind struct{ HeadManifest, GetManifest, GetBlob, Other int }
@@ -343,6 +350,7 @@ func (f *noopRelease) counts() noopCounts {
 		}
 	}
 	c.GHWrites = f.gh.Writes()
+	c.Git = f.git.Total()
 	return c
 }
 
@@ -752,6 +760,66 @@ func (c noopCounts) add(o noopCounts) noopCounts {
 		Auth: c.Auth + o.Auth, Image: k(c.Image, o.Image), Chart: k(c.Chart, o.Chart),
 		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites,
 		ByTag: c.ByTag + o.ByTag, ListAssets: c.ListAssets + o.ListAssets, Asset: c.Asset + o.Asset, GHOther: c.GHOther + o.GHOther,
-		GHWrites: c.GHWrites + o.GHWrites,
+		GHWrites: c.GHWrites + o.GHWrites, Git: c.Git + o.Git,
+	}
+}
+
+// TestReleaseNoopGitProcessesConstant counts the git processes (real git, counted through
+// git.WithCounter) of a whole no-op releaseAll at 5 and at 50 components: the release facts ask
+// about every component's tag in one batch, so the count does not grow with the components.
+func TestReleaseNoopGitProcessesConstant(t *testing.T) {
+	counts := map[int]map[string]int{}
+	for _, n := range []int{5, 50} {
+		f := newNoopRelease(t, n, 5)
+		if _, _, err := f.run(t.Context(), 0); err != nil {
+			t.Fatalf("no-op releaseAll of %d components: %v\n%s", n, err, f.out)
+		}
+		counts[n] = f.git.BySubcommand()
+		t.Logf("%d components: %d git processes %v", n, f.git.Total(), counts[n])
+	}
+	if !maps.Equal(counts[5], counts[50]) {
+		t.Errorf("a no-op releaseAll started git processes by the number of components: 5 components %v, 50 components %v", counts[5], counts[50])
+	}
+}
+
+// BenchmarkReleaseNoopScale times a no-op releaseAll (every artifact of the noopRelease fixture
+// already published, a chart on every fifth component) at zero latency for 5, 20, 50 and 100
+// components: what the lane itself costs per component (git, planning, the goals, the in-process
+// servers' work). ms/op is one run; git-procs/op the git processes it started; x-components=5,
+// reported when components=5 ran first in the same process, is this size's time over that one's
+// (the target: at most 1.5 at 100 components).
+func BenchmarkReleaseNoopScale(b *testing.B) {
+	var base time.Duration
+	for _, n := range []int{5, 20, 50, 100} {
+		b.Run(fmt.Sprintf("components=%d", n), func(b *testing.B) {
+			ctx := b.Context()
+			f := newNoopRelease(b, n, 5)
+			if _, _, err := f.run(ctx, 0); err != nil { // a warm-up
+				b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
+			}
+			var total time.Duration
+			var sum noopCounts
+			runs := 0
+			for b.Loop() {
+				d, c, err := f.run(ctx, 0)
+				if err != nil {
+					b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
+				}
+				if c.writes() != 0 {
+					b.Fatalf("a no-op release wrote: registry %d, GitHub %d\n%s", c.RegWrites, c.GHWrites, f.reg.Dump())
+				}
+				total += d
+				sum = sum.add(c)
+				runs++
+			}
+			run := total / time.Duration(runs)
+			b.ReportMetric(ms(run), "ms/op")
+			b.ReportMetric(float64(sum.Git)/float64(runs), "git-procs/op")
+			if n == 5 {
+				base = run
+			} else if base > 0 {
+				b.ReportMetric(float64(run)/float64(base), "x-components=5")
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/docker"
+	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/publish"
@@ -47,6 +48,9 @@ type Config struct {
 	// PlanJSON, when set, makes releasePlan write the plan as JSON to Stdout instead of text.
 	// Default: false ($SHIPLANE_PLAN_JSON names a file to write it to as well).
 	PlanJSON bool
+	// GitOptions configure the git repository Open opens (git.WithCounter counts its processes,
+	// git.WithEnv adds to its environment). Default: none.
+	GitOptions []git.Option
 }
 
 // Env is every environment variable the lanes read, read once when a repository is opened. No

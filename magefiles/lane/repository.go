@@ -77,7 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	repo, err := git.Open(ctx, root)
+	repo, err := git.Open(ctx, root, cfg.GitOptions...)
 	if err != nil {
 		return nil, err
 	}
