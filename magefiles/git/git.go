@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -282,42 +283,163 @@ func (r *Repo) TreesAt(ctx context.Context, rev string, paths []string) (map[str
 }
 
 func (r *Repo) resolve(ctx context.Context, treeish string, paths []string) (map[string]string, error) {
-	var in strings.Builder
-	for _, p := range paths {
-		fmt.Fprintf(&in, "%s:%s\n", treeish, strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "./"))
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = treeish + ":" + cleanPath(p)
 	}
-	out, err := r.run(ctx, nil, strings.NewReader(in.String()), "cat-file", "--batch-check=%(objectname)")
+	ids, err := r.batchCheck(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s in %s: %w", strings.Join(paths, " "), treeish, err)
 	}
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if len(lines) != len(paths) {
-		return nil, fmt.Errorf("resolving paths in %s: git answered %d lines for %d paths", treeish, len(lines), len(paths))
-	}
 	res := make(map[string]string, len(paths))
 	for i, p := range paths {
-		if strings.HasSuffix(lines[i], " missing") || strings.Contains(lines[i], " ") {
-			res[p] = ""
-			continue
-		}
-		res[p] = lines[i]
+		res[p] = ids[i]
 	}
 	return res, nil
+}
+
+func cleanPath(p string) string {
+	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(p)), "./")
+}
+
+// RevPaths is one question to ResolveMany: the commit Rev names, and the object id of each of
+// Paths at Rev.
+type RevPaths struct {
+	// Rev is a commit hash, a tag (an annotated tag is peeled to its commit) or any revision git
+	// names.
+	Rev   string
+	Paths []string
+}
+
+// Resolved is ResolveMany's answer to one RevPaths.
+type Resolved struct {
+	// Commit is the commit Rev names, or "" when this clone does not hold it (a tag whose commit
+	// was not fetched, a name git does not know).
+	Commit string
+	// Trees maps each path to its object id at Rev; "" where git finds none (a path missing at
+	// Rev, or every path when Rev is not in this clone).
+	Trees map[string]string
+}
+
+// ResolveMany answers every query with one git process, whatever their number: a single
+// `git cat-file --batch-check` is asked `<rev>^{commit}` and `<rev>:<path>` for each. A rev or a
+// path this clone does not hold is an answer (""), not an error.
+func (r *Repo) ResolveMany(ctx context.Context, qs []RevPaths) ([]Resolved, error) {
+	var names []string
+	for _, q := range qs {
+		names = append(names, q.Rev+"^{commit}")
+		for _, p := range q.Paths {
+			names = append(names, q.Rev+":"+cleanPath(p))
+		}
+	}
+	ids, err := r.batchCheck(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("resolving the paths of %d revisions: %w", len(qs), err)
+	}
+	out := make([]Resolved, len(qs))
+	i := 0
+	for k, q := range qs {
+		out[k] = Resolved{Commit: ids[i], Trees: make(map[string]string, len(q.Paths))}
+		i++
+		for _, p := range q.Paths {
+			out[k].Trees[p] = ids[i]
+			i++
+		}
+	}
+	return out, nil
+}
+
+// batchCheck asks one `git cat-file --batch-check` for the object id of each name, in order: ""
+// for a name git cannot find (missing, ambiguous). No process runs for no names.
+func (r *Repo) batchCheck(ctx context.Context, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var in strings.Builder
+	for _, n := range names {
+		if strings.ContainsAny(n, "\n\r") {
+			return nil, fmt.Errorf("%q: a revision or path with a line break cannot be resolved", n)
+		}
+		in.WriteString(n)
+		in.WriteByte('\n')
+	}
+	out, err := r.run(ctx, nil, strings.NewReader(in.String()), "cat-file", "--batch-check=%(objectname)")
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != len(names) {
+		return nil, fmt.Errorf("git cat-file answered %d lines for %d names", len(lines), len(names))
+	}
+	for i, l := range lines {
+		if strings.Contains(l, " ") { // "<name> missing", "<name> ambiguous"
+			lines[i] = ""
+		}
+	}
+	return lines, nil
 }
 
 // ChangedFiles lists the files under paths that differ between rev and the work tree, untracked
 // files included, sorted.
 func (r *Repo) ChangedFiles(ctx context.Context, rev string, paths []string) ([]string, error) {
-	args := append([]string{"diff", "--name-only", rev, "--"}, paths...)
-	out, err := r.out(ctx, args...)
+	out, err := r.ChangedFilesMany(ctx, []RevPaths{{Rev: rev, Paths: paths}})
 	if err != nil {
-		return nil, fmt.Errorf("listing changes since %s: %w", rev, err)
+		return nil, err
 	}
-	untracked, err := r.out(ctx, append([]string{"ls-files", "--others", "--exclude-standard", "--"}, paths...)...)
+	return out[0], nil
+}
+
+// ChangedFilesMany is ChangedFiles for many queries, answered in their order: one `git diff
+// --name-only` per distinct rev (for the union of its queries' paths) and one `git ls-files
+// --others` for the untracked files under every query's paths, whatever the number of queries. A
+// query without paths has no changed files.
+func (r *Repo) ChangedFilesMany(ctx context.Context, qs []RevPaths) ([][]string, error) {
+	var revs, all []string
+	byRev := map[string][]string{}
+	for _, q := range qs {
+		if len(q.Paths) == 0 {
+			continue
+		}
+		if _, ok := byRev[q.Rev]; !ok {
+			revs = append(revs, q.Rev)
+		}
+		byRev[q.Rev] = append(byRev[q.Rev], q.Paths...)
+		all = append(all, q.Paths...)
+	}
+	out := make([][]string, len(qs))
+	if len(all) == 0 {
+		return out, nil
+	}
+	diffs := map[string][]string{}
+	for _, rev := range revs {
+		d, err := r.out(ctx, append([]string{"diff", "--name-only", rev, "--"}, sortedLines(strings.Join(byRev[rev], "\n"))...)...)
+		if err != nil {
+			return nil, fmt.Errorf("listing changes since %s: %w", rev, err)
+		}
+		diffs[rev] = sortedLines(d)
+	}
+	untracked, err := r.out(ctx, append([]string{"ls-files", "--others", "--exclude-standard", "--"}, sortedLines(strings.Join(all, "\n"))...)...)
 	if err != nil {
 		return nil, fmt.Errorf("listing untracked files: %w", err)
 	}
-	return sortedLines(out + "\n" + untracked), nil
+	others := sortedLines(untracked)
+	for i, q := range qs {
+		if len(q.Paths) == 0 {
+			continue
+		}
+		paths := make([]string, len(q.Paths))
+		for k, p := range q.Paths {
+			paths[k] = cleanPath(p)
+		}
+		var files []string
+		for _, f := range slices.Concat(diffs[q.Rev], others) {
+			if touches([]string{f}, paths) {
+				files = append(files, f)
+			}
+		}
+		out[i] = sortedLines(strings.Join(files, "\n"))
+	}
+	return out, nil
 }
 
 // Dirty lists the work tree's uncommitted changes (`git status --porcelain`), or nil when clean.

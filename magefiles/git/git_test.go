@@ -196,3 +196,93 @@ func TestTreesWithUnmergedEntriesBeforeTheFirstCommit(t *testing.T) {
 		t.Fatalf("Trees = %v, %v", trees, err)
 	}
 }
+
+// TestResolveManyAnswersEveryRevisionInOneProcess asks about many revisions at once, against real
+// git: an annotated tag (peeled to its commit), a lightweight tag, a commit hash, a revision this
+// clone does not hold and a path missing at one revision; one git process answers them all.
+func TestResolveManyAnswersEveryRevisionInOneProcess(t *testing.T) {
+	dir := gittest.New(t, map[string]string{"a/f": "1\n", "b/f": "1\n"})
+	first := gittest.Git(t, dir, "rev-parse", "HEAD")
+	gittest.Git(t, dir, "tag", "-a", "-m", "annotated", "a/v1")
+	gittest.Write(t, dir, map[string]string{"a/f": "2\n", "c/f": "new\n"})
+	second := gittest.Commit(t, dir, "second")
+	gittest.Git(t, dir, "tag", "light")
+	var n git.Counter
+	ctx := t.Context()
+	r, err := git.Open(ctx, dir, git.WithCounter(&n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Reset()
+	tree := func(rev, path string) string { return gittest.Git(t, dir, "rev-parse", rev+":"+path) }
+	qs := []git.RevPaths{
+		{Rev: "refs/tags/a/v1", Paths: []string{"a", "b", "c"}},
+		{Rev: "light", Paths: []string{"./a/", "c/f"}},
+		{Rev: first, Paths: []string{"b"}},
+		{Rev: strings.Repeat("0", 39) + "1", Paths: []string{"a"}}, // a commit this clone never fetched
+		{Rev: "refs/tags/nope", Paths: nil},
+	}
+	got, err := r.ResolveMany(ctx, qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []git.Resolved{
+		{Commit: first, Trees: map[string]string{"a": tree(first, "a"), "b": tree(first, "b"), "c": ""}},
+		{Commit: second, Trees: map[string]string{"./a/": tree(second, "a"), "c/f": tree(second, "c/f")}},
+		{Commit: first, Trees: map[string]string{"b": tree(first, "b")}},
+		{Commit: "", Trees: map[string]string{"a": ""}},
+		{Commit: "", Trees: map[string]string{}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ResolveMany =\n%+v\nwant\n%+v", got, want)
+	}
+	if got[0].Trees["a"] == got[1].Trees["./a/"] {
+		t.Error("a/ has the same tree at both commits: the fixture did not change it")
+	}
+	if c := n.BySubcommand(); n.Total() != 1 || c["cat-file"] != 1 {
+		t.Errorf("ResolveMany of %d revisions started %v, want one cat-file", len(qs), c)
+	}
+	if _, err := r.ResolveMany(ctx, []git.RevPaths{{Rev: "HEAD", Paths: []string{"a\nb"}}}); err == nil {
+		t.Error("a path with a line break was resolved")
+	}
+	n.Reset()
+	if got, err := r.ResolveMany(ctx, nil); err != nil || len(got) != 0 || n.Total() != 0 {
+		t.Errorf("ResolveMany(nil) = %v, %v after %d git processes; want nothing, and no process", got, err, n.Total())
+	}
+}
+
+// TestChangedFilesManyGroupsByRevision lists the changes since two revisions for three sets of
+// paths, untracked files included: one diff per distinct revision and one ls-files in all.
+func TestChangedFilesManyGroupsByRevision(t *testing.T) {
+	dir := gittest.New(t, map[string]string{"a/f": "1\n", "b/f": "1\n", "ab/f": "1\n"})
+	first := gittest.Git(t, dir, "rev-parse", "HEAD")
+	gittest.Write(t, dir, map[string]string{"b/f": "2\n"})
+	second := gittest.Commit(t, dir, "second")
+	gittest.Write(t, dir, map[string]string{"a/f": "edited\n", "a/new": "untracked\n", "ab/f": "edited\n"})
+	var n git.Counter
+	ctx := t.Context()
+	r, err := git.Open(ctx, dir, git.WithCounter(&n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Reset()
+	got, err := r.ChangedFilesMany(ctx, []git.RevPaths{
+		{Rev: first, Paths: []string{"a"}},
+		{Rev: first, Paths: []string{"b"}},
+		{Rev: second, Paths: []string{"b", "./ab"}},
+		{Rev: second, Paths: nil},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"a/f", "a/new"}, {"b/f"}, {"ab/f"}, nil}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ChangedFilesMany = %q, want %q", got, want)
+	}
+	if c := n.BySubcommand(); c["diff"] != 2 || c["ls-files"] != 1 || n.Total() != 3 {
+		t.Errorf("ChangedFilesMany of two revisions started %v, want two diffs and one ls-files", c)
+	}
+	if one, err := r.ChangedFiles(ctx, first, []string{"a"}); err != nil || !reflect.DeepEqual(one, want[0]) {
+		t.Errorf("ChangedFiles = %q, %v; want %q", one, err, want[0])
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
@@ -22,6 +23,11 @@ func (w *Workspace) Facts(ctx context.Context) (guard.Facts, error) {
 // decides from the remote: a local tag that was never pushed proves nothing, and a pushed one this
 // clone has not fetched still counts (its commit must be here to compare, else the check cannot
 // tell and says to fetch).
+//
+// Its git processes do not grow with the components: one cat-file answers, for every tagged
+// component at once, whether the tag's commit is here and what its paths hold there
+// (git.Repo.ResolveMany); and only for components whose inputs differ from their tag's, one diff
+// per distinct tag commit and one ls-files list the changed files (git.Repo.ChangedFilesMany).
 func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.Facts, error) {
 	m := w.Manifest
 	f := guard.Facts{Manifest: m.File}
@@ -36,6 +42,10 @@ func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.
 		}
 		return "refs/tags/" + tag, local[tag]
 	}
+	var (
+		tagged []int          // the components whose tag exists, by index in f.Components
+		qs     []git.RevPaths // and what to ask git about each
+	)
 	add := func(name, versionFile, ver string, deps []string, publish bool, chart string, paths []string, img *guard.ImageFacts, tag string) error {
 		cf := guard.ComponentFacts{Name: name, VersionFile: versionFile, Version: ver, DependsOn: deps, Publish: publish, Image: img, Tag: tag}
 		if chart != "" {
@@ -56,22 +66,8 @@ func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.
 		cf.HeadInputs = treesOf(paths, w.Trees)
 		if rev, ok := tagRev(tag); ok {
 			cf.TagExists = true
-			if _, err := w.Repo.Commit(ctx, rev); err != nil {
-				// The tag's commit is not in this clone: leave TagInputs empty, so the guard
-				// says it cannot tell and asks for a fetch.
-				f.Components = append(f.Components, cf)
-				return nil
-			}
-			at, err := w.Repo.TreesAt(ctx, rev, paths)
-			if err != nil {
-				return err
-			}
-			cf.TagInputs = treesOf(paths, at)
-			if cf.TagInputs != cf.HeadInputs {
-				if cf.ChangedFiles, err = w.Repo.ChangedFiles(ctx, rev, paths); err != nil {
-					return err
-				}
-			}
+			tagged = append(tagged, len(f.Components))
+			qs = append(qs, git.RevPaths{Rev: rev, Paths: paths})
 		}
 		f.Components = append(f.Components, cf)
 		return nil
@@ -93,7 +89,42 @@ func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.
 		umbrella := f.Components[len(f.Components)-1].Chart
 		f.Umbrella = &guard.UmbrellaFacts{Name: PlatformComponent, File: umbrella.File, Dependencies: umbrella.Dependencies}
 	}
+	if err := w.tagInputs(ctx, &f, tagged, qs); err != nil {
+		return f, err
+	}
 	return f, nil
+}
+
+// tagInputs fills the TagInputs of the tagged components (f.Components[tagged[i]], whose tag is
+// qs[i]) and, where they differ from the HeadInputs, their ChangedFiles. A tag whose commit is not
+// in this clone keeps TagInputs empty, so the guard says it cannot tell and asks for a fetch.
+func (w *Workspace) tagInputs(ctx context.Context, f *guard.Facts, tagged []int, qs []git.RevPaths) error {
+	at, err := w.Repo.ResolveMany(ctx, qs)
+	if err != nil {
+		return fmt.Errorf("reading the inputs at each component's tag: %w", err)
+	}
+	var changed []int
+	var cqs []git.RevPaths
+	for i, r := range at {
+		if r.Commit == "" {
+			continue
+		}
+		w.trees.put(r.Commit, r.Trees)
+		cf := &f.Components[tagged[i]]
+		cf.TagInputs = treesOf(qs[i].Paths, r.Trees)
+		if cf.TagInputs != cf.HeadInputs {
+			changed = append(changed, tagged[i])
+			cqs = append(cqs, git.RevPaths{Rev: r.Commit, Paths: qs[i].Paths})
+		}
+	}
+	files, err := w.Repo.ChangedFilesMany(ctx, cqs)
+	if err != nil {
+		return err
+	}
+	for i, c := range changed {
+		f.Components[c].ChangedFiles = files[i]
+	}
+	return nil
 }
 
 func treesOf(paths []string, trees map[string]string) string {
