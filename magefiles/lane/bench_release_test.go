@@ -765,20 +765,39 @@ func (c noopCounts) add(o noopCounts) noopCounts {
 }
 
 // TestReleaseNoopGitProcessesConstant counts the git processes (real git, counted through
-// git.WithCounter) of a whole no-op releaseAll at 5 and at 50 components: the release facts ask
-// about every component's tag in one batch, so the count does not grow with the components.
+// git.WithCounter) of a whole no-op releaseAll at 5 and at 50 components, and asserts the counts
+// are the same: the release facts ask about every component's tag in one batch
+// (git.Repo.ResolveMany), so the count does not grow with the components. Twice: with every tag
+// at HEAD, and after an unrelated commit the release tag was moved to, so that every component's
+// tag is at the earlier commit and the facts compare the inputs there with HEAD's.
 func TestReleaseNoopGitProcessesConstant(t *testing.T) {
-	counts := map[int]map[string]int{}
+	const atHead, earlier = "every tag at HEAD", "component tags at an earlier commit"
+	counts := map[string]map[int]map[string]int{atHead: {}, earlier: {}}
 	for _, n := range []int{5, 50} {
 		f := newNoopRelease(t, n, 5)
-		if _, _, err := f.run(t.Context(), 0); err != nil {
-			t.Fatalf("no-op releaseAll of %d components: %v\n%s", n, err, f.out)
+		count := func(scenario string) {
+			t.Helper()
+			if _, _, err := f.run(t.Context(), 0); err != nil {
+				t.Fatalf("%s: no-op releaseAll of %d components: %v\n%s", scenario, n, err, f.out)
+			}
+			counts[scenario][n] = f.git.BySubcommand()
+			t.Logf("%s, %d components: %d git processes %v", scenario, n, f.git.Total(), counts[scenario][n])
 		}
-		counts[n] = f.git.BySubcommand()
-		t.Logf("%d components: %d git processes %v", n, f.git.Total(), counts[n])
+		count(atHead)
+		tagged := gittest.Git(t, f.root, "rev-parse", "HEAD")
+		gittest.Write(t, f.root, map[string]string{"NOTES.md": "no component's input\n"})
+		gittest.Commit(t, f.root, "an unrelated commit")
+		gittest.Git(t, f.root, "tag", "-f", "-a", "-m", "moved", "v1.0.0")
+		gittest.Git(t, f.root, "push", "-q", "-f", "origin", "HEAD:refs/heads/main", "refs/tags/v1.0.0")
+		count(earlier)
+		if !strings.Contains(f.out.String(), "(tag exists at "+tagged[:12]+")") {
+			t.Fatalf("%s: the release did not find the component tags at %s:\n%s", earlier, tagged, f.out)
+		}
 	}
-	if !maps.Equal(counts[5], counts[50]) {
-		t.Errorf("a no-op releaseAll started git processes by the number of components: 5 components %v, 50 components %v", counts[5], counts[50])
+	for _, scenario := range []string{atHead, earlier} {
+		if c := counts[scenario]; !maps.Equal(c[5], c[50]) {
+			t.Errorf("%s: a no-op releaseAll started git processes by the number of components: 5 components %v, 50 components %v", scenario, c[5], c[50])
+		}
 	}
 }
 

@@ -109,7 +109,6 @@ func (w *Workspace) tagInputs(ctx context.Context, f *guard.Facts, tagged []int,
 		if r.Commit == "" {
 			continue
 		}
-		w.trees.put(r.Commit, r.Trees)
 		cf := &f.Components[tagged[i]]
 		cf.TagInputs = treesOf(qs[i].Paths, r.Trees)
 		if cf.TagInputs != cf.HeadInputs {

@@ -98,7 +98,7 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 			Name: s.Ref, Commit: w.Head.Hash, Message: fmt.Sprintf("%s %s (release %s)", c.Name, c.Version, g.release.Tag),
 			Component: c.Name, BeforeWrite: g.beforeWrite,
 			SameInputs: func(ctx context.Context, commit string) (bool, error) {
-				at, err := w.treesAt(ctx, commit, c.Paths) // the facts read it, unless the tag moved since
+				at, err := w.Repo.TreesAt(ctx, commit, c.Paths)
 				if err != nil {
 					return false, err
 				}

@@ -64,8 +64,6 @@ type Workspace struct {
 	// Selection limits the local lane's builds and compose files (Select); the zero value, which
 	// every other lane keeps, selects everything.
 	Selection Selection
-	// trees remembers the trees at the commits this run read (nil: nothing is remembered).
-	trees *treeCache
 }
 
 // Open loads the manifest and settings and reads the git facts every lane needs.
@@ -129,7 +127,7 @@ func openManifest(cfg Config) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	ws := &Workspace{Config: cfg, Env: readEnv(cfg.Getenv), Manifest: m, trees: &treeCache{}}
+	ws := &Workspace{Config: cfg, Env: readEnv(cfg.Getenv), Manifest: m}
 	ws.endpoint, ws.endpointErr = docker.ResolveEndpoint(ws.Env.Docker)
 	return ws, nil
 }
