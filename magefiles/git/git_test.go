@@ -207,13 +207,8 @@ func TestResolveManyAnswersEveryRevisionInOneProcess(t *testing.T) {
 	gittest.Write(t, dir, map[string]string{"a/f": "2\n", "c/f": "new\n"})
 	second := gittest.Commit(t, dir, "second")
 	gittest.Git(t, dir, "tag", "light")
-	var n git.Counter
 	ctx := t.Context()
-	r, err := git.Open(ctx, dir, git.WithCounter(&n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Reset()
+	r, n := openCounted(t, dir)
 	tree := func(rev, path string) string { return gittest.Git(t, dir, "rev-parse", rev+":"+path) }
 	qs := []git.RevPaths{
 		{Rev: "refs/tags/a/v1", Paths: []string{"a", "b", "c"}},
@@ -259,13 +254,8 @@ func TestChangedFilesManyGroupsByRevision(t *testing.T) {
 	gittest.Write(t, dir, map[string]string{"b/f": "2\n"})
 	second := gittest.Commit(t, dir, "second")
 	gittest.Write(t, dir, map[string]string{"a/f": "edited\n", "a/new": "untracked\n", "ab/f": "edited\n"})
-	var n git.Counter
 	ctx := t.Context()
-	r, err := git.Open(ctx, dir, git.WithCounter(&n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.Reset()
+	r, n := openCounted(t, dir)
 	got, err := r.ChangedFilesMany(ctx, []git.RevPaths{
 		{Rev: first, Paths: []string{"a"}},
 		{Rev: first, Paths: []string{"b"}},
@@ -285,4 +275,16 @@ func TestChangedFilesManyGroupsByRevision(t *testing.T) {
 	if one, err := r.ChangedFiles(ctx, first, []string{"a"}); err != nil || !reflect.DeepEqual(one, want[0]) {
 		t.Errorf("ChangedFiles = %q, %v; want %q", one, err, want[0])
 	}
+}
+
+// openCounted opens dir with a Counter that has counted nothing yet.
+func openCounted(t *testing.T, dir string) (*git.Repo, *git.Counter) {
+	t.Helper()
+	n := &git.Counter{}
+	r, err := git.Open(t.Context(), dir, git.WithCounter(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Reset() // Open's own rev-parse
+	return r, n
 }

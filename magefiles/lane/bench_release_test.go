@@ -704,24 +704,9 @@ func benchNoop(b *testing.B, f *noopRelease) {
 			t0 := slices.Min(zero)
 
 			f.latency.Store(int64(noopLatency))
-			var total time.Duration
-			var sum noopCounts
-			n := 0
-			for b.Loop() {
-				d, c, err := f.run(ctx, wc.workers)
-				if err != nil {
-					b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
-				}
-				if c.writes() != 0 {
-					b.Fatalf("a no-op release wrote: registry %d, GitHub %d\n%s", c.RegWrites, c.GHWrites, f.reg.Dump())
-				}
-				total += d
-				sum = sum.add(c)
-				n++
-			}
+			run, sum, n := f.loop(b, wc.workers)
 			f.latency.Store(0)
 
-			run := total / time.Duration(n)
 			rounds := 2*int(math.Ceil(float64(artifacts)/float64(w))) + 1
 			floor := t0 + time.Duration(rounds)*noopLatency
 			per := func(v, of int) float64 { return float64(v) / float64(n) / float64(of) }
@@ -750,6 +735,27 @@ func benchNoop(b *testing.B, f *noopRelease) {
 	if after := gittest.Git(b, f.origin, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags"); after != tagsBefore {
 		b.Fatalf("the no-op releases changed the remote's tags:\n%s\n%s", tagsBefore, after)
 	}
+}
+
+// loop runs a no-op ReleaseAll at the current latency for every b.Loop iteration, failing b on an
+// error or a write, and returns the mean time, the summed counts and the number of runs.
+func (f *noopRelease) loop(b *testing.B, workers int) (time.Duration, noopCounts, int) {
+	var total time.Duration
+	var sum noopCounts
+	n := 0
+	for b.Loop() {
+		d, c, err := f.run(b.Context(), workers)
+		if err != nil {
+			b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
+		}
+		if c.writes() != 0 {
+			b.Fatalf("a no-op release wrote: registry %d, GitHub %d\n%s", c.RegWrites, c.GHWrites, f.reg.Dump())
+		}
+		total += d
+		sum = sum.add(c)
+		n++
+	}
+	return total / time.Duration(n), sum, n
 }
 
 func (c noopCounts) add(o noopCounts) noopCounts {
@@ -816,22 +822,7 @@ func BenchmarkReleaseNoopScale(b *testing.B) {
 			if _, _, err := f.run(ctx, 0); err != nil { // a warm-up
 				b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
 			}
-			var total time.Duration
-			var sum noopCounts
-			runs := 0
-			for b.Loop() {
-				d, c, err := f.run(ctx, 0)
-				if err != nil {
-					b.Fatalf("no-op releaseAll: %v\n%s", err, f.out)
-				}
-				if c.writes() != 0 {
-					b.Fatalf("a no-op release wrote: registry %d, GitHub %d\n%s", c.RegWrites, c.GHWrites, f.reg.Dump())
-				}
-				total += d
-				sum = sum.add(c)
-				runs++
-			}
-			run := total / time.Duration(runs)
+			run, sum, runs := f.loop(b, 0)
 			b.ReportMetric(ms(run), "ms/op")
 			b.ReportMetric(float64(sum.Git)/float64(runs), "git-procs/op")
 			if n == 5 {
