@@ -15,6 +15,9 @@
 //     through env:, so that nothing is spliced into the script's text.
 //   - The job that runs releaseAll runs in the "release" environment, logs in to the registry with
 //     --password-stdin, and lower-cases the registry path it builds from the repository name.
+//   - The repository's bash scripts (.ci/run, scripts/bench, scripts/setup-docker.sh) parse
+//     (bash -n), and pass shellcheck when it is on PATH. scripts/bench itself is not run: it takes
+//     minutes and its figures need an idle machine.
 //
-// Each check is also run on a deliberately broken workflow, which it must fail.
+// Each check is also run on a deliberately broken workflow or script, which it must fail.
 package ci
