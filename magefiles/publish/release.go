@@ -11,8 +11,8 @@ import (
 	"sync"
 
 	"github.com/shiplane/shiplane/magefiles/github"
-	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/published"
 )
 
 // Releaser is the part of the GitHub client that the caching decorator serves: reading a

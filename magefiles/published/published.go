@@ -111,4 +111,6 @@ type State interface {
 const RecordSuffix = ".sent"
 
 // IsRecord reports whether a release asset's name is a record's (see RecordSuffix).
-func IsRecord(name string) bool { return strings.HasSuffix(name, RecordSuffix) && len(name) > len(RecordSuffix) }
+func IsRecord(name string) bool {
+	return strings.HasSuffix(name, RecordSuffix) && len(name) > len(RecordSuffix)
+}
