@@ -82,26 +82,43 @@ func (r *releaseRun) services(tag string) *releaseServices {
 // nil when the policy's file does not exist. validate loads it only to check and list it
 // (pipeline.ValidateOnly: no sh! command runs).
 func (r *releaseRun) loadPipeline(ctx context.Context, svc *releaseServices, validate bool) (*pipeline.Pipeline, error) {
-	if err := registerKinds(); err != nil {
-		return nil, err
-	}
-	ws, file := r.ws, r.policy.ReleaseFile
-	if _, err := os.Stat(ws.Path(file)); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	opts := []pipeline.Option{pipeline.WithProgress(r.cl.out), pipeline.WithRedactor(r.cl.red), pipeline.WithServices(svc),
-		pipeline.WithDefault(pipeline.Default{Section: pipeline.SectionAfterPublish, Name: PublishedArtifactsGoal, Kind: KindPublishedArtifacts})}
-	if validate {
-		opts = append(opts, pipeline.ValidateOnly())
-	}
-	p, err := pipeline.Load(ctx, ws.Config.Root, file, opts...)
-	if err != nil {
+	p, err := r.ws.loadPipeline(ctx, r.policy.ReleaseFile, validate,
+		pipeline.WithProgress(r.cl.out), pipeline.WithRedactor(r.cl.red), pipeline.WithServices(svc))
+	if err != nil || p == nil {
 		return nil, err
 	}
 	if err := r.cl.registerMasks(); err != nil { // the release file's own secrets
 		return nil, err
 	}
 	return p, nil
+}
+
+// loadPipeline loads file (nil when it does not exist) with the lane's kinds and the default
+// after_publish goal "published artifacts verified".
+func (w *Workspace) loadPipeline(ctx context.Context, file string, validate bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
+	if _, err := os.Stat(w.Path(file)); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return loadPipelineAt(ctx, w.Config.Root, file, validate, opts...)
+}
+
+// loadPipelineAt is loadPipeline for the repository at root.
+func loadPipelineAt(ctx context.Context, root, file string, validate bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
+	if err := registerKinds(); err != nil {
+		return nil, err
+	}
+	opts = append(opts, pipeline.WithDefault(pipeline.Default{Section: pipeline.SectionAfterPublish, Name: PublishedArtifactsGoal, Kind: KindPublishedArtifacts}))
+	if validate {
+		opts = append(opts, pipeline.ValidateOnly())
+	}
+	return pipeline.Load(ctx, root, file, opts...)
+}
+
+// listPipeline puts the release file's goals into the plan, as the release runs them.
+func listPipeline(pl *plan.Plan, file string, p *pipeline.Pipeline) {
+	if p != nil {
+		pl.PipelineFile, pl.Pipeline = file, pipelineGoals(p)
+	}
 }
 
 // pipelineGoals is the pipeline as the plan lists it.

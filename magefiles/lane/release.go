@@ -15,7 +15,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
-	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -106,7 +105,7 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return r.cl.red.Error(err)
 	}
-	r.listPipeline(pl, pipe)
+	listPipeline(pl, r.policy.ReleaseFile, pipe)
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
 	}
@@ -197,7 +196,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		fmt.Fprint(out, pl.String())
 		return r.cl.red.Error(err)
 	}
-	r.listPipeline(pl, listed)
+	listPipeline(pl, r.policy.ReleaseFile, listed)
 	fmt.Fprint(out, pl.String())
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
@@ -297,13 +296,6 @@ func umbrellaDeps(pl *plan.Plan) map[string]string {
 		}
 	}
 	return deps
-}
-
-// listPipeline puts the release file's goals into the plan, as the release runs them.
-func (r *releaseRun) listPipeline(pl *plan.Plan, p *pipeline.Pipeline) {
-	if p != nil {
-		pl.PipelineFile, pl.Pipeline = r.policy.ReleaseFile, pipelineGoals(p)
-	}
 }
 
 // remoteTags lists the release remote's tags, saying first when the remote is not configured.

@@ -171,14 +171,3 @@ func TestMissingFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
-// TestTheRepositoryFile loads deploy/release.yaml of this repository (without running it).
-func TestTheRepositoryFile(t *testing.T) {
-	p, err := pipeline.Load(t.Context(), "../..", pipeline.DefaultFile, pipeline.WithEnviron(environ()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(p.Names(), ", "); got != "service unit tests, service vet" {
-		t.Fatalf("goals: %s", got)
-	}
-}
