@@ -792,8 +792,11 @@ func (p *parser) check(f *fileSpec) {
 		}
 		for _, a := range g.after {
 			switch o := byName[a]; {
-			case o == nil || o.builtin:
+			case o == nil:
 				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown %s goal %q", g.section, a), diag.Suggest(a, same))
+			case o.builtin:
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names the built-in publish goal %q", a),
+					"remove it from after: and list the goal after "+a+" in publish: (a goal there runs after what is listed before it)")
 			case o.section != g.section:
 				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names %q, a goal of %s:", a, o.section),
 					"remove it: every "+g.section+" goal already runs after "+strings.Join(before(g.section), " and ")+" (after: orders goals of one section)")

@@ -115,6 +115,7 @@ func TestValidationErrors(t *testing.T) {
 		{"effectful-check", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    effectful: true\n", nil},
 		{"after-other-section", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    after: [service tests]\n", nil},
 		{"not-a-boolean", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    optional: sometimes\n", nil},
+		{"after-builtin", good + "publish:\n  - images\n  - name: signed\n    run: \"true\"\n    after: [images]\n  - charts\n  - component-tags\n  - github-release\n", nil},
 		{"after-publish-unknown-kind", good + "after_publish:\n  - name: notify\n    kind: webhok\n", nil},
 	}
 	for _, tc := range cases {
