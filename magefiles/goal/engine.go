@@ -110,7 +110,7 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			}
 			continue
 		}
-		r.res[i] = Result{Component: n.Component, Goal: n.Goal.String()}
+		r.res[i] = Result{Component: n.Component, Goal: n.Goal.String(), Optional: n.Optional}
 	}
 	if cyc := r.cycle(); cyc != "" {
 		for i := range nodes {
@@ -148,6 +148,9 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			defer close(r.done[i])
 			if !r.invalid[i] {
 				r.finish(ctx, i)
+				if res := &r.res[i]; res.Optional && res.Status == Failed {
+					res.Reason = "optional: " + res.Reason
+				}
 			}
 			line := r.res[i].Line()
 			if pe := (*PanicError)(nil); errors.As(r.res[i].Err, &pe) && pe.Stack != "" {
@@ -219,6 +222,9 @@ func (r *run) finish(ctx context.Context, i int) {
 		<-r.done[j]
 		switch r.res[j].Status {
 		case Failed, Blocked:
+			if r.res[j].Optional {
+				continue // an optional goal blocks nothing
+			}
 			blockers = append(blockers, r.res[j].label())
 		case NewlyAchieved:
 			upstreamChanged = true
@@ -285,6 +291,9 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Reason = "checking after achieving: " + reason(err)
 	case !st.Achieved:
 		res.Status, res.Err = Failed, ErrNotAchieved
+		if st.Detail != "" {
+			res.Err = fmt.Errorf("%w: %s", ErrNotAchieved, st.Detail)
+		}
 		res.Reason = res.Err.Error()
 	default:
 		res.Status, res.Digest, res.Platforms = NewlyAchieved, st.Digest, st.Platforms
@@ -370,11 +379,12 @@ func (r *Report) Summary() string {
 	return fmt.Sprintf("%d goals: %s (%s)", len(r.Results), strings.Join(parts, ", "), r.Duration.Round(time.Millisecond))
 }
 
-// Err is nil when no goal failed or was blocked; otherwise a *RunError listing them.
+// Err is nil when no goal failed or was blocked, optional goals aside; otherwise a *RunError
+// listing them.
 func (r *Report) Err() error {
 	var bad []Result
 	for _, res := range r.Results {
-		if res.Status == Failed || res.Status == Blocked {
+		if (res.Status == Failed || res.Status == Blocked) && !res.Optional {
 			bad = append(bad, res)
 		}
 	}

@@ -354,3 +354,43 @@ func TestAchievedGoalIsReassessedWhenItsDependencyChanges(t *testing.T) {
 		t.Fatalf("a goal whose dependency was already achieved was redone: %s", r.Results[1].Line())
 	}
 }
+
+// missingGoal achieves nothing and says what is missing: the engine reports that reason.
+type missingGoal struct{}
+
+func (missingGoal) String() string { return "webhook notified" }
+func (missingGoal) Assess(context.Context) (goal.State, error) {
+	return goal.State{Detail: "no webhook-hook.sent asset on the release"}, nil
+}
+func (missingGoal) Achieve(context.Context) error { return nil }
+
+func TestNotAchievedReportsTheGoalsOwnReason(t *testing.T) {
+	r := goal.New().Run(t.Context(), []*goal.Node{node("c", missingGoal{})})
+	res := r.Results[0]
+	if res.Status != goal.Failed || !errors.Is(res.Err, goal.ErrNotAchieved) || !strings.Contains(res.Reason, "no webhook-hook.sent asset on the release") {
+		t.Fatalf("got %s", res.Line())
+	}
+}
+
+func TestOptionalFailureBlocksNothingAndFailsNothing(t *testing.T) {
+	opt := goaltest.NewFake("notify")
+	opt.AchieveErr = errors.New("receiver answered 502")
+	after := goaltest.NewFake("after")
+	required := goaltest.NewFake("required")
+	nOpt := &goal.Node{Component: "after-publish", Goal: opt, Optional: true}
+	nAfter := &goal.Node{Component: "after-publish", Goal: after, After: []*goal.Node{nOpt}}
+	r := goal.New().Run(t.Context(), []*goal.Node{nOpt, nAfter, node("c", required)})
+	if err := r.Err(); err != nil {
+		t.Fatalf("an optional failure failed the run: %v", err)
+	}
+	if got, want := r.Results[0].Line(), "after-publish: notify: failed (optional: receiver answered 502)"; got != want {
+		t.Errorf("line = %q, want %q", got, want)
+	}
+	if !r.Results[0].Optional || r.Results[1].Status != goal.NewlyAchieved || after.Achieved.Load() != 1 {
+		t.Errorf("the goal after an optional failure: %s (achieved %d times)", r.Results[1].Line(), after.Achieved.Load())
+	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil || !strings.Contains(buf.String(), `"optional": true`) {
+		t.Errorf("JSON report does not mark the optional goal: %v\n%s", err, buf.String())
+	}
+}

@@ -68,7 +68,8 @@ type State struct {
 	// Platforms maps each platform ("linux/arm64") to its image's digest, when Digest is an image
 	// index's; nil otherwise.
 	Platforms map[string]string
-	// Detail is a short human note ("published with the same inputs").
+	// Detail is a short human note ("published with the same inputs"); when the goal is not
+	// achieved, what is missing (the engine reports it when an Achieve did not reach the end state).
 	Detail string
 }
 
@@ -146,6 +147,10 @@ type Node struct {
 	// After lists the nodes that must succeed first; each must be in the same run. A nil entry
 	// fails the node with ErrInvalidNode.
 	After []*Node
+	// Optional marks a goal whose failure does not fail the run: it is reported
+	// "failed (optional: <reason>)", the report's Err leaves it out, and the nodes after it run
+	// as if it had succeeded. Default: false.
+	Optional bool
 }
 
 // Result is the outcome of one goal.
@@ -158,6 +163,8 @@ type Result struct {
 	// Platforms is State.Platforms: each platform's image digest when Digest is an index's.
 	Platforms map[string]string `json:"platforms,omitempty"`
 	Duration  time.Duration     `json:"duration_ns"`
+	// Optional is Node.Optional: a failure of this goal does not fail the run.
+	Optional bool `json:"optional,omitempty"`
 	// Err is the error behind a failure, for errors.Is/As; not serialised (Reason holds its text).
 	Err error `json:"-"`
 }

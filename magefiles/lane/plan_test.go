@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -381,5 +382,91 @@ func TestReleaseDecidesFromRemoteTags(t *testing.T) {
 	var ct *guard.CannotTell
 	if !errors.As(pl.Err(), &ct) || ct.Component != "api" || !strings.Contains(pl.Err().Error(), "git fetch --tags") {
 		t.Errorf("a pushed tag this clone lacks: Err() = %v", pl.Err())
+	}
+}
+
+// pipelineFile uses every section: verify goals, the built-ins with a goal of the file's between
+// them, and after_publish goals: the default check turned off and replaced, an optional webhook.
+const pipelineFile = `verify:
+  - name: unit tests
+    run: go test ./...
+  - name: vet
+    run: go vet ./...
+    after: [unit tests]
+publish:
+  - images
+  - name: images signed
+    run: echo signing ${sh!touch signed-at-plan-time}
+  - charts
+  - component-tags
+  - github-release
+after_publish:
+  - name: artifacts pulled back
+    kind: published-artifacts
+  - name: chat
+    kind: webhook
+    with: {url: secret!env!SHIPLANE_UNSET_WEBHOOK_URL}
+  - name: smoke
+    run: curl -fsS https://example.com/healthz
+    optional: true
+    after: [artifacts pulled back]
+`
+
+// TestPlanListsThePipeline: releasePlan's text and JSON list every goal of the release file as
+// the release runs it (loaded the way the release loads it), without running a sh! command.
+func TestPlanListsThePipeline(t *testing.T) {
+	for _, tc := range []struct{ name, file string }{
+		{"pipeline", pipelineFile},
+		{"pipeline-default", "verify:\n  - name: unit tests\n    run: go test ./...\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := scenarioFiles()
+			files["deploy/release.yaml"] = tc.file
+			dir := gittest.New(t, files)
+			pl, ws := scenario(t, dir, publishedtest.New())
+			p, err := ws.loadPipeline(t.Context(), "deploy/release.yaml", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listPipeline(pl, "deploy/release.yaml", p)
+			golden(t, tc.name, pl.String())
+			data, err := json.MarshalIndent(pl, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.name+".json", string(data)+"\n")
+			if _, err := os.Stat(filepath.Join(dir, "signed-at-plan-time")); err == nil {
+				t.Error("listing the pipeline ran a sh! command")
+			}
+		})
+	}
+}
+
+// TestPlanRefusesAMalformedPipeline: the release file's problems are found by the same load
+// releasePlan does, with the file, the line and the fix.
+func TestPlanRefusesAMalformedPipeline(t *testing.T) {
+	files := scenarioFiles()
+	files["deploy/release.yaml"] = "verify: []\nafter_publish:\n  - name: chat\n    kind: webhook\n  - name: smoke\n    run: \"true\"\n    effectful: true\n"
+	dir := gittest.New(t, files)
+	_, ws := scenario(t, dir, publishedtest.New())
+	_, err := ws.loadPipeline(t.Context(), "deploy/release.yaml", true)
+	golden(t, "pipeline-malformed", fmt.Sprintln(err))
+}
+
+// TestTheRepositoryReleaseFile loads deploy/release.yaml of this repository as releasePlan does
+// (without running it): verify, the built-ins, and the after-publish check.
+func TestTheRepositoryReleaseFile(t *testing.T) {
+	p, err := loadPipelineAt(t.Context(), "../..", "deploy/release.yaml", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range pipelineGoals(p) {
+		got = append(got, g.Section+": "+g.Name)
+	}
+	want := "verify: service unit tests, verify: service vet, publish: images, publish: charts, publish: component-tags, " +
+		"publish: github-release, after_publish: published artifacts verified"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("goals:\n%s\nwant:\n%s", strings.Join(got, ", "), want)
 	}
 }

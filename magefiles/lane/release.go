@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
-	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
@@ -102,6 +100,12 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// The release file is checked as releaseAll would load it, without running its sh! commands.
+	pipe, err := r.loadPipeline(ctx, r.services(tag), true)
+	if err != nil {
+		return r.cl.red.Error(err)
+	}
+	listPipeline(pl, r.policy.ReleaseFile, pipe)
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
 	}
@@ -186,6 +190,13 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		return err
 	}
 	out := r.cl.out
+	svc := r.services(tag)
+	listed, err := r.loadPipeline(ctx, svc, true)
+	if err != nil {
+		fmt.Fprint(out, pl.String())
+		return r.cl.red.Error(err)
+	}
+	listPipeline(pl, r.policy.ReleaseFile, listed)
 	fmt.Fprint(out, pl.String())
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
@@ -199,10 +210,24 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err := r.checkHistory(pl); err != nil {
 		return err
 	}
+	// The release file, loaded to run: the goals the plan listed, with their references resolved.
+	pipe, err := r.loadPipeline(ctx, svc, false)
+	if err != nil {
+		return r.cl.red.Error(err)
+	}
+	if err := checkSamePipeline(pl.Pipeline, pipe); err != nil {
+		return err
+	}
+	var pn PipelineNodes
+	if pipe != nil {
+		pn.Publish, pn.AfterPublish = pipe.PublishStages(), pipe.AfterPublish()
+	} else {
+		fmt.Fprintf(out, "no %s: no verification or after-publish goals\n", r.policy.ReleaseFile)
+	}
 	var verify []*goal.Node
 	if pl.Count(plan.Publish) > 0 {
-		if verify, err = r.verifyNodes(ctx); err != nil {
-			return r.cl.red.Error(err)
+		if pipe != nil {
+			verify = pipe.Nodes()
 		}
 		// What is built and packaged is the commit: verification may have written files, tracked,
 		// untracked or ignored (the builds copy whole folders).
@@ -240,7 +265,8 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			mk.requireOrigin = true
 		}
 	}
-	nodes := ws.Nodes(pl, mk, verify)
+	pn.Verify = verify
+	nodes := ws.ReleaseNodes(pl, mk, pn)
 	if err := ws.CheckForeignRuns(nodes); err != nil {
 		return err
 	}
@@ -270,23 +296,6 @@ func umbrellaDeps(pl *plan.Plan) map[string]string {
 		}
 	}
 	return deps
-}
-
-// verifyNodes loads the release file's verification goals, when there is a release file.
-func (r *releaseRun) verifyNodes(ctx context.Context) ([]*goal.Node, error) {
-	ws, file := r.ws, r.policy.ReleaseFile
-	if _, err := os.Stat(ws.Path(file)); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(r.cl.out, "no %s: no verification goals\n", file)
-		return nil, nil
-	}
-	p, err := pipeline.Load(ctx, ws.Config.Root, file, pipeline.WithProgress(r.cl.out), pipeline.WithRedactor(r.cl.red))
-	if err != nil {
-		return nil, err
-	}
-	if err := r.cl.registerMasks(); err != nil { // the release file's own secrets
-		return nil, err
-	}
-	return p.Nodes(), nil
 }
 
 // remoteTags lists the release remote's tags, saying first when the remote is not configured.

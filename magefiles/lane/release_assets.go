@@ -14,6 +14,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
+	"github.com/shiplane/shiplane/magefiles/published"
 )
 
 // ReleaseManifest is release-manifest.json: every component, version, artifact digest and the commit.
@@ -56,6 +57,7 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 			return w.releaseAssets(ctx, cache, pl.Tag, entries)
 		},
 		Complete: func(ctx context.Context, d github.ReleaseDetail) (bool, error) {
+			d.Assets = withoutRecords(d.Assets) // after-publish goals' records are not content
 			want := map[string]bool{"release-manifest.json": true, "SHA256SUMS": true}
 			for _, e := range entries {
 				for _, s := range e.Steps {
@@ -167,4 +169,15 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(h[:]), a.Name)
 	}
 	return append(assets, publish.Asset{Name: "SHA256SUMS", Content: sums.Bytes()}), nil
+}
+
+// withoutRecords is a release's assets less the records after-publish goals attach to it.
+func withoutRecords(as []github.AssetDetail) []github.AssetDetail {
+	var out []github.AssetDetail
+	for _, a := range as {
+		if !published.IsRecord(a.Name) {
+			out = append(out, a)
+		}
+	}
+	return out
 }

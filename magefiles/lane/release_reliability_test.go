@@ -491,6 +491,21 @@ func (w *relyWorld) runChild(k *killSwitch) (string, error) {
 	return out, err
 }
 
+// runKilled runs ReleaseAll in a child that k must kill (SIGKILL) at its kill point, and returns
+// its output; a child that finishes or dies otherwise fails the test.
+func (w *relyWorld) runKilled(k *killSwitch) string {
+	w.t.Helper()
+	out, err := w.runChild(k)
+	if k.firedAt() == "" {
+		w.t.Fatalf("the release finished (%v) without reaching the kill point:\n%s", err, out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		w.t.Fatalf("the child was not killed: %v\n%s", err, out)
+	}
+	return out
+}
+
 // childError is a release child that could not be started or did not finish in time.
 type childError struct{ msg string }
 
@@ -1034,14 +1049,7 @@ func TestReleaseCrashSafeResume(t *testing.T) {
 				w.gh.Inject(*p.ghFault)
 			}
 			start := time.Now()
-			out, err := w.runChild(k)
-			if k.firedAt() == "" {
-				t.Fatalf("the release finished (%v) without reaching the kill point:\n%s", err, out)
-			}
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("the child was not killed: %v\n%s", err, out)
-			}
+			out := w.runKilled(k)
 			t.Logf("killed after %s", time.Since(start).Round(time.Millisecond))
 			removeStaleLocks(t, w.root, w.origin)
 			w.mustRelease("resumed run")

@@ -1,7 +1,9 @@
-// Package pipeline loads a release's verification pipeline (deploy/release.yaml) and turns it
-// into goals: checks, such as the services' tests, that must pass before anything is published.
-// A release makes every publish goal depend on these nodes, so a failed verification publishes
-// nothing.
+// Package pipeline loads a release's pipeline file (deploy/release.yaml) and turns it into goals,
+// in three sections run in order: verify: (checks, such as the services' tests, that must pass
+// before anything is published: a release makes every publish goal depend on them, so a failed
+// verification publishes nothing), publish: (the built-in publish goals, which the release makes,
+// with goals of the file's own between them) and after_publish: (goals run once everything is
+// published).
 //
 // # The release file
 //
@@ -24,8 +26,51 @@
 //	  - name: commit known
 //	    run: test -n "${sh!git rev-parse HEAD}"
 //	    with: {}                           # kind-specific parameters (the shell kind takes none)
+//	publish:                               # optional: the built-ins, all four, in this order
+//	  - images                             # a built-in is a bare name (see Builtins)
+//	  - name: images signed                # a goal of the file's: runs after what is listed
+//	    run: ./scripts/sign.sh             # before it, before what is listed after it
+//	  - charts
+//	  - component-tags
+//	  - github-release
+//	after_publish:                         # optional: goals run once everything is published
+//	  - name: chat notified
+//	    kind: webhook                      # a kind registered in Go (the release's own)
+//	    with: {url: secret!env!CHAT_URL}
+//	    optional: true                     # a failure fails nothing (default: the kind's)
+//	    effectful: true                    # may be "already achieved" (default: the kind's)
+//	    enabled: true                      # false: listed, never run
 //
 // Keys other than these are errors. Every problem is reported with the file, the line and a fix.
+// Goal names are unique in the whole file; after: names goals of the same section (the sections
+// already run in order).
+//
+// # Sections
+//
+// verify: is required (verify: [] for none). publish: is optional: without it the release runs
+// the built-ins (images, charts, component-tags, github-release) alone; with it, it must name each
+// built-in once, in that order (each publishes what the next references), or it is refused. A
+// built-in cannot be turned off or re-implemented here. Pipeline.PublishStages returns the list,
+// Pipeline.Nodes the verify goals (component "verify"), Pipeline.AfterPublish the after_publish
+// goals (component "after-publish"), and Pipeline.Entries every goal of every section, built-ins,
+// defaults and disabled goals included, as a plan lists them. A caller may give a section a
+// default goal (WithDefault): it is added unless the file has an entry of its kind there, and an
+// entry of that kind with enabled: false turns it off.
+//
+// # Optional and effectful goals
+//
+// optional: true makes a goal's failure a report line, "failed (optional: <reason>)", that fails
+// nothing and blocks nothing (goal.Node.Optional). effectful: false makes a goal a check: it runs
+// in every release and is never "already achieved", whatever its kind's Assess says before it has
+// run. effectful: true is refused for a kind that cannot tell whether its effect already holds
+// (Kind.Effectful false, as shell). A goal that does not reach its end state reports its own
+// reason (the kind's State.Detail), never a generic "not achieved".
+//
+// # Validating without running
+//
+// ValidateOnly loads the file as Load does, kinds included, without resolving any reference: no
+// sh! command runs, no gpg, no environment variable is read; factories get the values as
+// written (Spec.Validating). A plan uses it to list and check the file before anything runs.
 //
 // # References
 //
@@ -101,10 +146,15 @@
 // (in an init function or TestMain; it returns an error for a name already taken),
 //
 //	pipeline.Register("lint", newLintGoal)
+//	pipeline.RegisterKind("notify", pipeline.Kind{New: newNotify, Effectful: true, Optional: true})
+//
+// Every kind works in every section. A kind that acts on the caller's world (a release's
+// registry, its GitHub release) gets what it needs as Spec.Services (WithServices); the release
+// lane registers published-artifacts and webhook this way.
 //
 // The built-in kind is shell: run: is a script run with "bash --noprofile --norc -eo pipefail -c"
 // (or "sh -ec" without bash) in the repository root, with env: laid over the goal's environment;
 // its output goes line by line, prefixed with the goal's name and masked, to the progress writer.
-// A verify goal is never "already achieved" at the start of a run: it reports achieved only after
-// it has passed in this process.
+// A shell goal is a check: never "already achieved" at the start of a run, it reports achieved
+// only after it has passed in this process.
 package pipeline

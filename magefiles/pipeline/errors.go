@@ -16,8 +16,10 @@ type Error struct {
 	Line int
 	// Var names the var the problem is in, or "".
 	Var string
-	// Goal names the verify goal the problem is in, or "".
+	// Goal names the goal the problem is in, or "".
 	Goal string
+	// Section is the goal's section when it is not verify ("after_publish"), or "".
+	Section string
 	// Problem says what is wrong.
 	Problem string
 	// Fix says how to correct it, or "".
@@ -32,7 +34,11 @@ func (e *Error) Error() string {
 	scope := ""
 	switch {
 	case e.Goal != "":
-		scope = fmt.Sprintf("verify goal %q", e.Goal)
+		section := e.Section
+		if section == "" {
+			section = SectionVerify
+		}
+		scope = fmt.Sprintf("%s goal %q", section, e.Goal)
 	case e.Var != "":
 		scope = fmt.Sprintf("var %q", e.Var)
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,6 +28,34 @@ const DefaultFile = "deploy/release.yaml"
 // Component is the component every verify goal is reported under.
 const Component = "verify"
 
+// The sections of the release file, in the order their goals run.
+const (
+	SectionVerify       = "verify"
+	SectionPublish      = "publish"
+	SectionAfterPublish = "after_publish"
+)
+
+// Sections are the release file's goal sections in the order they run.
+var Sections = []string{SectionVerify, SectionPublish, SectionAfterPublish}
+
+// The built-in publish goals, as publish: names them, in the order they run.
+const (
+	BuiltinImages        = "images"
+	BuiltinCharts        = "charts"
+	BuiltinComponentTags = "component-tags"
+	BuiltinGitHubRelease = "github-release"
+)
+
+// Builtins are the built-in publish goals in the order they run.
+var Builtins = []string{BuiltinImages, BuiltinCharts, BuiltinComponentTags, BuiltinGitHubRelease}
+
+// components are what the goals of each section are reported under.
+var components = map[string]string{SectionVerify: Component, SectionPublish: "publish", SectionAfterPublish: "after-publish"}
+
+// ComponentOf is the component the goals of section are reported under: verify, publish,
+// after-publish.
+func ComponentOf(section string) string { return components[section] }
+
 // Option configures Load.
 type Option func(*config)
 
@@ -34,6 +63,9 @@ type config struct {
 	environ  []string
 	progress io.Writer
 	red      *Redactor
+	validate bool
+	services any
+	defaults []Default
 }
 
 // WithEnviron sets the environment ("KEY=value" entries) that env! references read and sh!
@@ -65,16 +97,77 @@ func WithRedactor(r *Redactor) Option {
 	}
 }
 
-// Pipeline is a loaded release file: its verify goals, ready to run.
+// ValidateOnly loads the file to check it, not to run it: it is parsed and validated, every kind
+// makes its goals from the values as written (Spec.Validating), and no reference is resolved: no
+// sh! command, no gpg, no environment variable read. The goals must not be run. Default: off
+// (Load resolves every reference it uses).
+func ValidateOnly() Option { return func(c *config) { c.validate = true } }
+
+// WithServices hands s to every Factory as Spec.Services: what a caller's own kinds act with (a
+// release's registry and GitHub clients). Default: nil.
+func WithServices(s any) Option { return func(c *config) { c.services = s } }
+
+// Default is a goal a section has unless the file says otherwise: it is added, after the file's
+// own goals, when the file has no entry of its kind in the section; an entry of that kind with
+// enabled: false turns it off.
+type Default struct {
+	Section, Name, Kind string
+}
+
+// WithDefault adds d to the goals the file is given when it has no entry of d.Kind in
+// d.Section. Default: none.
+func WithDefault(d Default) Option { return func(c *config) { c.defaults = append(c.defaults, d) } }
+
+// Pipeline is a loaded release file: its goals, ready to run, and what it lists.
 type Pipeline struct {
 	// File is the release file as given to Load; Root is the absolute repository root.
 	File string
 	Root string
 
-	names []string
-	nodes []*goal.Node
-	red   *Redactor
+	names   []string
+	nodes   []*goal.Node
+	entries []Entry
+	stages  []Stage
+	after   []*goal.Node
+	red     *Redactor
 }
+
+// Entry is one goal of the file as the plan lists it.
+type Entry struct {
+	// Section is the goal's section; Name its name.
+	Section, Name string
+	// Kind is its kind, or "" for a built-in publish goal.
+	Kind string
+	// Builtin is true for a built-in publish goal (images, charts, …): the release makes it.
+	Builtin bool
+	// Optional, Effectful and Enabled are as the file sets them or as defaulted.
+	Optional, Effectful, Enabled bool
+	// Default is true for a goal the file does not list (see WithDefault).
+	Default bool
+	// After names the goals of its section it runs after.
+	After []string
+	// Line is its line in the file, or 0 for a default.
+	Line int
+}
+
+// Stage is one element of the publish: list: a built-in (Builtin set) or a goal of the file's
+// (Node set, component "publish"). A release runs each after everything before it in the list.
+type Stage struct {
+	Builtin string
+	Node    *goal.Node
+}
+
+// Entries lists every goal of every section in run order, the built-in publish goals and the
+// defaults included, disabled ones too (Enabled false): what a plan prints.
+func (p *Pipeline) Entries() []Entry { return append([]Entry(nil), p.entries...) }
+
+// PublishStages returns the publish: list in order; every built-in is in it, and when the file
+// has no publish: it is the built-ins alone.
+func (p *Pipeline) PublishStages() []Stage { return append([]Stage(nil), p.stages...) }
+
+// AfterPublish returns one node per enabled after_publish goal (component "after-publish"),
+// in file order, defaults last; a release runs them after everything is published.
+func (p *Pipeline) AfterPublish() []*goal.Node { return append([]*goal.Node(nil), p.after...) }
 
 // Nodes returns one node per verify goal, in file order, with component Component and After
 // following the after: lists. The same nodes are returned on every call, so a caller can make its
@@ -135,10 +228,11 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	p := &parser{file: file, red: cfg.red}
 	f := p.parse(data)
 	if f != nil && len(p.errs) == 0 {
+		p.addDefaults(f, cfg.defaults)
 		p.check(f)
 	}
 	if len(p.errs) > 0 {
-		return nil, p.sorted()
+		return nil, sectioned(f, p.sorted())
 	}
 
 	// Environment variables read as secret!env!NAME are secrets before any command runs, and
@@ -147,7 +241,9 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	f.refs(func(r *ref) {
 		if r.secret && r.src == srcEnv {
 			declared[r.name] = true
-			cfg.red.Add(env[r.name])
+			if !cfg.validate {
+				cfg.red.Add(env[r.name])
+			}
 		}
 	})
 
@@ -166,24 +262,50 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		}
 	}
 	for _, g := range f.goals {
-		spec := Spec{Name: g.name, Kind: g.kind, Root: absRoot, File: file, Line: g.line,
+		if g.builtin {
+			pl.entries = append(pl.entries, Entry{Section: g.section, Name: g.name, Builtin: true, Enabled: true, Line: g.line})
+			pl.stages = append(pl.stages, Stage{Builtin: g.name})
+			continue
+		}
+		k, _ := kind(g.kind)
+		spec := Spec{Name: g.name, Kind: g.kind, Section: g.section, Optional: k.Optional, Effectful: k.Effectful,
+			Validating: cfg.validate, Services: cfg.services, Root: absRoot, File: file, Line: g.line,
 			Env: map[string]string{}, With: map[string]string{},
 			environ: goalEnviron, iso: &isolation{}, progress: out, red: cfg.red, keyLines: g.keyLines}
+		if g.optional != nil {
+			spec.Optional = *g.optional
+		}
+		if g.effectful != nil {
+			spec.Effectful = *g.effectful
+		}
+		pl.entries = append(pl.entries, Entry{Section: g.section, Name: g.name, Kind: g.kind, Optional: spec.Optional,
+			Effectful: spec.Effectful, Enabled: g.enabled, Default: g.line == 0, After: g.after, Line: g.line})
+		if !g.enabled {
+			continue
+		}
 		ok := true
 		spec.runBlank = true
 		if g.script != nil {
-			values, blank, e := r.script(g.script, g.name, "")
-			if e != nil {
-				report(e)
-				ok = false
+			if cfg.validate {
+				spec.Run, spec.runBlank = g.script.text, g.script.blank && len(g.script.refs) == 0
+			} else {
+				values, blank, e := r.script(g.script, g.name, "")
+				if e != nil {
+					report(e)
+					ok = false
+				}
+				spec.Run, spec.values, spec.runBlank = g.script.text, values, blank
 			}
-			spec.Run, spec.values, spec.runBlank = g.script.text, values, blank
 		}
 		for _, set := range []struct {
 			kvs []kv
 			dst map[string]string
 		}{{g.env, spec.Env}, {g.with, spec.With}} {
 			for _, e := range set.kvs {
+				if cfg.validate {
+					set.dst[e.key] = e.t.text()
+					continue
+				}
 				v, rerr := r.template(e.t, g.name, "")
 				if rerr != nil {
 					report(rerr)
@@ -202,8 +324,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("loading release file %s: %w", file, ctx.Err())
 		}
-		newGoal, _ := factory(g.kind)
-		gl, err := newGoal(spec)
+		gl, err := k.New(spec)
 		if err != nil {
 			var fe *Error
 			if !errors.As(err, &fe) {
@@ -216,13 +337,35 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 			report(&Error{File: file, Line: g.line, Goal: g.name, Problem: "kind " + g.kind + " made no goal", red: cfg.red})
 			continue
 		}
-		n := &goal.Node{Component: Component, Goal: &verifyGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red, iso: spec.iso}}
+		n := &goal.Node{Component: components[g.section], Optional: spec.Optional,
+			Goal: &fileGoal{name: g.name, file: file, line: g.line, inner: gl, red: cfg.red, iso: spec.iso, check: !spec.Effectful}}
 		byName[g.name] = n
-		pl.names = append(pl.names, g.name)
-		pl.nodes = append(pl.nodes, n)
+		switch g.section {
+		case SectionVerify:
+			pl.names = append(pl.names, g.name)
+			pl.nodes = append(pl.nodes, n)
+		case SectionPublish:
+			pl.stages = append(pl.stages, Stage{Node: n})
+		case SectionAfterPublish:
+			pl.after = append(pl.after, n)
+		}
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return nil, sectioned(f, errs)
+	}
+	if f.publishLine == 0 {
+		stages := make([]Stage, 0, len(Builtins)+len(pl.stages))
+		var entries []Entry
+		for _, b := range Builtins {
+			stages = append(stages, Stage{Builtin: b})
+			entries = append(entries, Entry{Section: SectionPublish, Name: b, Builtin: true, Enabled: true, Default: true})
+		}
+		pl.stages = append(stages, pl.stages...)
+		at := slices.IndexFunc(pl.entries, func(e Entry) bool { return e.Section != SectionVerify })
+		if at < 0 {
+			at = len(pl.entries)
+		}
+		pl.entries = slices.Insert(pl.entries, at, entries...)
 	}
 	for _, g := range f.goals {
 		for _, a := range g.after {
@@ -232,32 +375,78 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	return pl, nil
 }
 
-// verifyGoal is what the engine runs: the kind's goal, reported under the entry's name, with
+// addDefaults adds each default goal whose kind the file does not use in its section.
+func (p *parser) addDefaults(f *fileSpec, defaults []Default) {
+	for _, d := range defaults {
+		if slices.ContainsFunc(f.goals, func(g *goalDef) bool { return g.section == d.Section && g.kind == d.Kind }) {
+			continue
+		}
+		if slices.ContainsFunc(f.goals, func(g *goalDef) bool { return g.name == d.Name }) {
+			p.fail(0, d.Name, "", fmt.Sprintf("the name %q is the default %s goal's", d.Name, d.Section),
+				fmt.Sprintf("rename your goal, or list the default with kind: %s", d.Kind))
+			continue
+		}
+		at := len(f.goals)
+		if i := slices.IndexFunc(f.goals, func(g *goalDef) bool { return slices.Index(Sections, g.section) > slices.Index(Sections, d.Section) }); i >= 0 {
+			at = i
+		}
+		f.goals = slices.Insert(f.goals, at, &goalDef{name: d.Name, kind: d.Kind, section: d.Section, enabled: true, keyLines: map[string]int{}})
+	}
+}
+
+// sectioned sets the section of every problem in a goal outside verify:.
+func sectioned(f *fileSpec, errs Errors) Errors {
+	if f == nil {
+		return errs
+	}
+	sections := map[string]string{}
+	for _, g := range f.goals {
+		sections[g.name] = g.section
+	}
+	for _, e := range errs {
+		if s := sections[e.Goal]; s != SectionVerify {
+			e.Section = s
+		}
+	}
+	return errs
+}
+
+// fileGoal is what the engine runs: the kind's goal, reported under the entry's name, with
 // every error and note masked and located in the file, and its own empty Docker config while it
-// is achieved.
-type verifyGoal struct {
+// is achieved. A check (effectful: false) is missing until it has passed in this process.
+type fileGoal struct {
 	name  string
 	file  string
 	line  int
 	inner goal.Goal
 	red   *Redactor
 	iso   *isolation
+	check bool
+
+	mu     sync.Mutex
+	passed bool
 }
 
-var _ goal.Goal = (*verifyGoal)(nil)
+var _ goal.Goal = (*fileGoal)(nil)
 
-func (g *verifyGoal) String() string { return g.name }
+func (g *fileGoal) String() string { return g.name }
 
-func (g *verifyGoal) Assess(ctx context.Context) (goal.State, error) {
+func (g *fileGoal) Assess(ctx context.Context) (goal.State, error) {
 	st, err := g.inner.Assess(ctx)
 	if err != nil {
 		return goal.State{}, &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: fmt.Errorf("assessing: %w", err), red: g.red}
+	}
+	g.mu.Lock()
+	passed := g.passed
+	g.mu.Unlock()
+	if g.check && st.Achieved && !passed {
+		st = goal.State{Skip: st.Skip, Detail: "a check: it runs in every release"}
 	}
 	st.Skip, st.Detail, st.Digest = g.red.String(st.Skip), g.red.String(st.Detail), g.red.String(st.Digest)
 	return st, nil
 }
 
-func (g *verifyGoal) Achieve(ctx context.Context) error {
+func (g *fileGoal) Achieve(ctx context.Context) error {
 	end, err := g.iso.begin()
 	if err == nil {
 		err = g.inner.Achieve(ctx)
@@ -268,6 +457,9 @@ func (g *verifyGoal) Achieve(ctx context.Context) error {
 	if err != nil {
 		return &GoalError{Goal: g.name, File: g.file, Line: g.line, Err: err, red: g.red}
 	}
+	g.mu.Lock()
+	g.passed = true
+	g.mu.Unlock()
 	return nil
 }
 
@@ -279,9 +471,10 @@ type parser struct {
 }
 
 type fileSpec struct {
-	vars  map[string]*varDef
-	order []string
-	goals []*goalDef
+	vars        map[string]*varDef
+	order       []string
+	goals       []*goalDef // every section's, in file order: verify, publish, after_publish
+	publishLine int        // the publish: list's line, or 0 when the file has none
 }
 
 // refs calls f for every reference in the file.
@@ -305,6 +498,11 @@ type varDef struct {
 
 type goalDef struct {
 	name, kind string
+	section    string
+	builtin    bool  // a built-in publish goal named in publish: (no kind, no keys)
+	optional   *bool // as written, or nil for the kind's default
+	effectful  *bool
+	enabled    bool
 	line       int
 	keyLines   map[string]int
 	run        *template
@@ -320,8 +518,8 @@ type kv struct {
 }
 
 var (
-	topKeys  = []string{"vars", "verify"}
-	goalKeys = []string{"name", "kind", "run", "env", "with", "after"}
+	topKeys  = []string{"vars", SectionVerify, SectionPublish, SectionAfterPublish}
+	goalKeys = []string{"name", "kind", "run", "env", "with", "after", "optional", "effectful", "enabled"}
 )
 
 func (p *parser) fail(line int, goalName, varName, problem, fix string) {
@@ -350,33 +548,60 @@ func (p *parser) parse(data []byte) *fileSpec {
 		return nil
 	}
 	f := &fileSpec{vars: map[string]*varDef{}}
-	var verify *yaml.Node
+	sections := map[string]*yaml.Node{}
 	p.fields(root, "", topKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "vars":
 			p.vars(f, v)
-		case "verify":
-			verify = v
+		default:
+			sections[key] = v
 		}
 	})
-	if verify == nil {
+	if sections[SectionVerify] == nil {
 		p.fail(root.Line, "", "", "missing verify", "add a verify: list of goals (verify: [] for none)")
 		return f
 	}
 	seen := map[string]int{}
-	for _, n := range p.seq(verify, "") {
-		g := p.goal(n)
-		if g == nil {
-			continue
-		}
+	add := func(g *goalDef) {
 		if first, dup := seen[g.name]; dup {
-			p.fail(g.line, g.name, "", fmt.Sprintf("duplicate name (first defined at line %d)", first), "rename one of them")
-			continue
+			p.fail(g.line, g.name, "", fmt.Sprintf("duplicate name (first defined at line %d)", first), "rename one of them (names are unique in the whole file)")
+			return
 		}
 		seen[g.name] = g.line
 		f.goals = append(f.goals, g)
 	}
+	for _, section := range Sections {
+		v := sections[section]
+		if v == nil {
+			continue
+		}
+		if section == SectionPublish {
+			f.publishLine = deref(v).Line
+		}
+		for _, n := range p.seq(v, "") {
+			if section == SectionPublish && deref(n).Kind == yaml.ScalarNode {
+				if b := p.builtin(f, n); b != "" {
+					add(&goalDef{name: b, section: section, line: n.Line, builtin: true, enabled: true, keyLines: map[string]int{}})
+				}
+				continue
+			}
+			if g := p.goal(n, section); g != nil {
+				add(g)
+			}
+		}
+	}
 	return f
+}
+
+// builtin reads a built-in publish goal's name from the publish: list.
+func (p *parser) builtin(f *fileSpec, n *yaml.Node) string {
+	name := p.str(n, "")
+	if !slices.Contains(Builtins, name) {
+		p.fail(n.Line, "", "", fmt.Sprintf("unknown built-in publish goal %q", name),
+			diag.Suggest(name, Builtins)+" (the built-ins are "+strings.Join(Builtins, ", ")+"; a goal of your own is a mapping: - name: …, kind: …)")
+		return ""
+	}
+	return name
 }
 
 func (p *parser) vars(f *fileSpec, n *yaml.Node) {
@@ -397,20 +622,20 @@ func (p *parser) vars(f *fileSpec, n *yaml.Node) {
 	})
 }
 
-func (p *parser) goal(n *yaml.Node) *goalDef {
+func (p *parser) goal(n *yaml.Node, section string) *goalDef {
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
-		p.fail(n.Line, "", "", "a verify goal must be a mapping", "write - name: <goal> with run: and its other keys")
+		p.fail(n.Line, "", "", "a "+section+" goal must be a mapping", "write - name: <goal> with run: and its other keys")
 		return nil
 	}
-	g := &goalDef{line: n.Line, keyLines: map[string]int{}}
+	g := &goalDef{line: n.Line, section: section, enabled: true, keyLines: map[string]int{}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "name" {
 			g.name = p.str(n.Content[i+1], "")
 		}
 	}
 	if strings.TrimSpace(g.name) == "" {
-		p.fail(n.Line, "", "", "verify goal without a name", "add name: <what it checks> (other goals refer to it in after:)")
+		p.fail(n.Line, "", "", section+" goal without a name", "add name: <what it checks> (other goals refer to it in after:)")
 		return nil
 	}
 	p.fields(n, g.name, goalKeys, func(key string, k, v *yaml.Node) {
@@ -430,6 +655,14 @@ func (p *parser) goal(n *yaml.Node) *goalDef {
 			g.env = p.mapping(v, g.name, true)
 		case "with":
 			g.with = p.mapping(v, g.name, false)
+		case "optional":
+			g.optional = p.boolean(v, g.name)
+		case "effectful":
+			g.effectful = p.boolean(v, g.name)
+		case "enabled":
+			if b := p.boolean(v, g.name); b != nil {
+				g.enabled = *b
+			}
 		case "after":
 			g.afterLine = v.Line
 			for _, e := range p.seq(v, g.name) {
@@ -529,29 +762,98 @@ func (p *parser) check(f *fileSpec) {
 	}
 	p.varCycles(f)
 
-	names := make([]string, len(f.goals))
 	byName := map[string]*goalDef{}
-	for i, g := range f.goals {
-		names[i] = g.name
+	for _, g := range f.goals {
 		byName[g.name] = g
 	}
 	kinds := Kinds()
 	for _, g := range f.goals {
-		if _, ok := factory(g.kind); !ok {
-			line := g.line
-			if l, ok := g.keyLines["kind"]; ok {
-				line = l
+		if g.builtin {
+			continue
+		}
+		line := func(key string) int {
+			if l, ok := g.keyLines[key]; ok {
+				return l
 			}
-			p.fail(line, g.name, "", fmt.Sprintf("unknown kind %q", g.kind), kindFix(g.kind, kinds))
+			return g.line
+		}
+		k, ok := kind(g.kind)
+		if !ok {
+			p.fail(line("kind"), g.name, "", fmt.Sprintf("unknown kind %q", g.kind), kindFix(g.kind, kinds))
+		} else if g.effectful != nil && *g.effectful && !k.Effectful {
+			p.fail(line("effectful"), g.name, "", fmt.Sprintf("kind %s cannot tell whether its effect already holds: its goals are checks, run every time", g.kind),
+				"remove effectful: true (a check is effectful: false)")
+		}
+		var same []string
+		for _, o := range f.goals {
+			if o.section == g.section && !o.builtin && o != g {
+				same = append(same, o.name)
+			}
 		}
 		for _, a := range g.after {
-			if byName[a] == nil {
-				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown verify goal %q", a), diag.Suggest(a, names))
+			switch o := byName[a]; {
+			case o == nil:
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names unknown %s goal %q", g.section, a), diag.Suggest(a, same))
+			case o.builtin:
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names the built-in publish goal %q", a),
+					"remove it from after: and list the goal after "+a+" in publish: (a goal there runs after what is listed before it)")
+			case o.section != g.section:
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names %q, a goal of %s:", a, o.section),
+					"remove it: every "+g.section+" goal already runs after "+strings.Join(before(g.section), " and ")+" (after: orders goals of one section)")
+			case !o.enabled:
+				p.fail(g.afterLine, g.name, "", fmt.Sprintf("after: names %q, which is enabled: false", a), "remove it from after:, or enable that goal")
 			}
 		}
 	}
+	p.checkPublish(f)
 	if len(p.errs) == 0 {
 		p.goalCycles(f, byName)
+	}
+}
+
+// before names the sections whose goals all run before a goal of section.
+func before(section string) []string {
+	i := slices.Index(Sections, section)
+	if i <= 0 {
+		return []string{"nothing"}
+	}
+	out := make([]string, i)
+	for j, s := range Sections[:i] {
+		out[j] = s + ":"
+	}
+	return out
+}
+
+// checkPublish checks that a publish: list names every built-in, each once, in their order.
+func (p *parser) checkPublish(f *fileSpec) {
+	if f.publishLine == 0 {
+		return
+	}
+	var listed []string
+	lines := map[string]int{}
+	for _, g := range f.goals {
+		if g.builtin {
+			listed = append(listed, g.name)
+			lines[g.name] = g.line
+		}
+	}
+	var missing []string
+	for _, b := range Builtins {
+		if _, ok := lines[b]; !ok {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) > 0 {
+		p.fail(f.publishLine, "", "", "publish: does not list the built-in publish goal(s) "+strings.Join(missing, ", "),
+			"list every built-in ("+strings.Join(Builtins, ", ")+"): they always run, and publish: only places your own goals between them; to publish nothing of a component, set publish: false in deploy/components.yaml")
+		return
+	}
+	for i, b := range listed {
+		if b != Builtins[i] {
+			p.fail(lines[b], "", "", fmt.Sprintf("built-in publish goal %q is out of order", b),
+				"list the built-ins in the order they run ("+strings.Join(Builtins, ", ")+"): each publishes what the next one references")
+			return
+		}
 	}
 }
 
@@ -613,6 +915,19 @@ func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key
 		}
 		f(k.Value, k, n.Content[i+1])
 	}
+}
+
+// boolean reads true or false; nil when the value is not one (the problem is reported).
+func (p *parser) boolean(n *yaml.Node, goalName string) *bool {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return &b
+		}
+	}
+	p.fail(n.Line, goalName, "", fmt.Sprintf("expected true or false, found %q", n.Value), "write true or false")
+	return nil
 }
 
 func (p *parser) str(n *yaml.Node, goalName string) string {

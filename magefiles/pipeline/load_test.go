@@ -109,6 +109,14 @@ func TestValidationErrors(t *testing.T) {
 		{"reserved-env-key", edit("CGO_ENABLED", "SHIPLANE_VALUE_1"), nil},
 		{"bad-secret", edit("sh!echo abc123", "secret!echo abc123"), nil},
 		{"bad-secret-inline", edit("${var!commit}", "${secret!secret!env!HOME}"), nil},
+		{"unknown-builtin", good + "publish: [images, chart, component-tags, github-release]\n", nil},
+		{"missing-builtin", good + "publish: [images, charts, github-release]\n", nil},
+		{"builtin-order", good + "publish: [charts, images, component-tags, github-release]\n", nil},
+		{"effectful-check", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    effectful: true\n", nil},
+		{"after-other-section", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    after: [service tests]\n", nil},
+		{"not-a-boolean", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    optional: sometimes\n", nil},
+		{"after-builtin", good + "publish:\n  - images\n  - name: signed\n    run: \"true\"\n    after: [images]\n  - charts\n  - component-tags\n  - github-release\n", nil},
+		{"after-publish-unknown-kind", good + "after_publish:\n  - name: notify\n    kind: webhok\n", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,16 +170,5 @@ func TestMissingFile(t *testing.T) {
 	_, err := pipeline.Load(t.Context(), t.TempDir(), pipeline.DefaultFile)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), pipeline.DefaultFile) {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-// TestTheRepositoryFile loads deploy/release.yaml of this repository (without running it).
-func TestTheRepositoryFile(t *testing.T) {
-	p, err := pipeline.Load(t.Context(), "../..", pipeline.DefaultFile, pipeline.WithEnviron(environ()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(p.Names(), ", "); got != "service unit tests, service vet" {
-		t.Fatalf("goals: %s", got)
 	}
 }

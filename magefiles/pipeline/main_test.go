@@ -22,6 +22,7 @@ func TestMain(m *testing.M) {
 		pipeline.Register("require-file", newRequireFile),
 		pipeline.Register("capture", newCapture),
 		pipeline.Register("leak", newLeak),
+		pipeline.RegisterKind("marker", pipeline.Kind{New: newMarker, Effectful: true, Optional: true}),
 	} {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -104,3 +105,32 @@ func (g leakGoal) Achieve(context.Context) error {
 }
 
 var errLeak = errors.New("leak kind always fails")
+
+// marker is an effectful kind: its effect is the file with.path under the root; Achieve writes it
+// and counts the writes.
+type markerGoal struct {
+	name, path string
+	writes     *int
+}
+
+var markerWrites sync.Map // name -> *int
+
+func newMarker(spec pipeline.Spec) (goal.Goal, error) {
+	if spec.With["path"] == "" {
+		return nil, spec.Invalid("with", "marker needs with.path", "add with: {path: <file>}")
+	}
+	n, _ := markerWrites.LoadOrStore(spec.Name, new(int))
+	return markerGoal{spec.Name, filepath.Join(spec.Root, spec.With["path"]), n.(*int)}, nil
+}
+
+func (g markerGoal) String() string { return g.name }
+func (g markerGoal) Assess(context.Context) (goal.State, error) {
+	if _, err := os.Stat(g.path); err != nil {
+		return goal.State{Detail: "no " + filepath.Base(g.path)}, nil
+	}
+	return goal.State{Achieved: true}, nil
+}
+func (g markerGoal) Achieve(context.Context) error {
+	*g.writes++
+	return os.WriteFile(g.path, []byte("x"), 0o644)
+}

@@ -289,3 +289,20 @@ func abbreviate(s string) string {
 	}
 	return s
 }
+
+// text is the value as written, references as their text: what a validate-only load gives
+// factories.
+func (t *template) text() string {
+	if t.pgp != "" {
+		return "(encrypted)"
+	}
+	var b strings.Builder
+	for _, p := range t.expr {
+		if p.ref == nil {
+			b.WriteString(p.lit)
+		} else {
+			b.WriteString(p.ref.text)
+		}
+	}
+	return b.String()
+}

@@ -12,16 +12,29 @@ import (
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
-// Factory makes the goal for one verify entry of a kind. It validates the entry (returning
+// Factory makes the goal for one entry of a kind. It validates the entry (returning
 // spec.Invalid for a problem the file's author must fix) and must not start any work: the goal
-// does its work in Achieve. The goal's Assess must report it missing until Achieve has succeeded
-// in this process (verification always runs in a release), then achieved; it may report a skip.
+// does its work in Achieve. A check's Assess (see Kind.Effectful) may report it achieved or
+// missing as it likes: until Achieve has succeeded in this process the pipeline reports it
+// missing. An effectful goal's Assess reports whether its effect holds, and when not, what is
+// missing (State.Detail). Either may report a skip. When spec.Validating is true, the goal is
+// only made to validate the entry and is never run.
 type Factory func(spec Spec) (goal.Goal, error)
 
-// Spec is one verify entry, with every reference resolved, as a Factory receives it.
+// Spec is one entry, with every reference resolved, as a Factory receives it.
 type Spec struct {
 	// Name is the entry's name, unique in the file; the goal is reported under it.
 	Name string
+	// Section is the entry's section: SectionVerify, SectionPublish or SectionAfterPublish.
+	Section string
+	// Optional and Effectful are the entry's optional: and effectful:, or the kind's defaults.
+	Optional, Effectful bool
+	// Validating is true when the pipeline is loaded only to validate it (ValidateOnly): no
+	// reference is resolved, so Run, Env and With hold the values as written (a reference as
+	// its text, ${sh!…}; a PGP message as "(encrypted)"); check their form, not their values.
+	Validating bool
+	// Services is what the caller gave Load (WithServices) for its own kinds to act with, or nil.
+	Services any
 	// Kind is the entry's kind ("shell").
 	Kind string
 	// Run is the run: script as a shell runs it, or "" when the entry has none. Its references are
@@ -114,25 +127,44 @@ var ErrKindRegistered = errors.New("kind is already registered")
 // ErrInvalidKind is returned by Register for an invalid kind name or a nil factory.
 var ErrInvalidKind = errors.New("invalid kind")
 
+// Kind is a registered goal kind: its factory and the defaults of its entries.
+type Kind struct {
+	// New makes the goal of one entry. Required.
+	New Factory
+	// Effectful is true when the kind's goals change the world and can tell, by assessing it,
+	// that their effect already holds (a notification recorded as sent): such a goal may be
+	// "already achieved" and is then not achieved again. False (the default) makes its goals
+	// checks: they run in every release, never "already achieved"; an entry may not set
+	// effectful: true then. An entry of an effectful kind may set effectful: false.
+	Effectful bool
+	// Optional is the default of the entries' optional: (default false): a failed optional goal
+	// is reported "failed (optional: <reason>)", fails nothing and blocks nothing.
+	Optional bool
+}
+
 var registry = struct {
 	sync.RWMutex
-	kinds map[string]Factory
-}{kinds: map[string]Factory{KindShell: newShellGoal}}
+	kinds map[string]Kind
+}{kinds: map[string]Kind{KindShell: {New: newShellGoal}}}
 
-// Register adds a goal kind: entries with kind: <kind> are made by f. Kind names are lower-case
-// letters, digits and "-", starting with a letter. A kind can be registered once (the built-in
-// "shell" included); registering it again returns ErrKindRegistered. Kinds are usually registered
-// from an init function or TestMain, before Load.
-func Register(kind string, f Factory) error {
-	if f == nil || !validKind(kind) {
-		return fmt.Errorf("registering verify goal kind %q: %w (names are lower-case letters, digits and -, and the factory must not be nil)", kind, ErrInvalidKind)
+// Register adds a goal kind whose goals are checks and required by default:
+// RegisterKind(kind, Kind{New: f}).
+func Register(kind string, f Factory) error { return RegisterKind(kind, Kind{New: f}) }
+
+// RegisterKind adds a goal kind: entries with kind: <kind>, in any section, are made by k.New.
+// Kind names are lower-case letters, digits and "-", starting with a letter. A kind can be
+// registered once (the built-in "shell" included); registering it again returns
+// ErrKindRegistered. Kinds are usually registered from an init function or TestMain, before Load.
+func RegisterKind(kind string, k Kind) error {
+	if k.New == nil || !validKind(kind) {
+		return fmt.Errorf("registering goal kind %q: %w (names are lower-case letters, digits and -, and the factory must not be nil)", kind, ErrInvalidKind)
 	}
 	registry.Lock()
 	defer registry.Unlock()
 	if _, dup := registry.kinds[kind]; dup {
-		return fmt.Errorf("registering verify goal kind %q: %w", kind, ErrKindRegistered)
+		return fmt.Errorf("registering goal kind %q: %w", kind, ErrKindRegistered)
 	}
-	registry.kinds[kind] = f
+	registry.kinds[kind] = k
 	return nil
 }
 
@@ -148,11 +180,11 @@ func Kinds() []string {
 	return out
 }
 
-func factory(kind string) (Factory, bool) {
+func kind(name string) (Kind, bool) {
 	registry.RLock()
 	defer registry.RUnlock()
-	f, ok := registry.kinds[kind]
-	return f, ok
+	k, ok := registry.kinds[name]
+	return k, ok
 }
 
 func validKind(s string) bool {

@@ -134,7 +134,7 @@ func TestRegister(t *testing.T) {
 	if err := pipeline.Register("nil-factory", nil); !errors.Is(err, pipeline.ErrInvalidKind) {
 		t.Errorf("nil factory: %v", err)
 	}
-	if got := strings.Join(pipeline.Kinds(), ","); got != "capture,leak,require-file,shell" {
+	if got := strings.Join(pipeline.Kinds(), ","); got != "capture,leak,marker,require-file,shell" {
 		t.Errorf("Kinds() = %s", got)
 	}
 }

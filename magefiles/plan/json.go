@@ -32,6 +32,9 @@ type jsonPlan struct {
 	Commit        string        `json:"commit,omitempty"`
 	Levels        [][]jsonEntry `json:"levels"`
 	Refusals      []string      `json:"refusals"`
+	// PipelineFile and Pipeline are the release file's goals, in the order they run.
+	PipelineFile string         `json:"pipelineFile,omitempty"`
+	Pipeline     []jsonPipeGoal `json:"pipeline,omitempty"`
 	// Verdict is "publish" (the release may go ahead) or "refuse".
 	Verdict string `json:"verdict"`
 	Counts  struct {
@@ -40,6 +43,21 @@ type jsonPlan struct {
 		Blocked int `json:"blocked"`
 		Refuse  int `json:"refuse"`
 	} `json:"counts"`
+}
+
+type jsonPipeGoal struct {
+	Section   string   `json:"section"`
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind,omitempty"`
+	Builtin   bool     `json:"builtin,omitempty"`
+	Optional  bool     `json:"optional,omitempty"`
+	Effectful bool     `json:"effectful,omitempty"`
+	Enabled   bool     `json:"enabled"`
+	Default   bool     `json:"default,omitempty"`
+	After     []string `json:"after,omitempty"`
+	// Runs is false for a goal this release does not run; NotRun says why.
+	Runs   bool   `json:"runs"`
+	NotRun string `json:"notRun,omitempty"`
 }
 
 type jsonEntry struct {
@@ -79,6 +97,12 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 			level = append(level, je)
 		}
 		out.Levels = append(out.Levels, level)
+	}
+	out.PipelineFile = p.PipelineFile
+	for _, g := range p.Pipeline {
+		runs, why := p.runs(g)
+		out.Pipeline = append(out.Pipeline, jsonPipeGoal{Section: g.Section, Name: g.Name, Kind: g.Kind, Builtin: g.Builtin,
+			Optional: g.Optional, Effectful: g.Effectful, Enabled: g.Enabled, Default: g.Default, After: g.After, Runs: runs, NotRun: why})
 	}
 	if err := p.Err(); err != nil {
 		out.Verdict = "refuse"

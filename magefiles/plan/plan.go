@@ -90,6 +90,66 @@ type Plan struct {
 	Levels       [][]Entry
 	Refusals     []error
 	AllowBlocked bool
+	// PipelineFile and Pipeline are the release file and its goals, section by section, as the
+	// release runs them; empty when there is no release file.
+	PipelineFile string
+	Pipeline     []PipelineGoal
+}
+
+// PipelineGoal is one goal of the release file as the plan lists it.
+type PipelineGoal struct {
+	// Section is verify, publish or after_publish; Name the goal's name.
+	Section, Name string
+	// Kind is the goal's kind, or "" for a built-in publish goal (Builtin).
+	Kind    string
+	Builtin bool
+	// Optional: its failure fails nothing. Effectful: it may be already achieved; otherwise it is
+	// a check, run in every release. Enabled false: listed, never run. Default: the file does not
+	// list it.
+	Optional, Effectful, Enabled, Default bool
+	// After names the goals of its section it runs after.
+	After []string
+}
+
+// runs reports whether the goal runs in this release: a disabled goal never does, and verify
+// and publish goals of the file only when something is to publish.
+func (p *Plan) runs(g PipelineGoal) (bool, string) {
+	switch {
+	case !g.Enabled:
+		return false, "disabled"
+	case !g.Builtin && g.Section != "after_publish" && p.Count(Publish) == 0:
+		return false, "nothing to publish"
+	}
+	return true, ""
+}
+
+// describe is the goal's line in the plan: "after_publish: notify chat (webhook, optional)".
+func (p *Plan) describe(g PipelineGoal) string {
+	var traits []string
+	if g.Builtin {
+		traits = append(traits, "built-in")
+	} else {
+		traits = append(traits, g.Kind)
+		if g.Effectful {
+			traits = append(traits, "effectful")
+		} else {
+			traits = append(traits, "check")
+		}
+	}
+	if g.Optional {
+		traits = append(traits, "optional")
+	}
+	if g.Default {
+		traits = append(traits, "default")
+	}
+	if len(g.After) > 0 {
+		traits = append(traits, "after "+strings.Join(g.After, ", "))
+	}
+	line := fmt.Sprintf("%s: %s (%s)", g.Section, g.Name, strings.Join(traits, ", "))
+	if ok, why := p.runs(g); !ok {
+		line += ": not run (" + why + ")"
+	}
+	return line
 }
 
 // Query is every question the plan of in asks about what is published: observe it once
@@ -295,6 +355,9 @@ func releaseAssets(a Artifact, r published.Release, blocked func(string) bool) (
 	have := map[string]bool{}
 	var foreign, missing []string
 	for _, n := range r.Assets {
+		if published.IsRecord(n) {
+			continue // an after-publish goal's record, not the release's content
+		}
 		have[n] = true
 		if !want[n] {
 			foreign = append(foreign, n)
@@ -443,6 +506,12 @@ func (p *Plan) String() string {
 				}
 				b.WriteString("\n")
 			}
+		}
+	}
+	if len(p.Pipeline) > 0 {
+		fmt.Fprintf(&b, "pipeline %s\n", p.PipelineFile)
+		for _, g := range p.Pipeline {
+			fmt.Fprintf(&b, "  %s\n", p.describe(g))
 		}
 	}
 	if err := p.Err(); err != nil {

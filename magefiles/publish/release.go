@@ -12,6 +12,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/published"
 )
 
 // Releaser is the part of the GitHub client that the caching decorator serves: reading a
@@ -202,7 +203,7 @@ func (g *ReleasePublished) check(ctx context.Context, d github.ReleaseDetail, wa
 		}
 	}
 	for _, a := range d.Assets {
-		if !expected[a.Name] && !slices.Contains(mm.Foreign, a.Name) {
+		if !expected[a.Name] && !published.IsRecord(a.Name) && !slices.Contains(mm.Foreign, a.Name) {
 			mm.Foreign = append(mm.Foreign, a.Name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrUnknown marks an answer that could not be had. A check that cannot tell fails.
@@ -102,4 +103,14 @@ type State interface {
 	Charts
 	Tags
 	Releases
+}
+
+// RecordSuffix ends the name of a record asset: a file an after-publish goal attaches to a
+// published GitHub release to remember what it did ("webhook-chat.sent"). A record is not part
+// of the release's content: deciding whether a release is complete leaves records out.
+const RecordSuffix = ".sent"
+
+// IsRecord reports whether a release asset's name is a record's (see RecordSuffix).
+func IsRecord(name string) bool {
+	return strings.HasSuffix(name, RecordSuffix) && len(name) > len(RecordSuffix)
 }
