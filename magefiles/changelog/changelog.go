@@ -304,3 +304,26 @@ func trimBlank(lines []string) []string {
 	}
 	return lines
 }
+
+// Demote returns body with every ATX heading outside a code block one level deeper ("### Added"
+// becomes "#### Added"; a level-6 heading stays), for a section shown under a heading of its own.
+func Demote(body string) string {
+	lines := strings.Split(body, "\n")
+	fence := ""
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case fence != "":
+			if strings.HasPrefix(trimmed, fence) && strings.TrimSpace(strings.TrimLeft(trimmed, fence[:1])) == "" {
+				fence = ""
+			}
+		case fenceOf(trimmed) != "":
+			fence = fenceOf(trimmed)
+		case strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "######"):
+			if level := len(line) - len(strings.TrimLeft(line, "#")); level < 6 && (len(line) == level || line[level] == ' ' || line[level] == '\t') {
+				lines[i] = "#" + line
+			}
+		}
+	}
+	return strings.Join(lines, "\n")
+}

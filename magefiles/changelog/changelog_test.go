@@ -163,3 +163,11 @@ func TestReadMissingFileIsNoChangelog(t *testing.T) {
 		t.Errorf("Read = %+v, %v", c, err)
 	}
 }
+
+func TestDemote(t *testing.T) {
+	in := "### Added\n- x\n```\n### not a heading\n```\n#hashtag\n###### deepest\n#### Fixed"
+	want := "#### Added\n- x\n```\n### not a heading\n```\n#hashtag\n###### deepest\n##### Fixed"
+	if got := changelog.Demote(in); got != want {
+		t.Errorf("Demote:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -55,17 +55,13 @@ func (w *Workspace) Changelogs() (Changelogs, error) {
 	return out, nil
 }
 
-// checkChangelog refuses a release version the root CHANGELOG.md has no section for (nothing to
-// check when there is no CHANGELOG.md), and a changelog that cannot be read.
+// checkChangelog refuses a release version the root CHANGELOG.md (as read into w.changelogs) has
+// no section for; without a CHANGELOG.md there is nothing to check.
 func (w *Workspace) checkChangelog() error {
-	cls, err := w.Changelogs()
-	if err != nil {
-		return err
-	}
-	if cls.Root == nil {
+	if w.changelogs.Root == nil {
 		return nil
 	}
-	_, err = cls.Root.Require(w.Manifest.Platform.Version, "")
+	_, err := w.changelogs.Root.Require(w.Manifest.Platform.Version, "")
 	return err
 }
 
@@ -89,7 +85,7 @@ func (w *Workspace) ReleaseNotes(tag string, pl *plan.Plan, cls Changelogs) stri
 	}
 	for _, e := range entries {
 		if s, ok := cls.Components[e.Name].Section(e.Version); ok && s.Body != "" {
-			fmt.Fprintf(&b, "\n### %s %s\n\n%s\n", e.Name, e.Version, s.Body)
+			fmt.Fprintf(&b, "\n### %s %s\n\n%s\n", e.Name, e.Version, changelog.Demote(s.Body))
 		}
 	}
 	var blocked []string
