@@ -31,9 +31,18 @@ const Component = "verify"
 type Option func(*config)
 
 type config struct {
-	environ  []string
-	progress io.Writer
-	red      *Redactor
+	environ      []string
+	progress     io.Writer
+	red          *Redactor
+	validateOnly bool
+}
+
+// ValidateOnly makes Load check the file and every reference without running anything: sh!
+// commands are not run and PGP messages not decrypted (each stands for an empty value), while
+// env! and var! references are resolved as usual, so an unset variable is still an error. The
+// goals it makes are for listing, not for running. Default: off (every reference is resolved).
+func ValidateOnly() Option {
+	return func(c *config) { c.validateOnly = true }
 }
 
 // WithEnviron sets the environment ("KEY=value" entries) that env! references read and sh!
@@ -152,7 +161,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	})
 
 	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
-		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
+		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}, validateOnly: cfg.validateOnly}
 	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
 	goalEnviron := withoutCredentials(cfg.environ, declared)
 	out := progress.Locked(cfg.progress)

@@ -22,6 +22,8 @@ type resolver struct {
 	shell   []string
 	vars    map[string]*varDef
 	cache   map[string]*resolved
+	// validateOnly: sh! commands and gpg are not run (ValidateOnly).
+	validateOnly bool
 }
 
 type resolved struct {
@@ -100,6 +102,9 @@ func (r *resolver) source(rf *ref, goalName, varName string) (value, *Error) {
 		if err != nil {
 			return value{}, err
 		}
+		if r.validateOnly {
+			return value{}, nil // its own references were resolved above
+		}
 		argv := append(append([]string(nil), r.shell...), rf.script.text)
 		environ := overlay(r.environ, values)
 		out, cerr := output(r.ctx, argv, nil, r.root, environ, rf.body, r.red)
@@ -154,6 +159,9 @@ var gpgDecrypt = []string{"gpg", "--batch", "--quiet", "--decrypt"}
 // decrypt runs gpg on an armored message; the plaintext (trailing newlines removed) is a secret,
 // registered before it is returned.
 func (r *resolver) decrypt(t *template, goalName, varName string) (value, *Error) {
+	if r.validateOnly {
+		return value{}, nil
+	}
 	out, err := output(r.ctx, gpgDecrypt, strings.NewReader(t.pgp), r.root, r.environ, strings.Join(gpgDecrypt, " "), r.red)
 	if err != nil {
 		fix := "check that gpg has the secret key the message was encrypted to (GNUPGHOME selects the keyring) and can use it without a prompt"
