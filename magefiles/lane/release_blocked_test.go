@@ -90,7 +90,7 @@ func TestReleaseAllowBlocked(t *testing.T) {
 	}
 	head := strings.TrimSpace(gittest.Git(t, r.root, "rev-parse", "HEAD"))
 	body := strings.ReplaceAll(rels[0].Body, head, "<commit>")
-	goldenFile(t, "notes-release-allow-blocked", body)
+	lane.GoldenFile(t, "notes-release-allow-blocked", body)
 
 	r.reg.Reset()
 	r.gh.ResetCounts()

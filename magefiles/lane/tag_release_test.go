@@ -2,7 +2,6 @@ package lane_test
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,24 +35,6 @@ func (r *releaseRepo) assertNotTagged(t *testing.T) {
 	}
 }
 
-// goldenFile compares got with testdata/<name>.golden (-update rewrites it).
-func goldenFile(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
-
 // TestTagReleaseRefusesBeforeCreatingAnything: what releaseAll would refuse on, tagRelease
 // refuses first, with the file, the line and the fix, and creates no tag, locally or on the remote.
 func TestTagReleaseRefusesBeforeCreatingAnything(t *testing.T) {
@@ -66,7 +47,7 @@ func TestTagReleaseRefusesBeforeCreatingAnything(t *testing.T) {
 		if err == nil {
 			t.Fatal("tagRelease accepted a malformed release file")
 		}
-		goldenFile(t, "tagrelease-malformed-release", err.Error()+"\n")
+		lane.GoldenFile(t, "tagrelease-malformed-release", err.Error()+"\n")
 		r.assertNotTagged(t)
 	})
 
