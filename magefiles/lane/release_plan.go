@@ -81,6 +81,11 @@ func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, 
 	if err != nil {
 		in.Refusals = append(in.Refusals, err)
 	}
+	// A malformed release file is found here, by releasePlan and tagRelease, never first by
+	// releaseAll after the tag is pushed.
+	if err := w.validateReleaseFile(ctx, p.ReleaseFile); err != nil {
+		in.Refusals = append(in.Refusals, err)
+	}
 	snap, err := published.Observe(ctx, st, in.Query(), 0)
 	if err != nil {
 		return nil, err

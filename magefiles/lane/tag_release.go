@@ -103,7 +103,7 @@ func (w *Workspace) tagReleaseChecks(ctx context.Context, tag string) error {
 	}
 	errs = append(errs, err)
 	if !w.Config.Verify { // -verify loads it fully, sh! commands included, after the plan
-		errs = append(errs, w.validateReleaseFile(ctx))
+		errs = append(errs, w.validateReleaseFile(ctx, w.Config.Release))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &RefusedError{Lane: TagReleaseCheck, Err: err}
@@ -111,10 +111,13 @@ func (w *Workspace) tagReleaseChecks(ctx context.Context, tag string) error {
 	return nil
 }
 
-// validateReleaseFile parses the release file and resolves its references without running any
-// sh! command (pipeline.ValidateOnly); no release file is nothing to check.
-func (w *Workspace) validateReleaseFile(ctx context.Context) error {
-	file := w.Config.Release
+// validateReleaseFile parses the release file (relative to the root) and resolves its
+// references without running any sh! command (pipeline.ValidateOnly); no release file ("" or a
+// file that does not exist) is nothing to check.
+func (w *Workspace) validateReleaseFile(ctx context.Context, file string) error {
+	if file == "" {
+		return nil
+	}
 	if _, err := os.Stat(w.Path(file)); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -36,7 +36,7 @@ func (r *releaseRepo) assertNotTagged(t *testing.T) {
 }
 
 // TestTagReleaseRefusesBeforeCreatingAnything: what releaseAll would refuse on, tagRelease
-// refuses first, with the file, the line and the fix, and creates no tag, locally or on the remote.
+// refuses first (and releasePlan shows a malformed release file among its refusals), with the file, the line and the fix, and creates no tag, locally or on the remote.
 func TestTagReleaseRefusesBeforeCreatingAnything(t *testing.T) {
 	r := newReleaseRepoNoDocker(t, "shiptagrefuse")
 	ctx := t.Context()
@@ -49,6 +49,13 @@ func TestTagReleaseRefusesBeforeCreatingAnything(t *testing.T) {
 		}
 		lane.GoldenFile(t, "tagrelease-malformed-release", err.Error()+"\n")
 		r.assertNotTagged(t)
+		// releasePlan refuses it too, in its refusals.
+		r.out.Reset()
+		err = lane.ReleasePlan(ctx, r.config())
+		want := `  - deploy/release.yaml:3: verify goal "tests": unknown key "runs"; fix: did you mean "run"?`
+		if err == nil || !strings.Contains(r.out.String(), "refusals:\n"+want+"\n") {
+			t.Errorf("releasePlan with a malformed release file: err = %v\n%s", err, r.out)
+		}
 	})
 
 	t.Run("unset variable in the release file", func(t *testing.T) {
