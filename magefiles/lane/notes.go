@@ -127,8 +127,8 @@ func blockedCause(e plan.Entry) string {
 	return ""
 }
 
-// changelogEdit plans the empty "## [version] - unreleased" section bump adds to the changelog
-// at rel (relative to the root), when the file exists and has no section for version yet. It
+// changelogEdit plans the empty "## [next] - unreleased" section bump adds to the changelog
+// at rel (relative to the root), when the file exists and has no section for next yet. It
 // returns nil when there is nothing to add.
 func (w *Workspace) changelogEdit(rel, next string) (*versionpkg.Edit, error) {
 	full := w.Path(rel)

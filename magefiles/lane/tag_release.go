@@ -23,7 +23,7 @@ import (
 //   - the release settings: where to publish (registry and chart repository);
 //   - the root CHANGELOG.md has a section for the version (when it exists);
 //   - the release file parses and its references resolve (sh! commands are not run, PGP
-//     messages not decrypted: pipeline.ValidateOnly), unless Config.Verify loads it fully;
+//     messages not decrypted: pipeline.ValidateOnly; Config.Verify then loads it fully);
 //   - the release plan, observed from what is published, refuses nothing (published from other
 //     inputs, blocked without ALLOW_BLOCKED=1, a chart without its image values, a clone too
 //     shallow to tell the inputs' history).
@@ -101,10 +101,7 @@ func (w *Workspace) tagReleaseChecks(ctx context.Context, tag string) error {
 	if w.changelogs, err = w.Changelogs(); err == nil {
 		err = w.checkChangelog()
 	}
-	errs = append(errs, err)
-	if !w.Config.Verify { // -verify loads it fully, sh! commands included, after the plan
-		errs = append(errs, w.validateReleaseFile(ctx, w.Config.Release))
-	}
+	errs = append(errs, err, w.validateReleaseFile(ctx, w.Config.Release))
 	if err := errors.Join(errs...); err != nil {
 		return &RefusedError{Lane: TagReleaseCheck, Err: err}
 	}
