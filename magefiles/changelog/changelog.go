@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
 // DefaultFile is the changelog's name, at the repository root and in a component's paths.
@@ -55,7 +57,8 @@ type Changelog struct {
 	data []byte
 }
 
-// Error is a changelog that cannot be read: a file, a line, the problem and the fix.
+// Error is a changelog heading that cannot be read: the file, the line, the problem and the fix,
+// shown as "file:line: problem; fix: how".
 type Error struct {
 	File    string
 	Line    int
@@ -63,9 +66,15 @@ type Error struct {
 	Fix     string
 }
 
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s:%d: %s; %s", e.File, e.Line, e.Problem, e.Fix)
-}
+func (e *Error) Error() string { return diag.Format(e.File, e.Line, "", e.Problem, nil, e.Fix) }
+
+// Errors are every problem Parse found, in line order.
+type Errors []*Error
+
+func (es Errors) Error() string { return diag.Lines(es) }
+
+// Unwrap lets errors.Is/As reach each *Error.
+func (es Errors) Unwrap() []error { return diag.Unwrap(es) }
 
 // MissingSectionError is a release version the changelog has no section for.
 type MissingSectionError struct {
@@ -111,7 +120,7 @@ func Read(path, name string) (*Changelog, error) {
 func Parse(file string, data []byte) (*Changelog, error) {
 	c := &Changelog{File: file, data: data}
 	lines := splitLines(data)
-	var errs []error
+	var errs Errors
 	fail := func(line int, problem, fix string) {
 		errs = append(errs, &Error{File: file, Line: line, Problem: problem, Fix: fix})
 	}
@@ -154,7 +163,7 @@ func Parse(file string, data []byte) (*Changelog, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	if k := len(body) - 1; k >= 0 {
 		body[k] = dropLinkDefs(body[k])

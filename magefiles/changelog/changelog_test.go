@@ -76,10 +76,10 @@ func TestParseSections(t *testing.T) {
 
 func TestParseRefusesUnreadableHeadingsWithTheirLine(t *testing.T) {
 	for name, tc := range map[string]struct{ text, want string }{
-		"v prefix":   {"# Changelog\n\n## [v1.2.0] - 2026-01-01\n", `CHANGELOG.md:3: "v1.2.0" is not a version; write [1.2.0] without the v`},
-		"bad date":   {"## [1.2.0] - last tuesday\n", `CHANGELOG.md:1: the date "last tuesday" of 1.2.0 is not YYYY-MM-DD; write "## [1.2.0] - YYYY-MM-DD" (or "- unreleased" until it is released)`},
-		"no bracket": {"\n## [1.2.0 - 2026-01-01\n", `CHANGELOG.md:2: cannot read the version heading "## [1.2.0 - 2026-01-01"; write it as "## [1.2.0] - YYYY-MM-DD" or "## [Unreleased]"`},
-		"duplicate":  {"## [1.0.0] - 2026-01-01\n\n## [1.0.0] - 2026-01-02\n", "CHANGELOG.md:3: a second section for 1.0.0 (the first is at line 1); merge the two sections into one"},
+		"v prefix":   {"# Changelog\n\n## [v1.2.0] - 2026-01-01\n", `CHANGELOG.md:3: "v1.2.0" is not a version; fix: write [1.2.0] without the v`},
+		"bad date":   {"## [1.2.0] - last tuesday\n", `CHANGELOG.md:1: the date "last tuesday" of 1.2.0 is not YYYY-MM-DD; fix: write "## [1.2.0] - YYYY-MM-DD" (or "- unreleased" until it is released)`},
+		"no bracket": {"\n## [1.2.0 - 2026-01-01\n", `CHANGELOG.md:2: cannot read the version heading "## [1.2.0 - 2026-01-01"; fix: write it as "## [1.2.0] - YYYY-MM-DD" or "## [Unreleased]"`},
+		"duplicate":  {"## [1.0.0] - 2026-01-01\n\n## [1.0.0] - 2026-01-02\n", "CHANGELOG.md:3: a second section for 1.0.0 (the first is at line 1); fix: merge the two sections into one"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := changelog.Parse("CHANGELOG.md", []byte(tc.text))
@@ -169,5 +169,13 @@ func TestDemote(t *testing.T) {
 	want := "#### Added\n- x\n```\n### not a heading\n```\n#hashtag\n###### deepest\n##### Fixed"
 	if got := changelog.Demote(in); got != want {
 		t.Errorf("Demote:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestParseReportsEveryProblemAtOnce(t *testing.T) {
+	_, err := changelog.Parse("CHANGELOG.md", []byte("## [v1.0.0]\n\n## [1.1.0] - soon\n"))
+	var es changelog.Errors
+	if !errors.As(err, &es) || len(es) != 2 || es[0].Line != 1 || es[1].Line != 3 {
+		t.Errorf("err = %v", err)
 	}
 }

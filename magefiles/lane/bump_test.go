@@ -296,7 +296,7 @@ func TestBumpAddsTheChangelogSection(t *testing.T) {
 	}
 	before := snapshot(t, root)
 	err := Bump(t.Context(), cfg, "platform", "patch")
-	if err == nil || !strings.Contains(err.Error(), "CHANGELOG.md:1: \"v1.1.0\" is not a version; write [1.1.0] without the v") {
+	if err == nil || !strings.Contains(err.Error(), "CHANGELOG.md:1: \"v1.1.0\" is not a version; fix: write [1.1.0] without the v") {
 		t.Errorf("bump with a malformed changelog: err = %v", err)
 	}
 	if got := changedLines(before, snapshot(t, root)); len(got) != 0 {
