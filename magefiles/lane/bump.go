@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/shiplane/shiplane/magefiles/changelog"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
@@ -29,7 +30,9 @@ func (e *UnknownComponentError) Error() string {
 // chart's pin on that chart (so the umbrella stays consistent); comments and layout are kept and
 // nothing else is touched. "platform" bumps the root VERSION and the umbrella chart. A downgrade,
 // the same version, an invalid spec or a file whose edit cannot be made is refused before anything
-// is written. Output goes to cfg's Stdout and Progress, defaulted as Config says.
+// is written. When the changelog exists (the root CHANGELOG.md for "platform", else a CHANGELOG.md
+// in the component's paths), an empty "## [<new version>] - unreleased" section is added to it,
+// unless it has one. Output goes to cfg's Stdout and Progress, defaulted as Config says.
 func Bump(ctx context.Context, cfg Config, component, spec string) error {
 	ws, err := openManifest(cfg)
 	if err != nil {
@@ -38,6 +41,7 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 	// ws.Config is cfg with its defaults: output goes there, never to the caller's (maybe nil) writers.
 	cfg, root, m := ws.Config, ws.Config.Root, ws.Manifest
 	var versionFile, chartDir, umbrellaDep string
+	changelogFile := changelog.DefaultFile // the release's notes
 	if component == PlatformComponent {
 		versionFile, chartDir = m.Platform.VersionFile, m.Platform.Chart
 	} else {
@@ -45,7 +49,7 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 		if c == nil {
 			return &UnknownComponentError{Name: component, Known: append(m.Names(), PlatformComponent)}
 		}
-		versionFile, chartDir = c.VersionFile, c.Chart
+		versionFile, chartDir, changelogFile = c.VersionFile, c.Chart, ws.changelogPath(c)
 		if chartDir != "" {
 			umbrellaDep = filepath.Base(chartDir)
 		}
@@ -98,6 +102,16 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 			if err := plan(umbrellaFile+" (dependency "+umbrellaDep+")", e, err); err != nil {
 				return err
 			}
+		}
+	}
+	if changelogFile != "" && !resync {
+		// The next version's notes start as an empty section, when the changelog is kept.
+		e, err := ws.changelogEdit(changelogFile, next.String())
+		if err != nil {
+			return fmt.Errorf("bump %s: %w", component, err)
+		}
+		if e != nil {
+			edits, touched = append(edits, e), append(touched, changelogFile+" (section ["+next.String()+"])")
 		}
 	}
 	if resync {

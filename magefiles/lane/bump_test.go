@@ -248,3 +248,58 @@ func TestBumpToTheCurrentVersionResyncsTheChart(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestBumpAddsTheChangelogSection: a platform bump adds the new version's empty section to the
+// root CHANGELOG.md, a component bump to the CHANGELOG.md in the component's paths; a component
+// without one and a repository without one get no file; a malformed changelog refuses the bump
+// before anything is written.
+func TestBumpAddsTheChangelogSection(t *testing.T) {
+	root := copyTree(t)
+	rootLog := "# Changelog\n\n## [Unreleased]\n\n## [1.0.0] - 2026-11-30\n\n- first\n"
+	coreLog := "# core\n\n## [1.2.0] - 2026-11-30\n\n- the API\n"
+	for f, text := range map[string]string{"CHANGELOG.md": rootLog, "services/core/CHANGELOG.md": coreLog} {
+		if err := os.WriteFile(filepath.Join(root, f), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var progress bytes.Buffer
+	cfg := Config{Root: root, Stdout: &bytes.Buffer{}, Progress: &progress}
+	for _, b := range [][2]string{{"platform", "minor"}, {"core", "patch"}, {"scanner", "patch"}} {
+		if err := Bump(t.Context(), cfg, b[0], b[1]); err != nil {
+			t.Fatalf("bump %s %s: %v", b[0], b[1], err)
+		}
+	}
+	read := func(f string) string {
+		data, err := os.ReadFile(filepath.Join(root, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	if got, want := read("CHANGELOG.md"), "# Changelog\n\n## [Unreleased]\n\n## [1.1.0] - unreleased\n\n## [1.0.0] - 2026-11-30\n\n- first\n"; got != want {
+		t.Errorf("CHANGELOG.md:\n%s\nwant\n%s", got, want)
+	}
+	if got, want := read("services/core/CHANGELOG.md"), "# core\n\n## [1.2.1] - unreleased\n\n## [1.2.0] - 2026-11-30\n\n- the API\n"; got != want {
+		t.Errorf("services/core/CHANGELOG.md:\n%s\nwant\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "services/scanner/CHANGELOG.md")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a bump created a changelog the component does not keep: %v", err)
+	}
+	for _, want := range []string{"  updated CHANGELOG.md (section [1.1.0])\n", "  updated services/core/CHANGELOG.md (section [1.2.1])\n"} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+
+	if err := os.WriteFile(filepath.Join(root, "CHANGELOG.md"), []byte("## [v1.1.0] - 2026-12-01\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, root)
+	err := Bump(t.Context(), cfg, "platform", "patch")
+	if err == nil || !strings.Contains(err.Error(), "CHANGELOG.md:1: \"v1.1.0\" is not a version; fix: write [1.1.0] without the v") {
+		t.Errorf("bump with a malformed changelog: err = %v", err)
+	}
+	if got := changedLines(before, snapshot(t, root)); len(got) != 0 {
+		t.Errorf("a refused bump wrote: %v", got)
+	}
+}

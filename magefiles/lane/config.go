@@ -51,6 +51,17 @@ type Config struct {
 	// GitOptions configure the git repository Open opens (git.WithCounter counts its processes,
 	// git.WithEnv adds to its environment). Default: none.
 	GitOptions []git.Option
+	// Verify makes tagRelease run the release file's verification goals locally before it tags.
+	// Default: false (the release file is only parsed and its references checked).
+	Verify bool
+	// Yes makes tagRelease tag without asking. Default: false (it asks on a terminal, unless
+	// CI=true).
+	Yes bool
+	// Stdin is where tagRelease reads its question's answer. Default: os.Stdin.
+	Stdin io.Reader
+	// IsTerminal reports whether a person is there to answer tagRelease's question. Default:
+	// os.Stdin and Progress are both terminals.
+	IsTerminal func() bool
 }
 
 // Env is every environment variable the lanes read, read once when a repository is opened. No
@@ -86,6 +97,8 @@ type Env struct {
 	// KubeContext is KUBE_CONTEXT: the kubeconfig context to deploy to when Config.KubeContext is
 	// empty.
 	KubeContext string
+	// CI is CI=true: nobody is there to answer a question.
+	CI bool
 	// GitHubActions is GITHUB_ACTIONS=true: every secret is registered with ::add-mask:: on
 	// stdout before anything else is printed.
 	GitHubActions bool
@@ -117,6 +130,7 @@ func readEnv(getenv func(string) string) Env {
 		DeployTimeout:    strings.TrimSpace(getenv("DEPLOY_TIMEOUT")),
 		Cache:            getenv("SHIPLANE_CACHE"),
 		GitHubActions:    getenv("GITHUB_ACTIONS") == "true",
+		CI:               getenv("CI") == "true",
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
@@ -174,6 +188,13 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Stdout == nil {
 		c.Stdout = os.Stdout
+	}
+	if c.Stdin == nil {
+		c.Stdin = os.Stdin
+	}
+	if c.IsTerminal == nil {
+		progress := c.Progress
+		c.IsTerminal = func() bool { return isTerminal(os.Stdin) && isTerminal(progress) }
 	}
 	root, err := filepath.Abs(c.Root)
 	if err != nil {

@@ -77,10 +77,7 @@ func TestReleaseTrustsNoDraftAssetForIdentity(t *testing.T) {
 // withVerify replaces the release's verification goals and commits them, for the next tag.
 func (r *releaseRepo) withVerify(t *testing.T, yaml string) {
 	t.Helper()
-	gittest.Write(t, r.root, map[string]string{"deploy/release.yaml": yaml})
-	gittest.Git(t, r.root, "add", "-A")
-	gittest.Git(t, r.root, "commit", "-q", "-m", "verification for the test")
-	gittest.Git(t, r.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+	r.commit(t, map[string]string{"deploy/release.yaml": yaml}, "verification for the test")
 }
 
 // TestReleaseStopsWhenItsTagMovesMidRun: the release tag is deleted on the remote while the

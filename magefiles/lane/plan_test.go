@@ -147,7 +147,14 @@ func publishAll(t *testing.T, ws *Workspace, mem *publishedtest.Memory, dir stri
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "plan-"+name+".golden")
+	GoldenFile(t, "plan-"+name, got)
+}
+
+// GoldenFile compares got with testdata/<name>.golden; -update rewrites the file. It is exported
+// for the package's external tests.
+func GoldenFile(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
 	if updating() {
 		os.MkdirAll("testdata", 0o755)
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
@@ -159,7 +166,7 @@ func golden(t *testing.T, name, got string) {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if got != string(want) {
-		t.Errorf("plan %s changed:\n--- got\n%s--- want\n%s", name, got, want)
+		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/identity"
@@ -24,13 +23,14 @@ type ReleaseManifest = publish.ReleaseManifest
 type ReleasedComponent = publish.ReleasedComponent
 
 // released are the plan's entries that the release carries: every component with an artifact
-// the plan publishes or found published (not blocked, not skipped), in level order.
+// (other than the release itself) the plan publishes or found published (not blocked, not
+// skipped), in level order.
 func released(pl *plan.Plan) []plan.Entry {
 	var out []plan.Entry
 	for _, l := range pl.Levels {
 		for _, e := range l {
 			for _, s := range e.Steps {
-				if s.Decision == plan.Publish || s.Decision == plan.AlreadyPublished {
+				if s.Kind != plan.Release && (s.Decision == plan.Publish || s.Decision == plan.AlreadyPublished) {
 					out = append(out, e)
 					break
 				}
@@ -51,7 +51,7 @@ func released(pl *plan.Plan) []plan.Entry {
 func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, beforeWrite func(context.Context, string) error) publish.ReleasePublished {
 	entries := released(pl)
 	return publish.ReleasePublished{
-		Tag: pl.Tag, Name: pl.Tag, Body: w.releaseBody(pl.Tag, entries), Prerelease: prerelease(w.Manifest.Platform.Version),
+		Tag: pl.Tag, Name: pl.Tag, Body: w.ReleaseNotes(pl.Tag, pl, w.changelogs), Prerelease: prerelease(w.Manifest.Platform.Version),
 		Commit: w.Head.Hash, BeforeWrite: beforeWrite,
 		Assets: func(ctx context.Context) ([]publish.Asset, error) {
 			return w.releaseAssets(ctx, cache, pl.Tag, entries)
@@ -82,17 +82,6 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 			return publish.SumsMatch(d, "SHA256SUMS", data), nil
 		},
 	}
-}
-
-func (w *Workspace) releaseBody(tag string, entries []plan.Entry) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Release %s from commit %s.\n\n| component | version |\n|---|---|\n", tag, w.Head.Hash)
-	for _, e := range entries {
-		if e.Name != PlatformComponent {
-			fmt.Fprintf(&b, "| %s | %s |\n", e.Name, e.Version)
-		}
-	}
-	return b.String()
 }
 
 // releaseAssets pulls every released chart back from the chart repository (the exact published

@@ -74,6 +74,18 @@ func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, 
 		return nil, err
 	}
 	in.Refusals = append(in.Refusals, placement...)
+	// The release notes start with the changelog's section for the version.
+	if w.changelogs, err = w.Changelogs(); err == nil {
+		err = w.checkChangelog()
+	}
+	if err != nil {
+		in.Refusals = append(in.Refusals, err)
+	}
+	// A malformed release file is found here, by releasePlan and tagRelease, never first by
+	// releaseAll after the tag is pushed.
+	if err := w.validateReleaseFile(ctx, p.ReleaseFile); err != nil {
+		in.Refusals = append(in.Refusals, err)
+	}
 	snap, err := published.Observe(ctx, st, in.Query(), 0)
 	if err != nil {
 		return nil, err

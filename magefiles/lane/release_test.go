@@ -43,6 +43,12 @@ type releaseRepo struct {
 func newReleaseRepo(t *testing.T, project string) *releaseRepo {
 	t.Helper()
 	testenv.RequireDocker(t)
+	return newReleaseRepoNoDocker(t, project)
+}
+
+// newReleaseRepoNoDocker is newReleaseRepo for a test that builds nothing (tagRelease, releasePlan).
+func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
+	t.Helper()
 	root := testenv.CopyRepo(t, project)
 	gittest.Write(t, root, map[string]string{"deploy/release.yaml": "verify:\n  - name: versions readable\n    run: test -s VERSION && test -s services/core/VERSION\n"})
 	gittest.Git(t, root, "add", "-A")

@@ -64,6 +64,9 @@ type Workspace struct {
 	// Selection limits the local lane's builds and compose files (Select); the zero value, which
 	// every other lane keeps, selects everything.
 	Selection Selection
+	// changelogs are the release notes' changelogs, read by MakePlan (which refuses a release
+	// whose changelog lacks the version's section) for the GitHub release's body.
+	changelogs Changelogs
 }
 
 // Open loads the manifest and settings and reads the git facts every lane needs.

@@ -238,11 +238,21 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 	if !c.Publish {
 		return all(Skip, "publish: false", nil)
 	}
+	artifacts := c.Artifacts
 	if b, ok := blocked[c.Name]; ok {
 		err := &guard.Blocked{Component: c.Name, Immediate: b.Immediate, Causes: b.Causes, Manifest: manifest}
-		return all(Blocked, fmt.Sprintf("by %s (never published: %s)", strings.Join(b.Immediate, ", "), strings.Join(b.Causes, ", ")), err)
-	}
-	if err := guard.Bumped(c.Facts); err != nil {
+		cause := fmt.Sprintf("by %s (never published: %s)", strings.Join(b.Immediate, ", "), strings.Join(b.Causes, ", "))
+		// The release itself is never blocked with its component (the umbrella): it carries what
+		// is not blocked (its expected assets leave the blocked out), and its notes say what is.
+		artifacts = nil
+		for _, a := range c.Artifacts {
+			if a.Kind == Release {
+				artifacts = append(artifacts, a)
+			} else {
+				e.Steps = append(e.Steps, Step{Artifact: a, Decision: Blocked, Cause: cause, Err: err})
+			}
+		}
+	} else if err := guard.Bumped(c.Facts); err != nil {
 		var cwb *guard.ChangedWithoutBump
 		cause := err.Error()
 		if errors.As(err, &cwb) {
@@ -250,7 +260,7 @@ func decide(c *Component, manifest string, blocked map[string]graph.Block, snap 
 		}
 		return all(Refuse, cause, err)
 	}
-	for _, a := range c.Artifacts {
+	for _, a := range artifacts {
 		s := Step{Artifact: a}
 		switch a.Kind {
 		case Image, Chart:

@@ -122,7 +122,13 @@ func ReleaseAll(ctx context.Context) error {
 	return lane.ReleaseAll(ctx, config())
 }
 
-// TagRelease creates the tag v<root VERSION> at HEAD and pushes it to origin, after the guardrails pass.
-func TagRelease(ctx context.Context) error {
-	return lane.TagRelease(ctx, config())
+// TagRelease creates the tag v<root VERSION> at HEAD and pushes it to origin, after every check releaseAll would refuse on; -verify runs the verification goals first, -yes tags without asking.
+func TagRelease(ctx context.Context,
+	verify *bool, // run the release file's verification goals locally before tagging (default: only check the file)
+	yes *bool, // tag without asking (default: ask on a terminal, unless CI=true)
+) error {
+	cfg := config()
+	cfg.Verify = verify != nil && *verify
+	cfg.Yes = yes != nil && *yes
+	return lane.TagRelease(ctx, cfg)
 }

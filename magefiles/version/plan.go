@@ -100,3 +100,10 @@ func ApplyAll(edits ...*Edit) error {
 	}
 	return nil
 }
+
+// PlanContent plans replacing the existing file at path, whose content was read as old, with
+// new: an edit computed by another package (a changelog's new section) that applies and reverts
+// with the others of its change.
+func PlanContent(path string, old, new []byte) *Edit {
+	return &Edit{Path: path, old: old, new: new, existed: true}
+}
