@@ -24,6 +24,7 @@ type GitHub interface {
 	ReleaseClient
 	AssetContent(ctx context.Context, a github.AssetDetail) ([]byte, error)
 	PublishedReleases(ctx context.Context) ([]github.PublishedRelease, error)
+	DeleteRelease(ctx context.Context, id int64) error
 }
 
 // Caching decorates the registry, chart repository, git remote and GitHub clients of one run, in

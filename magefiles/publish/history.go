@@ -118,11 +118,20 @@ func Earlier(history []PastRelease, tag string) []PastRelease {
 	}
 	var out []PastRelease
 	for _, r := range history {
-		if r.Tag != tag && (own == nil || r.PublishedAt.Before(own.PublishedAt)) {
+		if r.Tag != tag && (own == nil || r.Before(*own)) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// Before reports whether r was published before o: by published_at, and by release ID (GitHub's
+// are increasing) when both were published within the same second.
+func (r PastRelease) Before(o PastRelease) bool {
+	if !r.PublishedAt.Equal(o.PublishedAt) {
+		return r.PublishedAt.Before(o.PublishedAt)
+	}
+	return r.ID < o.ID
 }
 
 // FirstPublished returns the artifacts of own that no release of earlier lists (by kind and
@@ -153,4 +162,13 @@ func (o *Caching) PublishedReleases(ctx context.Context) ([]github.PublishedRele
 		return nil, &published.UnknownError{What: "the GitHub releases", Err: ErrNoGitHub}
 	}
 	return o.gh.PublishedReleases(ctx)
+}
+
+// DeleteRelease deletes release id and forgets the releases.
+func (o *Caching) DeleteRelease(ctx context.Context, id int64) error {
+	if o.gh == nil {
+		return ErrNoGitHub
+	}
+	defer o.forgetReleases()
+	return o.gh.DeleteRelease(ctx, id)
 }

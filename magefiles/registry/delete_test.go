@@ -5,34 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 )
-
-// pushRandom writes a random image to ref on the in-process registry and returns its digest.
-func pushRandom(t *testing.T, ref string) string {
-	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d.String()
-}
 
 // TestDeleteManifest: one DELETE by digest removes the tag's manifest; a second finds it gone
 // and is not an error; another tag of the repository stays.
@@ -40,8 +15,8 @@ func TestDeleteManifest(t *testing.T) {
 	reg := registrytest.New(t)
 	c := registry.New()
 	ref, keep := reg.Ref("rel/core:1.2.1"), reg.Ref("rel/core:1.2.0")
-	d := pushRandom(t, ref)
-	kept := pushRandom(t, keep)
+	d := registrytest.PushRandom(t, ref)
+	kept := registrytest.PushRandom(t, keep)
 	for range 2 {
 		if err := c.DeleteManifest(t.Context(), ref, d); err != nil {
 			t.Fatal(err)
@@ -64,7 +39,7 @@ func TestDeleteManifestUnsupported(t *testing.T) {
 	reg := registrytest.New(t, registrytest.WithoutDelete())
 	c := registry.New()
 	ref := reg.Ref("rel/core:1.2.1")
-	d := pushRandom(t, ref)
+	d := registrytest.PushRandom(t, ref)
 	err := c.DeleteManifest(t.Context(), ref, d)
 	var ue *registry.DeleteUnsupportedError
 	if !errors.As(err, &ue) || !errors.Is(err, registry.ErrDeleteUnsupported) || ue.Ref != ref || ue.Status != http.StatusMethodNotAllowed {

@@ -1,0 +1,219 @@
+package revert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shiplane/shiplane/magefiles/git"
+	"github.com/shiplane/shiplane/magefiles/github"
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/publish"
+	"github.com/shiplane/shiplane/magefiles/registry"
+)
+
+// GitHub is what a revert needs of GitHub; *github.Client and *publish.Caching are ones.
+type GitHub interface {
+	publish.History
+	ReleaseDetail(ctx context.Context, tag string) (github.ReleaseDetail, error)
+	EnsureAsset(ctx context.Context, id int64, name string, content []byte) error
+	DeleteRelease(ctx context.Context, id int64) error
+}
+
+// Registry is what a revert needs of the registry holding the images and charts; *registry.Client
+// is one.
+type Registry interface {
+	Digest(ctx context.Context, ref string) (digest string, present bool, err error)
+	DeleteManifest(ctx context.Context, ref, digest string) error
+}
+
+// Git is what a revert needs of git: the remote's tags, and deleting one there.
+type Git interface {
+	RemoteTags(ctx context.Context, remote string) (map[string]string, error)
+	DeleteRemoteTag(ctx context.Context, remote, name string) error
+}
+
+var (
+	_ GitHub   = (*github.Client)(nil)
+	_ GitHub   = (*publish.Caching)(nil)
+	_ Registry = (*registry.Client)(nil)
+	_ Git      = Repo{}
+)
+
+// Repo is a git repository as a revert's Git: it deletes a remote tag with git push.
+type Repo struct{ *git.Repo }
+
+// DeleteRemoteTag deletes the tag name on remote (git push <remote> :refs/tags/<name>); the local
+// tag, if any, stays.
+func (r Repo) DeleteRemoteTag(ctx context.Context, remote, name string) error {
+	if _, err := r.Run(ctx, "push", "--quiet", remote, ":refs/tags/"+name); err != nil {
+		return fmt.Errorf("deleting tag %s on %s: %w", name, remote, err)
+	}
+	return nil
+}
+
+// Backends are the clients the goals act through.
+type Backends struct {
+	GitHub   GitHub
+	Registry Registry
+	Git      Git
+	// Remote is the git remote the tags are on (e.g. origin).
+	Remote string
+	// Now gives the time recorded in the marker. Default: time.Now.
+	Now func() time.Time
+}
+
+// Nodes returns the plan's goals: the marker first, then every removal, then the release. Nil
+// when there is nothing to revert or the plan refuses.
+func (p *Plan) Nodes(b Backends) []*goal.Node {
+	if !p.Found || len(p.Refusals) > 0 {
+		return nil
+	}
+	if b.Now == nil {
+		b.Now = time.Now
+	}
+	start := &goal.Node{Component: p.Tag, Goal: &markerAttached{b: b, tag: p.Tag, id: p.Release.ID}}
+	nodes := []*goal.Node{start}
+	for _, a := range p.Remove {
+		var g goal.Goal = &manifestDeleted{b: b, tag: p.Tag, a: a}
+		if a.Kind == publish.ArtifactGitTag {
+			g = &tagDeleted{b: b, tag: p.Tag, a: a}
+		}
+		nodes = append(nodes, &goal.Node{Component: a.Component, Goal: g, After: []*goal.Node{start}})
+	}
+	nodes = append(nodes, &goal.Node{Component: p.Tag, Goal: &releaseDeleted{b: b, tag: p.Tag, id: p.Release.ID}, After: nodes[:len(nodes):len(nodes)]})
+	return nodes
+}
+
+// markerAttached is "the release carries the marker that its revert began".
+type markerAttached struct {
+	b   Backends
+	tag string
+	id  int64
+}
+
+func (g *markerAttached) String() string { return "revert begun " + g.tag }
+
+func (g *markerAttached) Assess(ctx context.Context) (goal.State, error) {
+	d, err := g.b.GitHub.ReleaseDetail(ctx, g.tag)
+	if err != nil {
+		return goal.State{}, err
+	}
+	a, ok := d.Asset(MarkerAsset)
+	return goal.State{Achieved: !d.Present || (ok && a.Uploaded())}, nil
+}
+
+func (g *markerAttached) Achieve(ctx context.Context) error {
+	data, err := json.Marshal(map[string]string{"tag": g.tag, "started_at": g.b.Now().UTC().Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
+	return g.b.GitHub.EnsureAsset(ctx, g.id, MarkerAsset, append(data, '\n'))
+}
+
+// manifestDeleted is "the image or chart tag no longer holds what the release published".
+type manifestDeleted struct {
+	b   Backends
+	tag string
+	a   publish.ReleasedArtifact
+}
+
+func (g *manifestDeleted) String() string { return g.a.Kind + " deleted " + g.a.Ref }
+
+func (g *manifestDeleted) Assess(ctx context.Context) (goal.State, error) {
+	d, ok, err := g.b.Registry.Digest(ctx, g.a.Ref)
+	switch {
+	case err != nil:
+		return goal.State{}, err
+	case !ok:
+		return goal.State{Achieved: true}, nil
+	case d != g.a.Digest:
+		return goal.State{}, &TamperedError{Tag: g.tag, Artifact: g.a, Now: d}
+	}
+	return goal.State{Digest: d}, nil
+}
+
+// Achieve deletes exactly the recorded manifest, by digest: a tag moved since is never deleted.
+func (g *manifestDeleted) Achieve(ctx context.Context) error {
+	return g.b.Registry.DeleteManifest(ctx, g.a.Ref, g.a.Digest)
+}
+
+// tagDeleted is "the component git tag the release created is no longer on the remote".
+type tagDeleted struct {
+	b   Backends
+	tag string
+	a   publish.ReleasedArtifact
+}
+
+func (g *tagDeleted) String() string { return "git tag deleted " + g.a.Ref }
+
+func (g *tagDeleted) Assess(ctx context.Context) (goal.State, error) {
+	tags, err := g.b.Git.RemoteTags(ctx, g.b.Remote)
+	if err != nil {
+		return goal.State{}, err
+	}
+	c, ok := tags[g.a.Ref]
+	switch {
+	case !ok:
+		return goal.State{Achieved: true}, nil
+	case c != g.a.Digest:
+		return goal.State{}, &TamperedError{Tag: g.tag, Artifact: g.a, Now: c}
+	}
+	return goal.State{Digest: c}, nil
+}
+
+func (g *tagDeleted) Achieve(ctx context.Context) error {
+	return g.b.Git.DeleteRemoteTag(ctx, g.b.Remote, g.a.Ref)
+}
+
+// releaseDeleted is "the GitHub release is gone"; it comes last, so its manifest and the marker
+// outlive every other step.
+type releaseDeleted struct {
+	b   Backends
+	tag string
+	id  int64
+}
+
+func (g *releaseDeleted) String() string { return "release deleted " + g.tag }
+
+func (g *releaseDeleted) Assess(ctx context.Context) (goal.State, error) {
+	d, err := g.b.GitHub.ReleaseDetail(ctx, g.tag)
+	if err != nil {
+		return goal.State{}, err
+	}
+	if d.Present && d.ID != g.id {
+		return goal.State{}, fmt.Errorf("the release of %s is now release %d, not %d that was planned: run revertRelease %s -plan again", g.tag, d.ID, g.id, g.tag)
+	}
+	return goal.State{Achieved: !d.Present}, nil
+}
+
+func (g *releaseDeleted) Achieve(ctx context.Context) error {
+	return g.b.GitHub.DeleteRelease(ctx, g.id)
+}
+
+// Finish turns a run's report into the revert's error: nil when every goal succeeded; a
+// *LeftError listing everything left when the registry refused a DELETE; else the report's
+// error.
+func Finish(tag string, rep *goal.Report) error {
+	err := rep.Err()
+	if err == nil {
+		return nil
+	}
+	le := &LeftError{Tag: tag}
+	for _, r := range rep.Results {
+		if r.Status.OK() {
+			continue
+		}
+		le.Left = append(le.Left, fmt.Sprintf("%s (%s)", r.Goal, r.Status))
+		var ue *registry.DeleteUnsupportedError
+		if errors.As(r.Err, &ue) {
+			le.Unsupported = append(le.Unsupported, ue.Ref)
+		}
+	}
+	if len(le.Unsupported) == 0 {
+		return err
+	}
+	return le
+}
