@@ -185,12 +185,11 @@ func (p *Plan) String() string {
 		}
 	}
 	fmt.Fprintf(&b, "  remove: the GitHub release %s, last\n", p.Tag)
-	if len(p.Kept) > 0 {
-		b.WriteString("  keep:\n")
-		for _, k := range p.Kept {
-			fmt.Fprintf(&b, "    %s: %s\n", k.ReleasedArtifact, k.Reason)
-		}
+	b.WriteString("  keep:\n")
+	for _, k := range p.Kept {
+		fmt.Fprintf(&b, "    %s: %s\n", k.ReleasedArtifact, k.Reason)
 	}
+	fmt.Fprintf(&b, "    git tag %s: the release tag (tagRelease made it) stays\n", p.Tag)
 	if len(p.Refusals) > 0 {
 		b.WriteString("  refused:\n")
 		for _, e := range p.Refusals {
