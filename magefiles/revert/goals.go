@@ -77,11 +77,7 @@ func (p *Plan) Nodes(b Backends) []*goal.Node {
 	start := &goal.Node{Component: p.Tag, Goal: &markerAttached{b: b, tag: p.Tag, id: p.Release.ID}}
 	nodes := []*goal.Node{start}
 	for _, a := range p.Remove {
-		var g goal.Goal = &manifestDeleted{b: b, tag: p.Tag, a: a}
-		if a.Kind == publish.ArtifactGitTag {
-			g = &tagDeleted{b: b, tag: p.Tag, a: a}
-		}
-		nodes = append(nodes, &goal.Node{Component: a.Component, Goal: g, After: []*goal.Node{start}})
+		nodes = append(nodes, &goal.Node{Component: a.Component, Goal: &deleted{b: b, tag: p.Tag, a: a}, After: []*goal.Node{start}})
 	}
 	nodes = append(nodes, &goal.Node{Component: p.Tag, Goal: &releaseDeleted{b: b, tag: p.Tag, id: p.Release.ID}, After: nodes[:len(nodes):len(nodes)]})
 	return nodes
@@ -113,59 +109,52 @@ func (g *markerAttached) Achieve(ctx context.Context) error {
 	return g.b.GitHub.EnsureAsset(ctx, g.id, MarkerAsset, append(data, '\n'))
 }
 
-// manifestDeleted is "the image or chart tag no longer holds what the release published".
-type manifestDeleted struct {
+// deleted is "the image or chart tag, or the component git tag, no longer holds what the release
+// published".
+type deleted struct {
 	b   Backends
 	tag string
 	a   publish.ReleasedArtifact
 }
 
-func (g *manifestDeleted) String() string { return g.a.Kind + " deleted " + g.a.Ref }
+func (g *deleted) String() string { return g.a.Kind + " deleted " + g.a.Ref }
 
-func (g *manifestDeleted) Assess(ctx context.Context) (goal.State, error) {
-	d, ok, err := g.b.Registry.Digest(ctx, g.a.Ref)
+// current is what the tag holds now: the manifest digest in the registry, or the commit on the
+// remote.
+func (g *deleted) current(ctx context.Context) (string, bool, error) {
+	if g.a.Kind != publish.ArtifactGitTag {
+		return g.b.Registry.Digest(ctx, g.a.Ref)
+	}
+	tags, err := g.b.Git.RemoteTags(ctx, g.b.Remote)
+	if err != nil {
+		return "", false, err
+	}
+	c, ok := tags[g.a.Ref]
+	return c, ok, nil
+}
+
+// Assess finds the tag gone (achieved), still at what was recorded (to delete), or holding
+// something else: pushed since, never deleted.
+func (g *deleted) Assess(ctx context.Context) (goal.State, error) {
+	now, ok, err := g.current(ctx)
 	switch {
 	case err != nil:
 		return goal.State{}, err
 	case !ok:
 		return goal.State{Achieved: true}, nil
-	case d != g.a.Digest:
-		return goal.State{}, &TamperedError{Tag: g.tag, Artifact: g.a, Now: d}
+	case now != g.a.Digest:
+		return goal.State{}, &TamperedError{Tag: g.tag, Artifact: g.a, Now: now}
 	}
-	return goal.State{Digest: d}, nil
+	return goal.State{Digest: now}, nil
 }
 
-// Achieve deletes exactly the recorded manifest, by digest: a tag moved since is never deleted.
-func (g *manifestDeleted) Achieve(ctx context.Context) error {
+// Achieve deletes the git tag, or exactly the recorded manifest, by digest: a tag moved since is
+// never deleted.
+func (g *deleted) Achieve(ctx context.Context) error {
+	if g.a.Kind == publish.ArtifactGitTag {
+		return g.b.Git.DeleteRemoteTag(ctx, g.b.Remote, g.a.Ref)
+	}
 	return g.b.Registry.DeleteManifest(ctx, g.a.Ref, g.a.Digest)
-}
-
-// tagDeleted is "the component git tag the release created is no longer on the remote".
-type tagDeleted struct {
-	b   Backends
-	tag string
-	a   publish.ReleasedArtifact
-}
-
-func (g *tagDeleted) String() string { return "git tag deleted " + g.a.Ref }
-
-func (g *tagDeleted) Assess(ctx context.Context) (goal.State, error) {
-	tags, err := g.b.Git.RemoteTags(ctx, g.b.Remote)
-	if err != nil {
-		return goal.State{}, err
-	}
-	c, ok := tags[g.a.Ref]
-	switch {
-	case !ok:
-		return goal.State{Achieved: true}, nil
-	case c != g.a.Digest:
-		return goal.State{}, &TamperedError{Tag: g.tag, Artifact: g.a, Now: c}
-	}
-	return goal.State{Digest: c}, nil
-}
-
-func (g *tagDeleted) Achieve(ctx context.Context) error {
-	return g.b.Git.DeleteRemoteTag(ctx, g.b.Remote, g.a.Ref)
 }
 
 // releaseDeleted is "the GitHub release is gone"; it comes last, so its manifest and the marker
