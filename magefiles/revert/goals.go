@@ -74,26 +74,39 @@ func (p *Plan) Nodes(b Backends) []*goal.Node {
 	if b.Now == nil {
 		b.Now = time.Now
 	}
-	start := &goal.Node{Component: p.Tag, Goal: &markerAttached{b: b, tag: p.Tag, id: p.Release.ID}}
+	rel := release{b: b, tag: p.Tag, id: p.Release.ID}
+	start := &goal.Node{Component: p.Tag, Goal: &markerAttached{rel}}
 	nodes := []*goal.Node{start}
 	for _, a := range p.Remove {
 		nodes = append(nodes, &goal.Node{Component: a.Component, Goal: &deleted{b: b, tag: p.Tag, a: a}, After: []*goal.Node{start}})
 	}
-	nodes = append(nodes, &goal.Node{Component: p.Tag, Goal: &releaseDeleted{b: b, tag: p.Tag, id: p.Release.ID}, After: nodes[:len(nodes):len(nodes)]})
+	nodes = append(nodes, &goal.Node{Component: p.Tag, Goal: &releaseDeleted{rel}, After: nodes[:len(nodes):len(nodes)]})
 	return nodes
 }
 
-// markerAttached is "the release carries the marker that its revert began".
-type markerAttached struct {
+// release is the GitHub release a goal is about: the one planned, by its ID.
+type release struct {
 	b   Backends
 	tag string
 	id  int64
 }
 
+// detail reads the release of tag, refusing one that is not the release planned.
+func (r release) detail(ctx context.Context) (github.ReleaseDetail, error) {
+	d, err := r.b.GitHub.ReleaseDetail(ctx, r.tag)
+	if err == nil && d.Present && d.ID != r.id {
+		return d, fmt.Errorf("the release of %s is now release %d, not %d that was planned: run revertRelease %s -plan again", r.tag, d.ID, r.id, r.tag)
+	}
+	return d, err
+}
+
+// markerAttached is "the release carries the marker that its revert began".
+type markerAttached struct{ release }
+
 func (g *markerAttached) String() string { return "revert begun " + g.tag }
 
 func (g *markerAttached) Assess(ctx context.Context) (goal.State, error) {
-	d, err := g.b.GitHub.ReleaseDetail(ctx, g.tag)
+	d, err := g.detail(ctx)
 	if err != nil {
 		return goal.State{}, err
 	}
@@ -159,21 +172,14 @@ func (g *deleted) Achieve(ctx context.Context) error {
 
 // releaseDeleted is "the GitHub release is gone"; it comes last, so its manifest and the marker
 // outlive every other step.
-type releaseDeleted struct {
-	b   Backends
-	tag string
-	id  int64
-}
+type releaseDeleted struct{ release }
 
 func (g *releaseDeleted) String() string { return "release deleted " + g.tag }
 
 func (g *releaseDeleted) Assess(ctx context.Context) (goal.State, error) {
-	d, err := g.b.GitHub.ReleaseDetail(ctx, g.tag)
+	d, err := g.detail(ctx)
 	if err != nil {
 		return goal.State{}, err
-	}
-	if d.Present && d.ID != g.id {
-		return goal.State{}, fmt.Errorf("the release of %s is now release %d, not %d that was planned: run revertRelease %s -plan again", g.tag, d.ID, g.id, g.tag)
 	}
 	return goal.State{Achieved: !d.Present}, nil
 }
