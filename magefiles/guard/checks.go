@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -30,6 +31,11 @@ var All = []Guardrail{
 		Name:        VersionsName,
 		Description: "every VERSION file and chart version is a valid semantic version, every chart's version and appVersion equal its component's VERSION, and the umbrella chart pins each component at its VERSION",
 		Check:       func(f Facts) []error { return Consistency(f.Components, f.Umbrella) },
+	},
+	{
+		Name:        UmbrellaCoverageName,
+		Description: "every publishable component with a chart is a dependency of the umbrella chart, unless the components file says umbrella: false",
+		Check:       func(f Facts) []error { return UmbrellaCoverage(f.Manifest, f.Components, f.Umbrella) },
 	},
 	{
 		Name:        MetadataName,
@@ -173,6 +179,32 @@ func Consistency(components []ComponentFacts, umbrella *UmbrellaFacts) []error {
 				errs = append(errs, &UmbrellaDependencyMismatch{Umbrella: umbrella.Name, File: umbrella.File, Dependency: name, Found: pinned, VersionFile: c.VersionFile, Want: c.Version})
 			}
 		}
+	}
+	return errs
+}
+
+// UmbrellaCoverage reports a *NotInUmbrella for every publishable component whose chart the
+// umbrella does not list as a dependency, in the order of components. A dependency matches a
+// chart by the chart's directory name (the name it is pushed and depended on by) or by the
+// component's name. The umbrella itself, components with umbrella: false and unpublished
+// components are not checked; it checks nothing when umbrella is nil.
+func UmbrellaCoverage(manifest string, components []ComponentFacts, umbrella *UmbrellaFacts) []error {
+	if umbrella == nil {
+		return nil
+	}
+	var errs []error
+	for _, c := range components {
+		if c.Chart == nil || !c.Publish || c.UmbrellaExcluded || c.Name == umbrella.Name || c.Chart.File == umbrella.File {
+			continue
+		}
+		name := path.Base(path.Dir(c.Chart.File))
+		if _, ok := umbrella.Dependencies[name]; ok {
+			continue
+		}
+		if _, ok := umbrella.Dependencies[c.Name]; ok {
+			continue
+		}
+		errs = append(errs, &NotInUmbrella{Component: c.Name, Chart: name, ChartFile: c.Chart.File, Umbrella: umbrella.File, Manifest: manifest})
 	}
 	return errs
 }

@@ -61,6 +61,8 @@ const (
 	CleanTreeName       = "clean-tree"
 	ReleaseTagName      = "release-tag"
 	TagFreeName         = "tag-free"
+	// UmbrellaCoverageName: every publishable chart is a dependency of the umbrella chart.
+	UmbrellaCoverageName = "umbrella-coverage"
 	// TagPlacementName is reported by the release lanes' tag placement
 	// check (*TagNotAtHead, *TagNotPushed), which needs git and the remote
 	// and so is not one of All.
@@ -173,6 +175,25 @@ func (e *UmbrellaDependencyMismatch) Error() string {
 
 // Guardrail returns VersionsName.
 func (e *UmbrellaDependencyMismatch) Guardrail() string { return VersionsName }
+
+// NotInUmbrella reports a publishable component's chart that the umbrella chart does not list
+// as a dependency: the platform release would ship without it.
+type NotInUmbrella struct {
+	// Component is the component; Chart its chart's name and ChartFile its Chart.yaml.
+	Component, Chart, ChartFile string
+	// Umbrella is the umbrella's Chart.yaml; Manifest the components file.
+	Umbrella, Manifest string
+}
+
+// Error implements error.
+func (e *NotInUmbrella) Error() string {
+	return fmt.Sprintf("%s: chart %s (%s) is not a dependency of the umbrella chart %s; add it under dependencies: in %s "+
+		"(name: %s, version: its chart version, repository: file://../%s), or set umbrella: false on component %s in %s to leave it out on purpose",
+		e.Component, e.Chart, e.ChartFile, e.Umbrella, e.Umbrella, e.Chart, e.Chart, e.Component, e.Manifest)
+}
+
+// Guardrail returns UmbrellaCoverageName.
+func (e *NotInUmbrella) Guardrail() string { return UmbrellaCoverageName }
 
 // MissingMetadata reports a chart field or image label that would be empty.
 type MissingMetadata struct {

@@ -48,6 +48,9 @@ type ComponentFacts struct {
 	Publish bool
 	// Chart describes its Helm chart, nil if it has none.
 	Chart *ChartFacts
+	// UmbrellaExcluded is true when the manifest says umbrella: false: the chart is deliberately
+	// not a dependency of the umbrella chart.
+	UmbrellaExcluded bool
 	// Image describes its container image, nil if it has none.
 	Image *ImageFacts
 	// Tag is the component's git tag for Version (e.g. core/v1.2.0).

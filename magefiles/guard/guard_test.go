@@ -456,7 +456,7 @@ func TestRunAggregates(t *testing.T) {
 	}
 	var unknown *UnknownGuardrailError
 	if _, err := Select("nope"); !errors.As(err, &unknown) ||
-		err.Error() != `unknown guardrail "nope"; known guardrails: versions, metadata, bumped, published-inputs, publishable, clean-tree, release-tag, tag-free` {
+		err.Error() != `unknown guardrail "nope"; known guardrails: versions, umbrella-coverage, metadata, bumped, published-inputs, publishable, clean-tree, release-tag, tag-free` {
 		t.Errorf("Select(nope) = %v", err)
 	}
 	if Violations(nil) != nil {
@@ -475,8 +475,8 @@ func TestAllListed(t *testing.T) {
 			t.Errorf("%s reports violations on empty facts", g.Name)
 		}
 	}
-	if len(All) != 8 {
-		t.Errorf("%d guardrails, want 8", len(All))
+	if len(All) != 9 {
+		t.Errorf("%d guardrails, want 9", len(All))
 	}
 }
 

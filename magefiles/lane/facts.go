@@ -80,6 +80,7 @@ func (w *Workspace) facts(ctx context.Context, remote map[string]string) (guard.
 		if err := add(c.Name, c.VersionFile, c.Version, c.DependsOn, c.Publish, c.Chart, c.Paths, img, ComponentTag(c.Name, c.Version)); err != nil {
 			return f, err
 		}
+		f.Components[len(f.Components)-1].UmbrellaExcluded = c.UmbrellaExcluded
 	}
 	if m.Platform.Chart != "" {
 		paths := []string{m.Platform.Chart, m.Platform.VersionFile}

@@ -43,16 +43,16 @@ type Check struct {
 	Warn   []string
 }
 
-// The lanes' guardrails: the local lane refuses inconsistent versions and warns about changes
-// without a bump; the dev lane also refuses missing metadata before it publishes; the release
+// The lanes' guardrails: the local lane refuses inconsistent versions and a publishable chart the
+// umbrella chart leaves out, and warns about changes without a bump; the dev lane also refuses missing metadata before it publishes; the release
 // refuses all of those, a dirty tree and a tag that does not match the version, before planning
 // (changed-without-bump, published-inputs and blocked are decided per artifact by the plan).
 var (
-	LocalCheck   = Check{Refuse: []string{guard.VersionsName}, Warn: []string{guard.BumpedName}}
-	DevCheck     = Check{Refuse: []string{guard.VersionsName, guard.MetadataName}, Warn: []string{guard.BumpedName}}
-	ReleaseCheck = Check{Refuse: []string{guard.VersionsName, guard.MetadataName, guard.CleanTreeName, guard.ReleaseTagName}}
+	LocalCheck   = Check{Refuse: []string{guard.VersionsName, guard.UmbrellaCoverageName}, Warn: []string{guard.BumpedName}}
+	DevCheck     = Check{Refuse: []string{guard.VersionsName, guard.UmbrellaCoverageName, guard.MetadataName}, Warn: []string{guard.BumpedName}}
+	ReleaseCheck = Check{Refuse: []string{guard.VersionsName, guard.UmbrellaCoverageName, guard.MetadataName, guard.CleanTreeName, guard.ReleaseTagName}}
 	// TagReleaseCheck is what tagRelease refuses on before it creates the tag.
-	TagReleaseCheck = Check{Refuse: []string{guard.VersionsName, guard.MetadataName, guard.BumpedName, guard.CleanTreeName, guard.ReleaseTagName, guard.TagFreeName}}
+	TagReleaseCheck = Check{Refuse: []string{guard.VersionsName, guard.UmbrellaCoverageName, guard.MetadataName, guard.BumpedName, guard.CleanTreeName, guard.ReleaseTagName, guard.TagFreeName}}
 )
 
 // LocalPolicy is the local lane: build into the daemon, publish nothing.

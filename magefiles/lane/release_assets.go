@@ -146,6 +146,11 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 		}
 		m.Components = append(m.Components, rc)
 	}
+	first, err := w.firstPublished(ctx, cache, m)
+	if err != nil {
+		return nil, err
+	}
+	m.FirstPublished = first
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err

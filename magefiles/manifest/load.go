@@ -101,7 +101,7 @@ func (p *parser) fail(line int, component, problem, fix string) {
 var (
 	topKeys       = []string{"project", "source", "license", "platform", "platforms", "components", "bundles"}
 	platformKeys  = []string{"version_file", "chart"}
-	componentKeys = []string{"name", "description", "paths", "version_file", "image", "chart", "chart_image_values", "compose", "depends_on", "publish"}
+	componentKeys = []string{"name", "description", "paths", "version_file", "image", "chart", "chart_image_values", "compose", "depends_on", "publish", "umbrella"}
 	imageKeys     = []string{"name", "dockerfile", "main", "from", "platforms"}
 	chartImgKeys  = []string{"repository", "tag", "digest"}
 	bundleKeys    = []string{"name", "components"}
@@ -305,6 +305,15 @@ func (p *parser) component(n *yaml.Node) *Component {
 				p.fail(v.Line, c.Name, fmt.Sprintf("publish must be true or false, not %q", v.Value), "write publish: false, or remove the key (default true)")
 			}
 			c.Publish = b
+		case "umbrella":
+			b, err := strconv.ParseBool(v.Value)
+			if v.Kind != yaml.ScalarNode || err != nil {
+				p.fail(v.Line, c.Name, fmt.Sprintf("umbrella must be true or false, not %q", v.Value),
+					"write umbrella: false to keep the component's chart out of the umbrella chart, or remove the key (default true)")
+			} else {
+				c.UmbrellaExcluded = !b
+			}
+			c.lines[key] = v.Line
 		case "image":
 			c.Image = &Image{}
 			c.lines["image.name"] = v.Line
@@ -344,6 +353,10 @@ func (p *parser) component(n *yaml.Node) *Component {
 	}
 	if c.VersionFile == "" && c.lines["version_file"] == 0 { // not a rejected one
 		p.fail(n.Line, c.Name, "no version_file", "add version_file: <path>/VERSION")
+	}
+	if c.UmbrellaExcluded && c.Chart == "" && c.lines["chart"] == 0 {
+		p.fail(c.line("umbrella"), c.Name, "umbrella: false on a component without a chart: the umbrella chart lists charts, and this component has none",
+			"remove umbrella: false, or add chart: <chart directory>")
 	}
 	p.chartImageValues(c)
 	return c

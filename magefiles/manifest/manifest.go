@@ -76,6 +76,10 @@ type Component struct {
 	DependsOn []string
 	// Publish is false for components that never leave the machine.
 	Publish bool
+	// UmbrellaExcluded is true when the components file says umbrella: false: the component's
+	// chart is deliberately left out of the umbrella chart's dependencies. Default false: every
+	// publishable chart must be one of them (the umbrella-coverage guardrail).
+	UmbrellaExcluded bool
 	// Bundle is the name of the optional bundle the component belongs to, or "".
 	Bundle string
 	// Line is the manifest line where the component starts.

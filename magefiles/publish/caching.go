@@ -23,6 +23,8 @@ type ChartRepository interface {
 type GitHub interface {
 	ReleaseClient
 	AssetContent(ctx context.Context, a github.AssetDetail) ([]byte, error)
+	PublishedReleases(ctx context.Context) ([]github.PublishedRelease, error)
+	DeleteRelease(ctx context.Context, id int64) error
 }
 
 // Caching decorates the registry, chart repository, git remote and GitHub clients of one run, in
@@ -89,6 +91,10 @@ type ReleaseManifest struct {
 	Version    string              `json:"version"`
 	Commit     string              `json:"commit"`
 	Components []ReleasedComponent `json:"components"`
+	// FirstPublished are the artifacts this release published first: no release published
+	// before it lists them. revertRelease removes these, and only these. nil (absent) in a
+	// manifest made before it was recorded; empty when the release published nothing new.
+	FirstPublished []ReleasedArtifact `json:"first_published"`
 }
 
 // ReleasedComponent is one component in the release manifest.

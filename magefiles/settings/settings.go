@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -20,6 +21,45 @@ type Settings struct {
 	Dev                Target   `yaml:"dev"`
 	Release            Target   `yaml:"release"`
 	InsecureRegistries []string `yaml:"insecure_registries"`
+	// RevertWindow is how long after a GitHub release was published revertRelease may remove
+	// what it newly published: a Go duration ("1h", "30m"), greater than zero. Default:
+	// DefaultRevertWindow.
+	RevertWindow Duration `yaml:"revert_window"`
+}
+
+// DefaultRevertWindow is the revert window when the settings name none.
+const DefaultRevertWindow = time.Hour
+
+// Duration is a time.Duration written as a Go duration string ("1h", "90m").
+type Duration struct{ time.Duration }
+
+// WindowError is a revert_window that is not a positive Go duration.
+type WindowError struct {
+	File  string
+	Line  int
+	Value string
+	// Problem says what is wrong with Value.
+	Problem string
+}
+
+func (e *WindowError) Error() string {
+	return fmt.Sprintf("%s:%d: revert_window %q %s; fix: write a Go duration greater than zero, such as 1h or 30m (default 1h)", e.File, e.Line, e.Value, e.Problem)
+}
+
+// UnmarshalYAML reads a duration string, refusing anything but a positive duration.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &WindowError{Line: n.Line, Value: n.Value, Problem: "is not a single value"}
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
+	switch {
+	case err != nil:
+		return &WindowError{Line: n.Line, Value: n.Value, Problem: "is not a duration"}
+	case v <= 0:
+		return &WindowError{Line: n.Line, Value: n.Value, Problem: "is not greater than zero"}
+	}
+	d.Duration = v
+	return nil
 }
 
 // Target is where one lane publishes images and charts.
@@ -51,8 +91,14 @@ func Load(root, file string, getenv func(string) string) (Settings, error) {
 	default:
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
-		if err := dec.Decode(&s); err != nil && !errors.Is(err, os.ErrNotExist) && err.Error() != "EOF" {
-			return s, fmt.Errorf("%s: %v; fix: valid keys are dev, release (registry, chart_repo) and insecure_registries", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		err := dec.Decode(&s)
+		var we *WindowError
+		if errors.As(err, &we) {
+			we.File = file
+			return s, we
+		}
+		if err != nil && !errors.Is(err, os.ErrNotExist) && err.Error() != "EOF" {
+			return s, fmt.Errorf("%s: %v; fix: valid keys are dev, release (registry, chart_repo), insecure_registries and revert_window", file, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
 	for env, dst := range map[string]*string{
@@ -64,6 +110,9 @@ func Load(root, file string, getenv func(string) string) (Settings, error) {
 		if v := strings.TrimSpace(getenv(env)); v != "" {
 			*dst = v
 		}
+	}
+	if s.RevertWindow.Duration == 0 {
+		s.RevertWindow.Duration = DefaultRevertWindow
 	}
 	s.Dev.Registry = strings.TrimSuffix(s.Dev.Registry, "/")
 	s.Release.Registry = strings.TrimSuffix(s.Release.Registry, "/")

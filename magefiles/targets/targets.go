@@ -132,3 +132,10 @@ func TagRelease(ctx context.Context,
 	cfg.Yes = yes != nil && *yes
 	return lane.TagRelease(ctx, cfg)
 }
+
+// RevertRelease removes what the GitHub release <tag> newly published, within revert_window (default 1h) of its publishing; -plan prints what it would do and writes nothing.
+func RevertRelease(ctx context.Context, tag string,
+	plan *bool, // print the plan (every goal assessed) and write nothing
+) error {
+	return lane.RevertRelease(ctx, config(), tag, plan != nil && *plan)
+}

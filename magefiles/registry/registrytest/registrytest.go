@@ -61,6 +61,7 @@ type config struct {
 	middleware []func(http.Handler) http.Handler
 	user, pass string
 	auth       bool
+	noDelete   bool
 }
 
 // WithMiddleware wraps the registry handler, for fault injection (see FailFirst). Middlewares are
@@ -76,6 +77,10 @@ func WithMiddleware(mw func(http.Handler) http.Handler) Option {
 func WithBasicAuth(user, pass string) Option {
 	return func(c *config) { c.user, c.pass, c.auth = user, pass, true }
 }
+
+// WithoutDelete configures the registry with storage.delete.enabled false, as many production
+// registries run: a manifest DELETE is answered 405 UNSUPPORTED. Default: deletes are enabled.
+func WithoutDelete() Option { return func(c *config) { c.noDelete = true } }
 
 // Registry is a running in-process registry.
 type Registry struct {
@@ -103,6 +108,9 @@ func New(t testing.TB, opts ...Option) *Registry {
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
 	}, "registrytest-upload-state-secret")
 	cfg.Validation.Disabled = true // allow any foreign-layer URL in test manifests
+	if c.noDelete {
+		cfg.Storage["delete"] = configuration.Parameters{"enabled": false}
+	}
 
 	app, err := distribution.NewApp(context.WithoutCancel(t.Context()), cfg)
 	if err != nil {
