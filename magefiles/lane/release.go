@@ -101,11 +101,13 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// The release file is checked as releaseAll would load it, without running its sh! commands.
-	pipe, err := r.loadPipeline(ctx, r.services(tag), true)
-	if err != nil {
+	// A file that does not load is already among the plan's refusals (MakePlan checks it the same
+	// way), so the plan is printed with it and without a pipeline.
+	if pipe, err := r.loadPipeline(ctx, r.services(tag), true); err == nil {
+		listPipeline(pl, r.policy.ReleaseFile, pipe)
+	} else if pl.Err() == nil {
 		return r.cl.red.Error(err)
 	}
-	listPipeline(pl, r.policy.ReleaseFile, pipe)
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
 	}

@@ -98,9 +98,11 @@ func WithRedactor(r *Redactor) Option {
 }
 
 // ValidateOnly loads the file to check it, not to run it: it is parsed and validated, every kind
-// makes its goals from the values as written (Spec.Validating), and no reference is resolved: no
-// sh! command, no gpg, no environment variable read. The goals must not be run. Default: off
-// (Load resolves every reference it uses).
+// makes its goals from the values as written (Spec.Validating), and every env! and var! reference
+// a goal uses is resolved, so an unset variable is refused as a full load refuses it (except one
+// declared secret!env!, which only the CI has); but no sh!
+// command runs and no PGP message is decrypted (each stands for an empty value). The goals must
+// not be run. Default: off (Load resolves every reference it uses).
 func ValidateOnly() Option { return func(c *config) { c.validate = true } }
 
 // WithServices hands s to every Factory as Spec.Services: what a caller's own kinds act with (a
@@ -248,7 +250,7 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 	})
 
 	r := &resolver{ctx: ctx, file: file, root: absRoot, environ: cfg.environ, env: env, red: cfg.red,
-		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}}
+		shell: shellCommand(), vars: f.vars, cache: map[string]*resolved{}, validateOnly: cfg.validate}
 	pl := &Pipeline{File: file, Root: absRoot, red: cfg.red}
 	goalEnviron := withoutCredentials(cfg.environ, declared)
 	out := progress.Locked(cfg.progress)
@@ -287,6 +289,12 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		spec.runBlank = true
 		if g.script != nil {
 			if cfg.validate {
+				// Every env! and var! reference is resolved (an unset variable is refused here,
+				// not first in CI); sh! commands and gpg are not run.
+				if _, _, e := r.script(g.script, g.name, ""); e != nil {
+					report(e)
+					ok = false
+				}
 				spec.Run, spec.runBlank = g.script.text, g.script.blank && len(g.script.refs) == 0
 			} else {
 				values, blank, e := r.script(g.script, g.name, "")
@@ -303,6 +311,10 @@ func Load(ctx context.Context, root, file string, opts ...Option) (*Pipeline, er
 		}{{g.env, spec.Env}, {g.with, spec.With}} {
 			for _, e := range set.kvs {
 				if cfg.validate {
+					if _, rerr := r.template(e.t, g.name, ""); rerr != nil {
+						report(rerr)
+						ok = false
+					}
 					set.dst[e.key] = e.t.text()
 					continue
 				}

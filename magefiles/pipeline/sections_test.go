@@ -178,9 +178,9 @@ func TestDefaultGoal(t *testing.T) {
 }
 
 // TestValidateOnlyRunsNoCommand: a validate-only load checks the file and every kind's entry
-// without running sh! commands or reading the environment.
+// without running sh! commands or gpg; env! references are still resolved.
 func TestValidateOnlyRunsNoCommand(t *testing.T) {
-	root := writeRoot(t, "vars:\n  v: sh!touch ran-var\nverify:\n  - name: a\n    run: echo ${sh!touch ran-run} ${var!v} ${env!SHIPLANE_UNSET_FOR_TEST}\n")
+	root := writeRoot(t, "vars:\n  v: sh!touch ran-var\nverify:\n  - name: a\n    run: echo ${sh!touch ran-run} ${var!v} ${env!HOME}\n")
 	p, err := pipeline.Load(t.Context(), root, pipeline.DefaultFile, pipeline.WithEnviron(environ()), pipeline.ValidateOnly())
 	if err != nil {
 		t.Fatal(err)
