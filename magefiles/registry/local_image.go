@@ -44,16 +44,16 @@ func LayerMemoKey(diffID string) string {
 // for an upload gave another blob. The entry is forgotten; the image's manifest, made from the
 // entry, is not pushed.
 type LayerMemoError struct {
-	DiffID                 string
-	MemoDigest, Digest     string
-	MemoSize, Size         int64
-	ImageRef, GoVersionKey string
+	// DiffID names the layer; Key is the memo entry (LayerMemoKey).
+	DiffID, Key        string
+	MemoDigest, Digest string
+	MemoSize, Size     int64
 }
 
 func (e *LayerMemoError) Error() string {
-	return fmt.Sprintf("%s: layer %s: the layer memo says it compresses to %s (%d bytes), but it compresses to %s (%d bytes): "+
-		"the memo entry (%q) was wrong and is now removed; push again (the manifest naming the wrong blob was not pushed)",
-		e.ImageRef, e.DiffID, e.MemoDigest, e.MemoSize, e.Digest, e.Size, e.GoVersionKey)
+	return fmt.Sprintf("layer %s: the layer memo says it compresses to %s (%d bytes), but it compresses to %s (%d bytes): "+
+		"the memo entry %q was wrong and is now removed; push again (the manifest naming the wrong blob was not pushed)",
+		e.DiffID, e.MemoDigest, e.MemoSize, e.Digest, e.Size, e.Key)
 }
 
 // memoryLayerMemo is the default LayerMemo: a map, for one Daemon's life.
@@ -421,8 +421,8 @@ func (l *daemonLayer) compressLocked() error {
 	if c.known && (digest != c.digest || n.n != c.size) {
 		_ = os.Remove(f.Name())
 		d.memo.ForgetCompressedLayer(key)
-		return &LayerMemoError{DiffID: l.diffID.String(), MemoDigest: c.digest.String(), MemoSize: c.size,
-			Digest: digest.String(), Size: n.n, ImageRef: l.img.ref, GoVersionKey: key}
+		return &LayerMemoError{DiffID: l.diffID.String(), Key: key, MemoDigest: c.digest.String(), MemoSize: c.size,
+			Digest: digest.String(), Size: n.n}
 	}
 	c.digest, c.size, c.known, c.path = digest, n.n, true, f.Name()
 	if !c.fromMemo {
