@@ -103,18 +103,30 @@ func TestSameImageWrittenDuringTheUploadIsFine(t *testing.T) {
 	}
 }
 
+// afterPut is a push of ours to core:1.0.0 (and core:1.0) while someone else writes theirs to
+// core:1.0.0 right after our manifest PUT.
+type afterPut struct {
+	reg          *registrytest.Registry
+	ref          string
+	ours, theirs v1.Image
+	p            registry.Pushed
+	err          error
+}
+
+func writtenRightAfterOurPut(t *testing.T, opts ...registry.PushOption) afterPut {
+	a := afterPut{ours: labelled(t, nil, 1024, 1, nil), theirs: labelled(t, nil, 100, 1, nil)}
+	a.reg = registrytest.New(t, registrytest.WithMiddleware(
+		registrytest.Hook(registrytest.After, http.MethodPut, "/v2/core/manifests/1.0.0", foreignPush(t, &a.ref, a.theirs))))
+	a.ref = a.reg.Ref("core:1.0.0")
+	a.p, a.err = newClient().Push(t.Context(), a.ours, []string{a.ref, a.reg.Ref("core:1.0")}, opts...)
+	return a
+}
+
 // TestTagWrittenRightAfterOurPutIsReported: someone writes the tag between our manifest PUT and
 // its read-back (ReadBack); the read-back sees it and the push fails, naming both digests.
 func TestTagWrittenRightAfterOurPutIsReported(t *testing.T) {
-	ctx := t.Context()
-	ours := labelled(t, nil, 1024, 1, nil)
-	theirs := labelled(t, nil, 100, 1, nil)
-	var ref string
-	reg := registrytest.New(t, registrytest.WithMiddleware(
-		registrytest.Hook(registrytest.After, http.MethodPut, "/v2/core/manifests/1.0.0", foreignPush(t, &ref, theirs))))
-	ref = reg.Ref("core:1.0.0")
-
-	p, err := newClient().Push(ctx, ours, []string{ref, reg.Ref("core:1.0")}, registry.ReadBack())
+	a := writtenRightAfterOurPut(t, registry.ReadBack())
+	reg, ref, p, err, ours, theirs := a.reg, a.ref, a.p, a.err, a.ours, a.theirs
 	var cw *registry.ConcurrentWriteError
 	if !errors.As(err, &cw) {
 		t.Fatalf("err = %v, want *ConcurrentWriteError\n%s", err, reg.Dump())
@@ -143,19 +155,12 @@ func TestTagWrittenRightAfterOurPutIsReported(t *testing.T) {
 // TestTagWrittenRightAfterOurPutGoesUnreportedWithoutReadBack is what Push's doc says it does not
 // catch by default: a write after our PUT replaces ours, and the push reports the tag written.
 func TestTagWrittenRightAfterOurPutGoesUnreportedWithoutReadBack(t *testing.T) {
-	ctx := t.Context()
-	ours := labelled(t, nil, 1024, 1, nil)
-	theirs := labelled(t, nil, 100, 1, nil)
-	var ref string
-	reg := registrytest.New(t, registrytest.WithMiddleware(
-		registrytest.Hook(registrytest.After, http.MethodPut, "/v2/core/manifests/1.0.0", foreignPush(t, &ref, theirs))))
-	ref = reg.Ref("core:1.0.0")
-	p, err := newClient().Push(ctx, ours, []string{ref})
-	if err != nil || len(p.Written) != 1 {
-		t.Fatalf("push: %+v, %v", p, err)
+	a := writtenRightAfterOurPut(t)
+	if a.err != nil || len(a.p.Written) != 2 {
+		t.Fatalf("push: %+v, %v\n%s", a.p, a.err, a.reg.Dump())
 	}
-	if got := held(t, ref); got != digestOf(t, theirs) {
-		t.Errorf("%s holds %s, want theirs %s (the last writer)", ref, got, digestOf(t, theirs))
+	if got := held(t, a.ref); got != digestOf(t, a.theirs) {
+		t.Errorf("%s holds %s, want theirs %s (the last writer)", a.ref, got, digestOf(t, a.theirs))
 	}
 }
 
