@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/helm"
@@ -34,7 +35,11 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 		red.Add(v)
 	}
 	out := progress.Locked(red.Writer(w.Config.Progress))
-	reg := registry.New(registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out))
+	regOpts := []registry.Option{registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out)}
+	if w.Config.Observe.Registry != nil {
+		regOpts = append(regOpts, registry.WithTransport(w.Config.Observe.Registry(http.DefaultTransport)))
+	}
+	reg := registry.New(regOpts...)
 	for _, ref := range []string{target.Registry, strings.TrimPrefix(target.ChartRepo, "oci://")} {
 		if host, _, _ := strings.Cut(ref, "/"); host != "" {
 			red.Add(reg.Secrets(ctx, host)...)

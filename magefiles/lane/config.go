@@ -3,6 +3,7 @@ package lane
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/publish"
+	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
@@ -62,6 +64,21 @@ type Config struct {
 	// IsTerminal reports whether a person is there to answer tagRelease's question. Default:
 	// os.Stdin and Progress are both terminals.
 	IsTerminal func() bool
+	// Observe wraps the backends the publishing lanes talk to, for a test or a measurement that
+	// counts what is asked of them. Default: nothing is wrapped.
+	Observe Observe
+}
+
+// Observe is what a caller may put around the publishing lanes' backends (Config.Observe), e.g.
+// counters of `docker save` exports, layer compressions and manifest HEADs. A nil field wraps
+// nothing.
+type Observe struct {
+	// Docker wraps the Engine API client local images are read (inspected and exported) through.
+	Docker func(registry.DaemonClient) registry.DaemonClient
+	// Registry wraps the HTTP transport of the image registry client (not the chart client's).
+	Registry func(http.RoundTripper) http.RoundTripper
+	// Compress is called with a layer's diff ID each time a layer is compressed for a push.
+	Compress func(diffID string)
 }
 
 // Env is every environment variable the lanes read, read once when a repository is opened. No
@@ -202,6 +219,23 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.Root = root
 	return c, nil
+}
+
+// localImages reads the images a push takes from the daemon d: each exported at most once and
+// each layer compressed at most once per run, layer digests remembered in memo (nil: for the run
+// only). Close it when the run ends.
+func (w *Workspace) localImages(d registry.DaemonClient, memo *publish.DigestMemo) *registry.Daemon {
+	if w.Config.Observe.Docker != nil {
+		d = w.Config.Observe.Docker(d)
+	}
+	var opts []registry.DaemonOption
+	if memo != nil {
+		opts = append(opts, registry.WithLayerMemo(memo))
+	}
+	if w.Config.Observe.Compress != nil {
+		opts = append(opts, registry.OnCompress(w.Config.Observe.Compress))
+	}
+	return registry.NewDaemon(d, opts...)
 }
 
 // memoDir is where digests verified on this machine are remembered.

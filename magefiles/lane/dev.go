@@ -53,9 +53,12 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 		return err
 	}
 	cache := publish.NewCaching(cl.reg, cl.charts, nil, nil)
+	memo := publish.NewDigestMemo(ws.Env.memoDir())
+	src := ws.localImages(d.API(), memo)
+	defer src.Close()
 	mk := &publishGoals{w: ws, daemon: d, buildOpts: []build.Option{build.WithProgress(out)},
-		images: cache, src: registry.NewDaemon(d.API()), charts: cache.Charts(),
-		memo: publish.NewDigestMemo(ws.Env.memoDir()), umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
+		images: cache, src: src, charts: cache.Charts(),
+		memo: memo, umbrellaDeps: umbrellaDeps(pl), movingCharts: p.MovingTag, out: out}
 	nodes := ws.Nodes(pl, mk, nil)
 	if err := ws.CheckForeignRuns(nodes); err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
-	"github.com/shiplane/shiplane/magefiles/registry"
 )
 
 // releaseRun is one release: the policy, the clients, and the run's caching view of what is
@@ -256,7 +255,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			return err
 		}
 		mk.daemon = d
-		mk.src = registry.NewDaemon(d.API())
+		src := ws.localImages(d.API(), publish.NewDigestMemo(ws.Env.memoDir()))
+		defer src.Close()
+		mk.src = src
 		mk.buildOpts = []build.Option{build.WithProgress(out)}
 		if r.policy.RequireCommit {
 			// Every image names the last commit that changed its inputs, and takes its times from

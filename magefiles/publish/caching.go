@@ -30,7 +30,9 @@ type GitHub interface {
 // Caching decorates the registry, chart repository, git remote and GitHub clients of one run, in
 // the manner of ko's publish.NewCaching: each question is asked once per run, the answers serve
 // the plan's observation and the goals' first assessments alike, and a write forgets exactly the
-// answers it may change, so re-assessing after achieving asks again.
+// answers it may change, so re-assessing after achieving asks again; except that an image push
+// that succeeded keeps what it established (each of its tags holds the pushed digest, as the
+// registry answered our manifest PUT), so re-assessing the image asks its tags nothing.
 //
 // It satisfies published.State (what the plan observes through) and the goals' client
 // interfaces (Registry, Charts via ChartView, Releaser).
@@ -194,18 +196,35 @@ func identify[T any](ctx context.Context, o *Caching, kind, ref string, read fun
 	return v, err
 }
 
-// Push pushes and forgets what it knew of the tags.
+// Push pushes and forgets what it knew of the tags; once the push succeeded, the tags' digest is
+// the pushed one (see Caching).
 func (o *Caching) Push(ctx context.Context, img v1.Image, tags []string, opts ...registry.PushOption) (registry.Pushed, error) {
 	o.forget(tags...)
-	defer o.forget(tags...)
-	return o.reg.Push(ctx, img, tags, opts...)
+	res, err := o.reg.Push(ctx, img, tags, opts...)
+	o.pushed(tags, res, err)
+	return res, err
 }
 
-// PushIndex pushes an image index and forgets what it knew of the tags.
+// PushIndex pushes an image index, as Push.
 func (o *Caching) PushIndex(ctx context.Context, idx v1.ImageIndex, tags []string, opts ...registry.PushOption) (registry.Pushed, error) {
 	o.forget(tags...)
-	defer o.forget(tags...)
-	return o.reg.PushIndex(ctx, idx, tags, opts...)
+	res, err := o.reg.PushIndex(ctx, idx, tags, opts...)
+	o.pushed(tags, res, err)
+	return res, err
+}
+
+// pushed forgets the tags again (answers asked during the push are not kept) and, when the push
+// succeeded, keeps that every tag holds the pushed digest.
+func (o *Caching) pushed(tags []string, res registry.Pushed, err error) {
+	o.forget(tags...)
+	if err != nil || res.Digest == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, t := range tags {
+		o.digests[t] = digestAnswer{digest: res.Digest, present: true}
+	}
 }
 
 // Platforms reads which image each platform gets from ref (never cached: it is read once, for the

@@ -2,6 +2,7 @@ package publish_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 type countingRegistry struct {
 	digests, images, pushes atomic.Int32
 	digest                  atomic.Value
+	fail                    atomic.Bool // pushes fail
 }
 
 func (c *countingRegistry) Digest(context.Context, string) (string, bool, error) {
@@ -33,6 +35,9 @@ func (c *countingRegistry) Image(context.Context, string) (published.Image, erro
 
 func (c *countingRegistry) Push(context.Context, v1.Image, []string, ...registry.PushOption) (registry.Pushed, error) {
 	c.pushes.Add(1)
+	if c.fail.Load() {
+		return registry.Pushed{}, errors.New("push refused")
+	}
 	c.digest.Store("sha256:new")
 	return registry.Pushed{Digest: "sha256:new"}, nil
 }
@@ -48,7 +53,8 @@ func (c *countingRegistry) Platforms(context.Context, string) (string, []publish
 }
 
 // TestCachingAsksOncePerRunAndForgetsOnWrite: goals asking the same reference at once share one
-// request; a push forgets the answer, so the next question asks again and sees the write.
+// request; a push replaces the answer with what it established, so the next question is answered
+// from the push without asking, and sees the write.
 func TestCachingAsksOncePerRunAndForgetsOnWrite(t *testing.T) {
 	reg := &countingRegistry{}
 	reg.digest.Store("sha256:old")
@@ -70,8 +76,16 @@ func TestCachingAsksOncePerRunAndForgetsOnWrite(t *testing.T) {
 	if _, err := c.Push(t.Context(), nil, []string{"reg/core:1"}); err != nil {
 		t.Fatal(err)
 	}
-	if d, _, _ := c.Digest(t.Context(), "reg/core:1"); d != "sha256:new" || reg.digests.Load() != 2 {
-		t.Errorf("after a push: digest %q after %d requests, want sha256:new after 2", d, reg.digests.Load())
+	if d, ok, _ := c.Digest(t.Context(), "reg/core:1"); d != "sha256:new" || !ok || reg.digests.Load() != 1 {
+		t.Errorf("after a push: digest %q (present %v) after %d requests, want sha256:new from the push, still 1 request", d, ok, reg.digests.Load())
+	}
+	// A push that fails forgets: the next question asks.
+	reg.fail.Store(true)
+	if _, err := c.Push(t.Context(), nil, []string{"reg/core:1"}); err == nil {
+		t.Fatal("the failing push succeeded")
+	}
+	if _, _, err := c.Digest(t.Context(), "reg/core:1"); err != nil || reg.digests.Load() != 2 {
+		t.Errorf("after a failed push: %d requests (err %v), want the question asked again", reg.digests.Load(), err)
 	}
 	if _, err := c.Release(t.Context(), "v1"); err == nil {
 		t.Error("a release question without GitHub was answered")

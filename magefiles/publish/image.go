@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -73,6 +74,9 @@ type ImagePushed struct {
 	src  Source
 	memo *DigestMemo
 	out  io.Writer
+	// local is the local artifact read last: Assess, Achieve and the push share it (and so one
+	// export and one compression per layer) while the image IDs stay the same.
+	local *localArtifact
 	// pushed is what Achieve pushed, so the assessment after it reports each platform's digest
 	// even when it decides by inputs (and so reads no index).
 	pushed *localDigest
@@ -101,13 +105,13 @@ func (g *ImagePushed) moving(tag string) bool {
 }
 
 // plan observes every tag and returns the tags still to write and the local digest (with each
-// platform's, for an index).
-func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDigest, err error) {
-	digests := make(map[string]string, len(g.Tags))
+// platform's, for an index), and the digest each present tag was found holding.
+func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDigest, digests map[string]string, err error) {
+	digests = make(map[string]string, len(g.Tags))
 	for _, t := range g.Tags {
 		d, present, err := g.reg.Digest(ctx, t)
 		if err != nil {
-			return nil, local, err
+			return nil, local, nil, err
 		}
 		if present {
 			digests[t] = d
@@ -120,15 +124,15 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDi
 				continue
 			}
 			if err := g.sameInputs(ctx, t); err != nil {
-				return nil, local, err
+				return nil, local, nil, err
 			}
 			satisfied++
 		}
 		if satisfied == len(g.Tags) {
 			if g.pushed != nil && g.pushed.digest == digests[g.Tags[0]] {
-				return nil, *g.pushed, nil
+				return nil, *g.pushed, digests, nil
 			}
-			return nil, localDigest{digest: digests[g.Tags[0]]}, nil
+			return nil, localDigest{digest: digests[g.Tags[0]]}, digests, nil
 		}
 	}
 	local, err = g.localDigest(ctx)
@@ -140,10 +144,10 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDi
 				all = append(all, t)
 			}
 		}
-		return all, localDigest{}, nil
+		return all, localDigest{}, digests, nil
 	}
 	if err != nil {
-		return nil, local, err
+		return nil, local, nil, err
 	}
 	for _, t := range g.Tags {
 		d, present := digests[t]
@@ -157,17 +161,17 @@ func (g *ImagePushed) plan(ctx context.Context) (missing []string, local localDi
 		default:
 			// An immutable tag holding another digest: the same inputs built elsewhere are fine.
 			if err := g.sameInputs(ctx, t); err != nil {
-				return nil, local, err
+				return nil, local, nil, err
 			}
 		}
 	}
-	return missing, local, nil
+	return missing, local, digests, nil
 }
 
 // Assess reports achieved when every tag holds the local image (or, for an immutable tag, an
 // image of the same inputs).
 func (g *ImagePushed) Assess(ctx context.Context) (goal.State, error) {
-	missing, local, err := g.plan(ctx)
+	missing, local, _, err := g.plan(ctx)
 	if err != nil {
 		return goal.State{}, err
 	}
@@ -179,7 +183,7 @@ func (g *ImagePushed) Assess(ctx context.Context) (goal.State, error) {
 
 // Achieve pushes the local image to the tags that do not hold it.
 func (g *ImagePushed) Achieve(ctx context.Context) error {
-	missing, _, err := g.plan(ctx)
+	missing, _, seen, err := g.plan(ctx)
 	if err != nil {
 		return err
 	}
@@ -193,6 +197,12 @@ func (g *ImagePushed) Achieve(ctx context.Context) error {
 	var opts []registry.PushOption
 	if len(g.MountFrom) > 0 {
 		opts = append(opts, registry.MountFrom(g.MountFrom...))
+	}
+	// What plan observed this run stands for the push's first question of each tag; the tag is
+	// still asked right before its manifest PUT.
+	for _, t := range missing {
+		d, present := seen[t]
+		opts = append(opts, registry.Observed(t, d, present))
 	}
 	push := func(tags []string, opts []registry.PushOption) (registry.Pushed, error) {
 		if a.idx != nil {
@@ -293,8 +303,12 @@ func (g *ImagePushed) readLocal(ctx context.Context) (localArtifact, error) {
 		imgs[i] = PlatformImage{Platform: l.Platform, Image: img}
 		out.ids = append(out.ids, id.String())
 	}
+	if g.local != nil && slices.Equal(g.local.ids, out.ids) {
+		return *g.local, nil // the same images: the artifact made before, digests and all
+	}
 	if len(imgs) == 1 {
 		out.img, out.key = imgs[0].Image, out.ids[0]
+		g.local = &out
 		return out, nil
 	}
 	idx, err := Index(imgs)
@@ -308,6 +322,7 @@ func (g *ImagePushed) readLocal(ctx context.Context) (localArtifact, error) {
 		fmt.Fprintf(&key, " %s=%s", l.Platform, out.ids[i])
 	}
 	out.key = key.String()
+	g.local = &out
 	return out, nil
 }
 

@@ -1,8 +1,12 @@
 package registry_test
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -58,7 +62,7 @@ func BenchmarkFirstPush(b *testing.B) {
 	p := newPlatform(b)
 	for _, mode := range []string{"set", "each-on-its-own"} {
 		b.Run(mode, func(b *testing.B) {
-			var bytesIn, reqs int64
+			var bytesIn, reqs, heads int64
 			for b.Loop() {
 				b.StopTimer()
 				reg := registrytest.New(b)
@@ -72,6 +76,7 @@ func BenchmarkFirstPush(b *testing.B) {
 				b.StopTimer()
 				bytesIn += reg.BytesIn("/blobs/uploads/")
 				reqs += int64(len(reg.Requests()))
+				heads += int64(reg.Count(http.MethodHead, "/manifests/"))
 				reg.Close()
 				b.StartTimer()
 			}
@@ -79,6 +84,7 @@ func BenchmarkFirstPush(b *testing.B) {
 			b.ReportMetric(float64(bytesIn)/n/float64(p.unique), "uploaded/unique")
 			b.ReportMetric(float64(bytesIn)/n/(1<<20), "MiB-uploaded/op")
 			b.ReportMetric(float64(reqs)/n, "requests/op")
+			b.ReportMetric(float64(heads)/n/float64(2*len(p.images)), "manifest-HEADs/tag")
 		})
 	}
 }
@@ -106,4 +112,54 @@ func BenchmarkSecondPush(b *testing.B) {
 	b.ReportMetric(float64(reqs)/n, "requests/artifact")
 	b.ReportMetric(float64(heads)/n/2, "manifest-HEADs/tag")
 	b.ReportMetric(float64(writes)/n, "writes/artifact")
+}
+
+// BenchmarkDaemonDigest computes the registry digest of an image read from the Docker daemon (an
+// 8 MiB layer of its own FROM a 4 MiB base), as Assess does for a new build: "cold" with an empty
+// layer memo (one export, every layer gzipped once), "warm" with the layers in the memo (one
+// export, nothing gzipped). It needs Docker.
+func BenchmarkDaemonDigest(b *testing.B) {
+	dc := dockerClient(b)
+	id := fmt.Sprint(time.Now().UnixNano())
+	base, app := "shiplane-registrybench/base:"+id, "shiplane-registrybench/app:"+id
+	build(b, dc, base, "FROM scratch\nCOPY f /base\n", "f", noise(b, 2<<20))
+	build(b, dc, app, "FROM "+base+"\nCOPY f /app\n", "f", noise(b, 4<<20))
+	warm := newMemo()
+	d := registry.NewDaemon(dc, registry.WithLayerMemo(warm))
+	if img, err := d.LocalImage(b.Context(), app); err != nil {
+		b.Fatal(err)
+	} else if _, err := img.Digest(); err != nil {
+		b.Fatal(err)
+	}
+	_ = d.Close()
+	for _, mode := range []string{"cold", "warm"} {
+		b.Run(mode, func(b *testing.B) {
+			var gz int64
+			for b.Loop() {
+				m := warm
+				if mode == "cold" {
+					m = newMemo()
+				}
+				d := registry.NewDaemon(dc, registry.WithLayerMemo(m), registry.OnCompress(func(string) { gz++ }))
+				img, err := d.LocalImage(b.Context(), app)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := img.Digest(); err != nil {
+					b.Fatal(err)
+				}
+				_ = d.Close()
+			}
+			b.ReportMetric(float64(gz)/float64(b.N), "gzip-passes/op")
+		})
+	}
+}
+
+// noise is n random bytes, hex-encoded (2n bytes that compress to about half).
+func noise(b *testing.B, n int) string {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		b.Fatal(err)
+	}
+	return hex.EncodeToString(buf)
 }

@@ -24,7 +24,7 @@ import (
 
 // dockerClient returns a client for the local daemon; without one the test is skipped, or fails
 // when CI=true.
-func dockerClient(t *testing.T) *client.Client {
+func dockerClient(t testing.TB) *client.Client {
 	t.Helper()
 	c, err := client.New(client.FromEnv)
 	if err == nil {
@@ -44,7 +44,7 @@ func dockerClient(t *testing.T) *client.Client {
 
 // build builds a one-file image from dockerfile with the classic builder and removes it when the
 // test ends.
-func build(t *testing.T, c *client.Client, tag, dockerfile, file, content string) {
+func build(t testing.TB, c *client.Client, tag, dockerfile, file, content string) {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)

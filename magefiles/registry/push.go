@@ -24,6 +24,13 @@ type PushOption func(*pushOptions)
 type pushOptions struct {
 	mountFrom []string
 	overwrite bool
+	readBack  bool
+	observed  map[string]observation
+}
+
+type observation struct {
+	digest  string
+	present bool
 }
 
 // MountFrom names repositories ("registry/repository", or a reference in it) that may already hold
@@ -41,6 +48,27 @@ func MountFrom(repos ...string) PushOption {
 // Default: Push refuses with *TagExistsError before writing anything, and with
 // *ConcurrentWriteError when the tag is written by someone else during the push.
 func AllowOverwrite() PushOption { return func(o *pushOptions) { o.overwrite = true } }
+
+// Observed tells Push what the caller found at tag (as given to Push) earlier in this run: the
+// digest it held, or that it was absent. Push then takes that answer instead of asking the tag
+// first (one manifest HEAD fewer): a tag observed holding the image is left alone, one observed
+// holding another image is a *TagExistsError before any write unless AllowOverwrite, and one
+// observed absent is written, still asked right before its manifest PUT (a tag written since is
+// then refused, as *ConcurrentWriteError, after the blobs went up). Default: every tag is asked.
+func Observed(tag, digest string, present bool) PushOption {
+	return func(o *pushOptions) {
+		if o.observed == nil {
+			o.observed = map[string]observation{}
+		}
+		o.observed[tag] = observation{digest: digest, present: present}
+	}
+}
+
+// ReadBack makes Push read each tag it may not overwrite back right after its manifest PUT (one
+// manifest HEAD more per tag), so that another push writing the tag within that round trip is
+// reported as *ConcurrentWriteError (AfterPut). Default: no read-back; a write by someone else
+// after our PUT goes unreported (last writer wins, as with any registry without tag immutability).
+func ReadBack() PushOption { return func(o *pushOptions) { o.readBack = true } }
 
 // Pushed is the outcome of a Push.
 type Pushed struct {
@@ -67,16 +95,18 @@ func (c *Client) PushLocal(ctx context.Context, src Local, local string, tags []
 }
 
 // Push makes every tag in tags ("registry/repository:tag") point at img. It first asks each tag
-// (one manifest HEAD): tags already holding img are left alone, so pushing unchanged content
-// writes nothing; a tag holding another image makes Push fail with *TagExistsError before any
-// write, unless AllowOverwrite. Then, per repository, it uploads the blobs the repository lacks
-// (mounting those known to be elsewhere on the registry), and then puts the manifest once per tag.
+// (one manifest HEAD, or the caller's answer from Observed): tags already holding img are left
+// alone, so pushing unchanged content writes nothing; a tag holding another image makes Push fail
+// with *TagExistsError before any write, unless AllowOverwrite. Then, per repository, it uploads
+// the blobs the repository lacks (mounting those known to be elsewhere on the registry), and then
+// puts the manifest once per tag.
 //
-// A tag it may not overwrite is asked again right before its manifest PUT and read back right
-// after it (one manifest HEAD each), so another push of the same tag during the upload is refused,
-// and one right after the PUT is reported, both as *ConcurrentWriteError: a first push of one such
-// tag makes three manifest HEADs. The window left is the one round trip between that last check
-// and the PUT (OCI has no conditional PUT); registry-side tag immutability closes it.
+// A tag it may not overwrite is asked again right before its manifest PUT (one manifest HEAD), so
+// another push of the same tag during the upload is refused as *ConcurrentWriteError: a first push
+// of one such tag makes two manifest HEADs, or one with Observed. What is not caught: a write in
+// the one round trip between that last check and our PUT (OCI has no conditional PUT), and a write
+// after our PUT, which replaces ours unreported unless ReadBack; registry-side tag immutability
+// closes both.
 //
 // A failure names the tag; on failure, Pushed lists the tags written before it.
 func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...PushOption) (Pushed, error) {
@@ -91,10 +121,10 @@ func (c *Client) Push(ctx context.Context, img v1.Image, tags []string, opts ...
 }
 
 // PushIndex makes every tag in tags point at the image index idx, with Push's guarantees: each
-// tag is asked first (a tag already holding idx is left alone, so pushing an unchanged index makes
-// one manifest HEAD per tag and writes nothing; a tag holding anything else is a *TagExistsError
-// before any write, unless AllowOverwrite), asked again right before its manifest PUT and read back
-// after it (*ConcurrentWriteError). Per repository, every image of the index has its blobs
+// tag is asked first, unless Observed (a tag already holding idx is left alone, so pushing an
+// unchanged index makes one manifest HEAD per tag and writes nothing; a tag holding anything else
+// is a *TagExistsError before any write, unless AllowOverwrite), and asked again right before its
+// manifest PUT (*ConcurrentWriteError; with ReadBack also read back after it). Per repository, every image of the index has its blobs
 // uploaded (or mounted, see MountFrom) and its manifest put by digest before the index is put
 // by tag, so a tag never names an index whose images are missing. Pushed.Digest is the index's
 // digest. An index that holds another index is refused: shiplane pushes one level.
@@ -154,7 +184,7 @@ func (c *Client) push(ctx context.Context, a pushable, tags []string, opts []Pus
 	// allowed to move.
 	var todo []int
 	for i, t := range parsed {
-		have, present, err := c.digest(ctx, t)
+		have, present, err := c.observed(ctx, po, tags[i], t)
 		if err != nil {
 			return out, safe(fmt.Errorf("pushing to %s: checking the tag: %w", tags[i], err))
 		}
@@ -193,7 +223,7 @@ func (c *Client) push(ctx context.Context, a pushable, tags []string, opts []Pus
 			}
 			uploaded[repo.Name()] = true
 		}
-		put, err := c.putTag(pctx, p, t, tags[i], a.top, out.Digest, po.overwrite)
+		put, err := c.putTag(pctx, p, t, tags[i], a.top, out.Digest, po.overwrite, po.readBack)
 		if err != nil {
 			c.collect(&out, ps)
 			var cw *ConcurrentWriteError
@@ -286,11 +316,20 @@ func (c *Client) upload(ctx context.Context, p *remote.Pusher, img v1.Image, rep
 	return first
 }
 
-// putTag points t (ref as the caller wrote it) at img (an image or an index), whose digest is want, with one manifest
-// PUT. Unless overwrite, it asks the tag right before the PUT and reads it back right after: a tag
-// holding another image then is a *ConcurrentWriteError, and one found already holding img is not
-// written (put is false). put reports whether the PUT was made.
-func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref string, img remote.Taggable, want string, overwrite bool) (put bool, err error) {
+// observed is what the caller told Push of the tag (Observed), else one manifest HEAD.
+func (c *Client) observed(ctx context.Context, po pushOptions, ref string, t name.Tag) (string, bool, error) {
+	if o, ok := po.observed[ref]; ok {
+		return o.digest, o.present, nil
+	}
+	return c.digest(ctx, t)
+}
+
+// putTag points t (ref as the caller wrote it) at img (an image or an index), whose digest is
+// want, with one manifest PUT. Unless overwrite, it asks the tag right before the PUT, and with
+// readBack reads it back right after: a tag holding another image then is a
+// *ConcurrentWriteError, and one found already holding img is not written (put is false). put
+// reports whether the PUT was made.
+func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref string, img remote.Taggable, want string, overwrite, readBack bool) (put bool, err error) {
 	if !overwrite {
 		have, present, err := c.digest(ctx, t)
 		switch {
@@ -306,7 +345,7 @@ func (c *Client) putTag(ctx context.Context, p *remote.Pusher, t name.Tag, ref s
 		c.forget(t.Context())
 		return false, classify(t.RegistryStr(), err)
 	}
-	if overwrite {
+	if overwrite || !readBack {
 		return true, nil
 	}
 	have, present, err := c.digest(ctx, t)

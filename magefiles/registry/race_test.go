@@ -103,18 +103,30 @@ func TestSameImageWrittenDuringTheUploadIsFine(t *testing.T) {
 	}
 }
 
-// TestTagWrittenRightAfterOurPutIsReported: someone writes the tag between our manifest PUT and
-// its read-back; the read-back sees it and the push fails, naming both digests.
-func TestTagWrittenRightAfterOurPutIsReported(t *testing.T) {
-	ctx := t.Context()
-	ours := labelled(t, nil, 1024, 1, nil)
-	theirs := labelled(t, nil, 100, 1, nil)
-	var ref string
-	reg := registrytest.New(t, registrytest.WithMiddleware(
-		registrytest.Hook(registrytest.After, http.MethodPut, "/v2/core/manifests/1.0.0", foreignPush(t, &ref, theirs))))
-	ref = reg.Ref("core:1.0.0")
+// afterPut is a push of ours to core:1.0.0 (and core:1.0) while someone else writes theirs to
+// core:1.0.0 right after our manifest PUT.
+type afterPut struct {
+	reg          *registrytest.Registry
+	ref          string
+	ours, theirs v1.Image
+	p            registry.Pushed
+	err          error
+}
 
-	p, err := newClient().Push(ctx, ours, []string{ref, reg.Ref("core:1.0")})
+func writtenRightAfterOurPut(t *testing.T, opts ...registry.PushOption) afterPut {
+	a := afterPut{ours: labelled(t, nil, 1024, 1, nil), theirs: labelled(t, nil, 100, 1, nil)}
+	a.reg = registrytest.New(t, registrytest.WithMiddleware(
+		registrytest.Hook(registrytest.After, http.MethodPut, "/v2/core/manifests/1.0.0", foreignPush(t, &a.ref, a.theirs))))
+	a.ref = a.reg.Ref("core:1.0.0")
+	a.p, a.err = newClient().Push(t.Context(), a.ours, []string{a.ref, a.reg.Ref("core:1.0")}, opts...)
+	return a
+}
+
+// TestTagWrittenRightAfterOurPutIsReported: someone writes the tag between our manifest PUT and
+// its read-back (ReadBack); the read-back sees it and the push fails, naming both digests.
+func TestTagWrittenRightAfterOurPutIsReported(t *testing.T) {
+	a := writtenRightAfterOurPut(t, registry.ReadBack())
+	reg, ref, p, err, ours, theirs := a.reg, a.ref, a.p, a.err, a.ours, a.theirs
 	var cw *registry.ConcurrentWriteError
 	if !errors.As(err, &cw) {
 		t.Fatalf("err = %v, want *ConcurrentWriteError\n%s", err, reg.Dump())
@@ -140,6 +152,18 @@ func TestTagWrittenRightAfterOurPutIsReported(t *testing.T) {
 	}
 }
 
+// TestTagWrittenRightAfterOurPutGoesUnreportedWithoutReadBack is what Push's doc says it does not
+// catch by default: a write after our PUT replaces ours, and the push reports the tag written.
+func TestTagWrittenRightAfterOurPutGoesUnreportedWithoutReadBack(t *testing.T) {
+	a := writtenRightAfterOurPut(t)
+	if a.err != nil || len(a.p.Written) != 2 {
+		t.Fatalf("push: %+v, %v\n%s", a.p, a.err, a.reg.Dump())
+	}
+	if got := held(t, a.ref); got != digestOf(t, a.theirs) {
+		t.Errorf("%s holds %s, want theirs %s (the last writer)", a.ref, got, digestOf(t, a.theirs))
+	}
+}
+
 // TestReadBackThatCannotTellFails: a read-back that gets no answer does not count as success.
 func TestReadBackThatCannotTellFails(t *testing.T) {
 	ctx := t.Context()
@@ -157,27 +181,39 @@ func TestReadBackThatCannotTellFails(t *testing.T) {
 		})
 	}
 	reg := registrytest.New(t, registrytest.WithMiddleware(mw))
-	_, err := newClient().Push(ctx, labelled(t, nil, 100, 1, nil), []string{reg.Ref("core:1.0.0")})
+	_, err := newClient().Push(ctx, labelled(t, nil, 100, 1, nil), []string{reg.Ref("core:1.0.0")}, registry.ReadBack())
 	var cw *registry.ConcurrentWriteError
 	if err == nil || errors.As(err, &cw) || !strings.Contains(err.Error(), "reading the tag back") {
 		t.Fatalf("err = %v, want a failed read-back", err)
 	}
 }
 
-// TestFirstPushRequestBudget: a first push asks a tag it may not overwrite three times (once to
-// decide, once right before its PUT, once to read it back), and a moving tag once.
+// TestFirstPushRequestBudget: a first push asks a tag it may not overwrite twice (once to decide,
+// once right before its PUT), once when the caller passes what it observed, three times with
+// ReadBack; a moving tag once, or never when observed.
 func TestFirstPushRequestBudget(t *testing.T) {
 	ctx := t.Context()
 	for _, c := range []struct {
 		name      string
 		tags      []string
-		opts      []registry.PushOption
+		opts      func(reg *registrytest.Registry) []registry.PushOption
 		heads     int
 		blobHeads int
 	}{
-		{"one tag", []string{"core:1.0.0"}, nil, 3, 2},
-		{"two tags", []string{"core:1.0.0", "core:1.0.0-gabc"}, nil, 6, 2},
-		{"one moving tag", []string{"core:latest"}, []registry.PushOption{registry.AllowOverwrite()}, 1, 2},
+		{"one tag", []string{"core:1.0.0"}, nil, 2, 2},
+		{"two tags", []string{"core:1.0.0", "core:1.0.0-gabc"}, nil, 4, 2},
+		{"one tag observed absent", []string{"core:1.0.0"}, func(reg *registrytest.Registry) []registry.PushOption {
+			return []registry.PushOption{registry.Observed(reg.Ref("core:1.0.0"), "", false)}
+		}, 1, 2},
+		{"one tag read back", []string{"core:1.0.0"}, func(*registrytest.Registry) []registry.PushOption {
+			return []registry.PushOption{registry.ReadBack()}
+		}, 3, 2},
+		{"one moving tag", []string{"core:latest"}, func(*registrytest.Registry) []registry.PushOption {
+			return []registry.PushOption{registry.AllowOverwrite()}
+		}, 1, 2},
+		{"one moving tag observed elsewhere", []string{"core:latest"}, func(reg *registrytest.Registry) []registry.PushOption {
+			return []registry.PushOption{registry.AllowOverwrite(), registry.Observed(reg.Ref("core:latest"), "sha256:"+strings.Repeat("0", 64), true)}
+		}, 0, 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			reg := registrytest.New(t)
@@ -185,7 +221,11 @@ func TestFirstPushRequestBudget(t *testing.T) {
 			for _, tag := range c.tags {
 				refs = append(refs, reg.Ref(tag))
 			}
-			p, err := newClient().Push(ctx, labelled(t, nil, 1024, 1, nil), refs, c.opts...)
+			var opts []registry.PushOption
+			if c.opts != nil {
+				opts = c.opts(reg)
+			}
+			p, err := newClient().Push(ctx, labelled(t, nil, 1024, 1, nil), refs, opts...)
 			if err != nil || len(p.Written) != len(refs) {
 				t.Fatalf("push: %+v, %v", p, err)
 			}

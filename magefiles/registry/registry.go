@@ -3,9 +3,9 @@
 //
 // It decides nothing: callers ask Digest or Image first and skip or refuse; Push itself only adds
 // one safety net, refusing to move a tag that already points at another digest (see
-// AllowOverwrite). It asks again right before the tag's manifest PUT and reads the tag back right
-// after, so another push of the same tag during ours is refused or reported
-// (*ConcurrentWriteError) instead of silently replaced; a one-round-trip window is left. Blobs
+// AllowOverwrite). It asks again right before the tag's manifest PUT, so another push of the same
+// tag during our upload is refused (*ConcurrentWriteError) instead of silently replaced; a
+// one-round-trip window is left, and a write after our PUT is reported only with ReadBack. Blobs
 // already in the target repository are never sent again, and a blob the client knows to be in
 // another repository of the same registry (it pushed it there, or MountFrom says so) is
 // cross-repository mounted instead of uploaded.
