@@ -78,12 +78,17 @@ func (r *releaseRun) services(tag string) *releaseServices {
 		http: &http.Client{Timeout: 30 * time.Second}, out: r.cl.out}
 }
 
-// loadPipeline loads the release file with the lane's kinds and the default after_publish goal;
-// nil when the policy's file does not exist. validate loads it only to check and list it
-// (pipeline.ValidateOnly: no sh! command runs).
-func (r *releaseRun) loadPipeline(ctx context.Context, svc *releaseServices, validate bool) (*pipeline.Pipeline, error) {
-	p, err := r.ws.loadPipeline(ctx, r.policy.ReleaseFile, validate,
-		pipeline.WithProgress(r.cl.out), pipeline.WithRedactor(r.cl.red), pipeline.WithServices(svc))
+// pipelineOptions are the run's options for loading the release file: its progress, its
+// redactor, and svc for the lane's kinds.
+func (r *releaseRun) pipelineOptions(svc *releaseServices) []pipeline.Option {
+	return []pipeline.Option{pipeline.WithProgress(r.cl.out), pipeline.WithRedactor(r.cl.red), pipeline.WithServices(svc)}
+}
+
+// loadPipeline loads the release file to run it, with the lane's kinds and the default
+// after_publish goal; nil when the policy's file does not exist. (The plan loads it to check and
+// list it: MakePlan.)
+func (r *releaseRun) loadPipeline(ctx context.Context, svc *releaseServices) (*pipeline.Pipeline, error) {
+	p, err := r.ws.loadPipeline(ctx, r.policy.ReleaseFile, false, r.pipelineOptions(svc)...)
 	if err != nil || p == nil {
 		return nil, err
 	}
@@ -93,9 +98,12 @@ func (r *releaseRun) loadPipeline(ctx context.Context, svc *releaseServices, val
 	return p, nil
 }
 
-// loadPipeline loads file (nil when it does not exist) with the lane's kinds and the default
+// loadPipeline loads file (nil when it is "" or does not exist) with the lane's kinds and the default
 // after_publish goal "published artifacts verified".
 func (w *Workspace) loadPipeline(ctx context.Context, file string, validate bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
+	if file == "" {
+		return nil, nil
+	}
 	if _, err := os.Stat(w.Path(file)); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -28,6 +28,9 @@ type releaseRun struct {
 	cache  *publish.Caching
 	tags   *publish.RemoteTags
 	remote map[string]string
+	// memo is this machine's memory of digests (verified identities, local images' registry
+	// digests, compressed layers), one for the run.
+	memo *publish.DigestMemo
 }
 
 // openRelease connects to the release registry, chart repository, git remote and GitHub. Every
@@ -60,15 +63,19 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseR
 		return nil, cl.red.Error(err)
 	}
 	tags := publish.NewRemoteTags(w.Repo, Remote).Seed(remote)
-	return &releaseRun{ws: w, policy: p, cl: cl, tags: tags, remote: remote,
-		cache: publish.NewCaching(cl.reg, cl.charts, tags, gh).WithIdentities(publish.NewDigestMemo(w.Env.memoDir()))}, nil
+	memo := publish.NewDigestMemo(w.Env.memoDir())
+	return &releaseRun{ws: w, policy: p, cl: cl, tags: tags, remote: remote, memo: memo,
+		cache: publish.NewCaching(cl.reg, cl.charts, tags, gh).WithIdentities(memo)}, nil
 }
 
 // plan observes and decides the release of tag.
 func (r *releaseRun) plan(ctx context.Context, tag string, released bool) (*plan.Plan, error) {
-	pl, err := r.ws.MakePlan(ctx, r.policy, r.cache, r.remote, tag, released)
+	pl, err := r.ws.MakePlan(ctx, r.policy, r.cache, r.remote, tag, released, r.pipelineOptions(r.services(tag))...)
 	if err != nil {
 		return nil, r.cl.red.Error(err)
+	}
+	if err := r.cl.registerMasks(); err != nil { // the release file's own secrets
+		return nil, err
 	}
 	return pl, nil
 }
@@ -98,14 +105,6 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	pl, err := r.plan(ctx, tag, false)
 	if err != nil {
 		return err
-	}
-	// The release file is checked as releaseAll would load it, without running its sh! commands.
-	// A file that does not load is already among the plan's refusals (MakePlan checks it the same
-	// way), so the plan is printed with it and without a pipeline.
-	if pipe, err := r.loadPipeline(ctx, r.services(tag), true); err == nil {
-		listPipeline(pl, r.policy.ReleaseFile, pipe)
-	} else if pl.Err() == nil {
-		return r.cl.red.Error(err)
 	}
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
@@ -192,12 +191,6 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	}
 	out := r.cl.out
 	svc := r.services(tag)
-	listed, err := r.loadPipeline(ctx, svc, true)
-	if err != nil {
-		fmt.Fprint(out, pl.String())
-		return r.cl.red.Error(err)
-	}
-	listPipeline(pl, r.policy.ReleaseFile, listed)
 	fmt.Fprint(out, pl.String())
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
@@ -212,7 +205,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// The release file, loaded to run: the goals the plan listed, with their references resolved.
-	pipe, err := r.loadPipeline(ctx, svc, false)
+	pipe, err := r.loadPipeline(ctx, svc)
 	if err != nil {
 		return r.cl.red.Error(err)
 	}
@@ -255,7 +248,7 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 			return err
 		}
 		mk.daemon = d
-		src := ws.localImages(d.API(), publish.NewDigestMemo(ws.Env.memoDir()))
+		src := ws.localImages(d.API(), r.memo)
 		defer src.Close()
 		mk.src = src
 		mk.buildOpts = []build.Option{build.WithProgress(out)}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/shiplane/shiplane/magefiles/guard"
+	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
@@ -51,8 +52,9 @@ func (w *Workspace) releaseFacts(ctx context.Context, facts *guard.Facts, tag st
 // MakePlan gathers the facts, observes what is published (every question at once, into a
 // snapshot) and decides the release under policy p. remote is the release remote's tags (name →
 // commit); st answers the rest. released is true when the release is to run now (releaseAll):
-// the tag must then be on the remote at HEAD.
-func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, remote map[string]string, tag string, released bool) (*plan.Plan, error) {
+// the tag must then be on the remote at HEAD. The release file is checked and listed in the plan,
+// loaded with pipeOpts and pipeline.ValidateOnly (no sh! command runs).
+func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, remote map[string]string, tag string, released bool, pipeOpts ...pipeline.Option) (*plan.Plan, error) {
 	facts, err := w.facts(ctx, remote)
 	if err != nil {
 		return nil, err
@@ -81,16 +83,23 @@ func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, 
 	if err != nil {
 		in.Refusals = append(in.Refusals, err)
 	}
-	// A malformed release file is found here, by releasePlan and tagRelease, never first by
-	// releaseAll after the tag is pushed.
-	if err := w.validateReleaseFile(ctx, p.ReleaseFile); err != nil {
+	// The release file, loaded once to check and list it (no sh! command runs): a malformed one is
+	// a refusal here, by releasePlan and tagRelease, never first found by releaseAll after the tag
+	// is pushed; a good one is listed in the plan, as releaseAll runs it.
+	pipe, err := w.loadPipeline(ctx, p.ReleaseFile, true, pipeOpts...)
+	if err != nil {
 		in.Refusals = append(in.Refusals, err)
 	}
 	snap, err := published.Observe(ctx, st, in.Query(), 0)
 	if err != nil {
 		return nil, err
 	}
-	return plan.Make(in, snap)
+	pl, err := plan.Make(in, snap)
+	if err != nil {
+		return nil, err
+	}
+	listPipeline(pl, p.ReleaseFile, pipe)
+	return pl, nil
 }
 
 // tagPlacement checks that HEAD is the release tag's commit, locally and on the remote.

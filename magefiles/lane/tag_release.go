@@ -112,12 +112,6 @@ func (w *Workspace) tagReleaseChecks(ctx context.Context, tag string) error {
 // references without running any sh! command (pipeline.ValidateOnly); no release file ("" or a
 // file that does not exist) is nothing to check.
 func (w *Workspace) validateReleaseFile(ctx context.Context, file string) error {
-	if file == "" {
-		return nil
-	}
-	if _, err := os.Stat(w.Path(file)); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	_, err := w.loadPipeline(ctx, file, true)
 	return err
 }
@@ -127,7 +121,7 @@ func (w *Workspace) validateReleaseFile(ctx context.Context, file string) error 
 func (r *releaseRun) verifyLocally(ctx context.Context) error {
 	ws := r.ws
 	var verify []*goal.Node
-	p, err := r.loadPipeline(ctx, nil, false)
+	p, err := r.loadPipeline(ctx, nil)
 	if err != nil {
 		return r.cl.red.Error(&RefusedError{Lane: TagReleaseCheck, Err: err})
 	}
