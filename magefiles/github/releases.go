@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -63,6 +64,8 @@ type AssetDetail struct {
 	State string
 	// Digest is GitHub's "sha256:<hex>" of the content, when the server reports one.
 	Digest string
+	// CreatedAt is when GitHub created the asset: set by GitHub, not by the uploader.
+	CreatedAt time.Time
 }
 
 // ReleaseRef names a release.
@@ -298,7 +301,7 @@ func (c *Client) detail(ctx context.Context, rel *gh.RepositoryRelease) (Release
 func assetDetail(a *gh.ReleaseAsset) AssetDetail {
 	return AssetDetail{
 		ID: a.GetID(), Name: a.GetName(), Label: a.GetLabel(), ContentType: a.GetContentType(),
-		Size: int64(a.GetSize()), State: a.GetState(), Digest: a.GetDigest(),
+		Size: int64(a.GetSize()), State: a.GetState(), Digest: a.GetDigest(), CreatedAt: a.GetCreatedAt().Time,
 	}
 }
 

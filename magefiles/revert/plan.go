@@ -25,6 +25,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/publish"
+	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
 // MarkerAsset is the asset a revert attaches to the release before it deletes anything: a re-run
@@ -32,7 +33,7 @@ import (
 const MarkerAsset = "revert-started.json"
 
 // DefaultWindow is the revert window when Input.Window is zero.
-const DefaultWindow = time.Hour
+const DefaultWindow = settings.DefaultRevertWindow
 
 // Input is everything a revert decision is made from.
 type Input struct {
@@ -98,7 +99,12 @@ func Decide(in Input) *Plan {
 	}
 	p.Found, p.Release = true, own.PublishedRelease
 	p.Deadline = own.PublishedAt.Add(in.Window)
-	_, p.Resuming = own.Asset(MarkerAsset)
+	// A revert started (its marker attached) finishes even after the window closed. Only a marker
+	// GitHub says was created within the window counts: anyone who can edit the release can
+	// upload one later, and that must not open the window again.
+	if a, ok := own.Asset(MarkerAsset); ok {
+		p.Resuming = a.Uploaded() && !a.CreatedAt.After(p.Deadline)
+	}
 	if !p.Resuming && in.Now.After(p.Deadline) {
 		p.Refusals = append(p.Refusals, &OutsideWindowError{Tag: in.Tag, PublishedAt: own.PublishedAt, Window: in.Window, Now: in.Now, Settings: in.Settings})
 	}

@@ -48,3 +48,29 @@ func TestDecideWithoutARecord(t *testing.T) {
 		t.Errorf("no such release: found %v, err %v", p.Found, p.Err())
 	}
 }
+
+// TestDecideTrustsOnlyAMarkerMadeInTheWindow: a revert marker (revert-started.json) lets a revert
+// finish after the window only when GitHub created it within the window and its upload finished;
+// one uploaded later by anyone who can edit the release, or never finished, opens nothing.
+func TestDecideTrustsOnlyAMarkerMadeInTheWindow(t *testing.T) {
+	published := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	comps := []publish.ReleasedComponent{{Name: "core", Version: "2.0.0", Image: "reg/rel/core:2.0.0", ImageDigest: "sha256:c"}}
+	m := &publish.ReleaseManifest{Tag: "v2.0.0", Components: comps, FirstPublished: []publish.ReleasedArtifact{}}
+	for name, tc := range map[string]struct {
+		marker  github.AssetDetail
+		refused bool
+	}{
+		"made in the window":         {github.AssetDetail{Name: revert.MarkerAsset, State: "uploaded", CreatedAt: published.Add(30 * time.Minute)}, false},
+		"uploaded after the window":  {github.AssetDetail{Name: revert.MarkerAsset, State: "uploaded", CreatedAt: published.Add(3 * time.Hour)}, true},
+		"an upload that never ended": {github.AssetDetail{Name: revert.MarkerAsset, State: "starter", CreatedAt: published.Add(30 * time.Minute)}, true},
+	} {
+		rel := github.PublishedRelease{ReleaseDetail: github.ReleaseDetail{Present: true, ID: 7, Tag: "v2.0.0", Assets: []github.AssetDetail{tc.marker}}, PublishedAt: published}
+		in := revert.Input{Tag: "v2.0.0", Now: published.Add(5 * time.Hour), TagName: tagName,
+			History: []publish.PastRelease{{PublishedRelease: rel, Manifest: m}}}
+		p := revert.Decide(in)
+		var ow *revert.OutsideWindowError
+		if got := errors.As(p.Err(), &ow); got != tc.refused {
+			t.Errorf("%s: refused outside the window = %v, want %v (err %v)", name, got, tc.refused, p.Err())
+		}
+	}
+}
