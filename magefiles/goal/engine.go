@@ -222,8 +222,8 @@ func (r *run) finish(ctx context.Context, i int) {
 		<-r.done[j]
 		switch r.res[j].Status {
 		case Failed, Blocked:
-			if r.res[j].Optional {
-				continue // an optional goal blocks nothing
+			if r.res[j].Optional && r.res[j].Status == Failed {
+				continue // an optional goal's own failure blocks nothing; what blocked it still blocks
 			}
 			blockers = append(blockers, r.res[j].label())
 		case NewlyAchieved:

@@ -394,3 +394,19 @@ func TestOptionalFailureBlocksNothingAndFailsNothing(t *testing.T) {
 		t.Errorf("JSON report does not mark the optional goal: %v\n%s", err, buf.String())
 	}
 }
+
+// TestAnOptionalGoalPassesOnWhatBlockedIt: an optional goal blocked by a required failure does not
+// let the goals after it run: only its own failure is forgiven, not the one upstream.
+func TestAnOptionalGoalPassesOnWhatBlockedIt(t *testing.T) {
+	req := goaltest.NewFake("required")
+	req.AchieveErr = errors.New("publish failed")
+	opt := goaltest.NewFake("notify")
+	after := goaltest.NewFake("after")
+	nReq := node("c", req)
+	nOpt := &goal.Node{Component: "after-publish", Goal: opt, Optional: true, After: []*goal.Node{nReq}}
+	nAfter := &goal.Node{Component: "after-publish", Goal: after, After: []*goal.Node{nOpt}}
+	r := goal.New().Run(t.Context(), []*goal.Node{nReq, nOpt, nAfter})
+	if r.Results[1].Status != goal.Blocked || r.Results[2].Status != goal.Blocked || after.Achieved.Load() != 0 {
+		t.Errorf("after a required failure: %s; %s (achieved %d times)", r.Results[1].Line(), r.Results[2].Line(), after.Achieved.Load())
+	}
+}
