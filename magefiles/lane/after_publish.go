@@ -21,6 +21,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/identity"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/published"
 )
 
@@ -119,6 +120,13 @@ func (g *publishedArtifacts) Achieve(ctx context.Context) error {
 		if c.Image == "" {
 			continue
 		}
+		// release-manifest.json is editable by anyone who can edit the release: the image it
+		// names must be the one this repository publishes for the component, never anything else.
+		if want := svc.releaseImage(c.Name); c.Image != want {
+			problems = append(problems, fmt.Sprintf("image %s: %s lists it for %s, whose release image is %q: the asset was edited, or it is another release's",
+				c.Image, publish.ManifestAsset, c.Name, want))
+			continue
+		}
 		p, err := svc.checkImage(ctx, c)
 		if err != nil {
 			return err
@@ -136,6 +144,17 @@ func (g *publishedArtifacts) Achieve(ctx context.Context) error {
 	g.passed = true
 	g.mu.Unlock()
 	return nil
+}
+
+// releaseImage is the reference the release publishes component's image under (version tag),
+// from this repository's own components file; "" for a component it does not have or without an
+// image.
+func (s *releaseServices) releaseImage(component string) string {
+	mc := s.ws.Manifest.Component(component)
+	if mc == nil || mc.Image == nil {
+		return ""
+	}
+	return s.ws.ImageRepository(s.ws.ReleasePolicy(), mc) + ":" + mc.Version
 }
 
 // checkImage pulls one component's image back by digest and compares it with the manifest.
@@ -167,11 +186,7 @@ func (s *releaseServices) checkImage(ctx context.Context, c ReleasedComponent) (
 	if img.Inputs != c.Inputs {
 		problems = append(problems, fmt.Sprintf("image %s: its platforms carry inputs %q, the release published %q", byDigest, img.Inputs, c.Inputs))
 	}
-	_, plats, err := s.reg.Platforms(ctx, byDigest)
-	if err != nil {
-		return nil, fmt.Errorf("reading the platforms of %s: %w", byDigest, err)
-	}
-	if got, want := platformList(plats), platformList(c.ImagePlatforms); got != want {
+	if got, want := platformList(img.Platforms), platformList(c.ImagePlatforms); got != want {
 		problems = append(problems, fmt.Sprintf("image %s: platforms %s, the release published %s", byDigest, got, want))
 	}
 	d, present, err := s.reg.Digest(ctx, c.Image)
