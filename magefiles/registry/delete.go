@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
@@ -44,15 +43,9 @@ func (c *Client) DeleteManifest(ctx context.Context, ref, digest string) error {
 		return fmt.Errorf("deleting %s: not a registry/repository:tag reference: %w", ref, err)
 	}
 	repo := r.Context()
-	d, err := name.NewDigest(repo.Name()+"@"+digest, name.StrictValidation)
+	d, err := c.parse(repo.Name() + "@" + digest)
 	if err != nil {
 		return fmt.Errorf("deleting %s: digest %q: %w", ref, digest, err)
-	}
-	if c.o.insecure(repo.RegistryStr()) {
-		d, err = name.NewDigest(repo.Name()+"@"+digest, name.StrictValidation, name.Insecure)
-		if err != nil {
-			return fmt.Errorf("deleting %s: digest %q: %w", ref, digest, err)
-		}
 	}
 	err = remote.Delete(d, append(c.remoteOptions(), remote.WithContext(ctx))...)
 	switch {
