@@ -39,7 +39,10 @@ func (l *Launcher) compile(ctx context.Context, entry, bin string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(filepath.Dir(work))
+	defer func() {
+		_ = os.RemoveAll(filepath.Dir(work))
+		_ = os.Remove(filepath.Join(l.root, ".shiplane")) // only when empty
+	}()
 
 	tmp, err := os.MkdirTemp(l.cache, "tmp-")
 	if err != nil {
