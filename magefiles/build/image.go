@@ -183,7 +183,7 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 		return img, verdict{detail: fmt.Sprintf("%s is a %s image, want %s", ref, describe(img.Platform), want)}, nil
 	}
 	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
-		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
+		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, shortKey(got), shortKey(string(g.spec.Key)))}, nil
 	}
 	if got := img.Labels[identity.LabelRevision]; g.spec.Clean && strings.HasSuffix(got, "-dirty") {
 		return img, verdict{detail: fmt.Sprintf("%s was built from uncommitted edits (revision %q); the inputs are committed now", ref, got)}, nil
@@ -199,6 +199,15 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 		return docker.Image{}, verdict{}, err
 	}
 	return img, verdict{built: true, latest: found && latest.ID == img.ID}, nil
+}
+
+// shortKey is an input key as the reports show hashes: the algorithm and 12 hex digits.
+func shortKey(k string) string {
+	algo, hex, ok := strings.Cut(k, ":")
+	if !ok || len(hex) <= 12 {
+		return k
+	}
+	return algo + ":" + hex[:12]
 }
 
 // samePlatform compares an image config's platform with a target, as registries do: an arm64
