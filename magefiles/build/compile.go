@@ -28,7 +28,9 @@ type Binary struct {
 	Platform platform.Platform
 }
 
-// Compiler turns a main package into a binary, streaming its output to progress.
+// Compiler turns a main package into a binary, streaming its output to progress. A compiler that
+// wrote its output to progress says so in its error (CompileError.Shown), so the message is not
+// repeated.
 type Compiler interface {
 	Compile(ctx context.Context, b Binary, progress io.Writer) error
 }
@@ -76,24 +78,32 @@ type CompileError struct {
 	Main string
 	// Output is the tail of what the compiler printed.
 	Output string
-	Err    error
+	// Shown says Output was written to the compiler's progress writer already: the error's text
+	// then leaves it out and says it is above, so a compile error is printed once.
+	Shown bool
+	Err   error
 }
 
 func (e *CompileError) Error() string {
 	out := strings.TrimSpace(e.Output)
-	if out == "" {
+	switch {
+	case out == "":
 		return fmt.Sprintf("go build %s: %v", e.Main, e.Err)
+	case e.Shown:
+		return fmt.Sprintf("go build %s: %v (the compiler's output is above)", e.Main, e.Err)
 	}
 	return fmt.Sprintf("go build %s: %v:\n%s", e.Main, e.Err, out)
 }
 
 func (e *CompileError) Unwrap() error { return e.Err }
 
-// Compile runs go build in b.Dir.
+// Compile runs go build in b.Dir, writing the command and the compiler's output to progress (nil
+// or io.Discard: the output is kept only in the error).
 func (g *GoCompiler) Compile(ctx context.Context, b Binary, progress io.Writer) error {
 	if progress == nil {
 		progress = io.Discard
 	}
+	shown := progress != io.Discard
 	args := []string{"build", "-trimpath", "-ldflags", "-s -w -X main.version=" + b.Version, "-o", b.Output, b.Main}
 	fmt.Fprintf(progress, "go %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, g.goCmd, args...)
@@ -106,7 +116,7 @@ func (g *GoCompiler) Compile(ctx context.Context, b Binary, progress io.Writer) 
 		if ctx.Err() != nil {
 			return fmt.Errorf("go build %s: %w", b.Main, ctx.Err())
 		}
-		return &CompileError{Main: b.Main, Output: tail.String(), Err: err}
+		return &CompileError{Main: b.Main, Output: tail.String(), Shown: shown, Err: err}
 	}
 	return nil
 }

@@ -92,6 +92,7 @@ type ImageBuilt struct {
 	progress io.Writer
 	tempDir  string
 	revision string
+	verbose  bool
 }
 
 var _ goal.Goal = (*ImageBuilt)(nil)
@@ -108,9 +109,9 @@ func WithCompiler(c Compiler) Option {
 	}
 }
 
-// WithProgress sets where compiler and builder output goes, every line prefixed "<component> | ".
-// Writes are whole lines; wrap a writer shared by goals running at once in progress.Locked.
-// Default: io.Discard.
+// WithProgress sets where the goal's progress goes, every line prefixed "<component> | ": its own
+// lines, the compiler's and builder's output as WithVerbose says. Writes are whole lines; wrap a
+// writer shared by goals running at once in progress.Locked. Default: io.Discard.
 func WithProgress(w io.Writer) Option {
 	return func(g *ImageBuilt) {
 		if w != nil {
@@ -118,6 +119,12 @@ func WithProgress(w io.Writer) Option {
 		}
 	}
 }
+
+// WithVerbose streams the compiler's and the classic builder's output (the go build command, Step
+// N/M, ---> lines, intermediate containers) to the progress writer as it comes. Default: false:
+// the output is kept per image, and only when the image fails to compile or build are its last
+// FailureLines lines printed, once, before the error is returned.
+func WithVerbose(v bool) Option { return func(g *ImageBuilt) { g.verbose = v } }
 
 // WithRequiredRevision makes an image count as built only when its revision label is rev: an
 // image built from the same inputs at another commit, or from uncommitted edits, is rebuilt. The
@@ -176,7 +183,7 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 		return img, verdict{detail: fmt.Sprintf("%s is a %s image, want %s", ref, describe(img.Platform), want)}, nil
 	}
 	if got := img.Labels[identity.LabelInputs]; got != string(g.spec.Key) {
-		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, got, g.spec.Key)}, nil
+		return img, verdict{detail: fmt.Sprintf("%s was built from other inputs (%s %q, want %q)", ref, identity.LabelInputs, shortKey(got), shortKey(string(g.spec.Key)))}, nil
 	}
 	if got := img.Labels[identity.LabelRevision]; g.spec.Clean && strings.HasSuffix(got, "-dirty") {
 		return img, verdict{detail: fmt.Sprintf("%s was built from uncommitted edits (revision %q); the inputs are committed now", ref, got)}, nil
@@ -192,6 +199,15 @@ func (g *ImageBuilt) current(ctx context.Context) (docker.Image, verdict, error)
 		return docker.Image{}, verdict{}, err
 	}
 	return img, verdict{built: true, latest: found && latest.ID == img.ID}, nil
+}
+
+// shortKey is an input key as the reports show hashes: the algorithm and 12 hex digits.
+func shortKey(k string) string {
+	algo, hex, ok := strings.Cut(k, ":")
+	if !ok || len(hex) <= 12 {
+		return k
+	}
+	return algo + ":" + hex[:12]
 }
 
 // samePlatform compares an image config's platform with a target, as registries do: an arm64
@@ -212,10 +228,30 @@ func describe(p Platform) string {
 
 // Achieve builds the image, or only moves :latest when the version tag already holds an image of
 // these inputs. The build context is a temporary copy of the Dockerfile's directory with the
-// binary compiled for the spec's platform in bin/<binary>.
+// binary compiled for the spec's platform in bin/<binary>. The compiler's and builder's output is
+// streamed or kept as WithVerbose says; a failure prints what was kept once.
 func (g *ImageBuilt) Achieve(ctx context.Context) error {
-	out := progress.Prefix(g.progress, g.spec.Component+" | ")
-	defer out.Flush()
+	prefix := g.spec.Component + " | "
+	say := progress.Prefix(g.progress, prefix)
+	defer say.Flush()
+	if g.verbose {
+		return g.achieve(ctx, say, say)
+	}
+	tail := newLineTail(FailureLines)
+	out := progress.Prefix(tail, prefix)
+	err := g.achieve(ctx, say, out)
+	if err != nil && ctx.Err() == nil {
+		out.Flush()
+		if kept := tail.Bytes(); len(kept) > 0 {
+			say.Flush()
+			g.progress.Write(kept) // one write: no other goal's line lands inside
+		}
+	}
+	return err
+}
+
+// achieve does Achieve's work; say takes the goal's own lines, out the compiler's and builder's.
+func (g *ImageBuilt) achieve(ctx context.Context, say, out io.Writer) error {
 	img, v, err := g.current(ctx)
 	if err != nil {
 		return err
@@ -224,7 +260,7 @@ func (g *ImageBuilt) Achieve(ctx context.Context) error {
 		return nil // built meanwhile; a per-platform tag has no :latest to move
 	}
 	if v.built {
-		fmt.Fprintf(out, "%s already holds these inputs; tagging it %s\n", g.spec.Ref(), g.spec.Latest())
+		fmt.Fprintf(say, "%s already holds these inputs; tagging it %s\n", g.spec.Ref(), g.spec.Latest())
 		return g.daemon.TagImage(ctx, img.ID, g.spec.Latest())
 	}
 

@@ -64,6 +64,10 @@ type Config struct {
 	// IsTerminal reports whether a person is there to answer tagRelease's question. Default:
 	// os.Stdin and Progress are both terminals.
 	IsTerminal func() bool
+	// Verbose streams the compiler's and the classic builder's output of every image build as it
+	// comes (the targets set it from mage -v). Default: false: an image's output is printed only
+	// when it fails to build, its last build.FailureLines lines, once.
+	Verbose bool
 	// Observe wraps the backends the publishing lanes talk to, for a test or a measurement that
 	// counts what is asked of them. Default: nothing is wrapped.
 	Observe Observe

@@ -163,6 +163,12 @@ func (w *Workspace) RunLocalBuild(ctx context.Context, d build.Daemon, opts ...b
 // component its image is built FROM, for the same platform, so that image is built first. Every
 // goal compiles with go in the repository root and then applies opts.
 func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goal.Node {
+	return w.buildNodes(w.selectedBuilds(w.Manifest.Components), d, opts...)
+}
+
+// buildNodes is LocalBuildNodes for the components comps (in their order), which must include
+// the components their images are built FROM.
+func (w *Workspace) buildNodes(comps []*manifest.Component, d build.Daemon, opts ...build.Option) []*goal.Node {
 	type key struct {
 		name string
 		p    platform.Platform
@@ -170,7 +176,7 @@ func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goa
 	byKey := map[key]*goal.Node{}
 	var nodes []*goal.Node
 	var plats []platform.Platform
-	for _, c := range w.selectedBuilds(w.Manifest.Components) {
+	for _, c := range comps {
 		if c.Image == nil {
 			continue
 		}
@@ -193,7 +199,7 @@ func (w *Workspace) LocalBuildNodes(d build.Daemon, opts ...build.Option) []*goa
 
 // imageBuilt is the goal "image built" of c for platform p in the daemon d: compiled with go in
 // the repository root for p, FROM its base's image for p, stamped with c's labels, tagged as the
-// run tags (LocalRef), then opts applied.
+// run tags (LocalRef), its output streamed or kept as Config.Verbose says, then opts applied.
 func (w *Workspace) imageBuilt(c *manifest.Component, p platform.Platform, d build.Daemon, opts ...build.Option) goal.Goal {
 	spec := build.Spec{
 		Component:   c.Name,
@@ -212,7 +218,7 @@ func (w *Workspace) imageBuilt(c *manifest.Component, p platform.Platform, d bui
 	if from := w.baseOf(c); from != nil {
 		spec.BaseImage = w.LocalRef(from, p)
 	}
-	return build.NewImageBuilt(spec, d, append([]build.Option{build.WithCompiler(build.NewGoCompiler())}, opts...)...)
+	return build.NewImageBuilt(spec, d, append([]build.Option{build.WithCompiler(build.NewGoCompiler()), build.WithVerbose(w.Config.Verbose)}, opts...)...)
 }
 
 // mainPackage makes a manifest main path a package path go build accepts from the repository

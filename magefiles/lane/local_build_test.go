@@ -76,7 +76,8 @@ func TestBuildAllLocalBuildsStampsAndThenRebuildsOnlyWhatChanged(t *testing.T) {
 	d := buildtest.NewCounting(real)
 	reportPath := filepath.Join(t.TempDir(), "report.json")
 	var out bytes.Buffer
-	cfg := lane.Config{Root: root, Progress: progress.Locked(&out), Getenv: buildEnv(map[string]string{"SHIPLANE_REPORT": reportPath})}
+	// Verbose: the builder's and compiler's lines are asserted below.
+	cfg := lane.Config{Root: root, Progress: progress.Locked(&out), Getenv: buildEnv(map[string]string{"SHIPLANE_REPORT": reportPath}), Verbose: true}
 
 	ws, err := lane.Open(ctx, cfg)
 	if err != nil {
@@ -240,10 +241,19 @@ func TestBuildAllLocalCompileErrorFailsOnlyThatImageAndBlocksWhatIsBuiltFromIt(t
 	if len(re.Results) != 1 || re.Results[0].Component != "connector-webhook" || re.Results[0].Status != goal.Failed {
 		t.Errorf("not succeeded: %v", re)
 	}
-	for _, want := range []string{"component connector-webhook", "./services/connector-webhook/cmd/connector-webhook", "undefined: undefinedThing"} {
+	for _, want := range []string{"component connector-webhook", "./services/connector-webhook/cmd/connector-webhook", "the compiler's output is above"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+	// The compiler's message is printed once in everything a person sees: the progress (its
+	// prefixed output), then the error as mage prints it.
+	if all := out.String() + "Error: " + err.Error() + "\n"; strings.Count(all, "undefined: undefinedThing") != 1 ||
+		!strings.Contains(out.String(), "connector-webhook | ") {
+		t.Errorf("the compiler's message is not printed exactly once, prefixed:\n%s", all)
+	}
+	if strings.Contains(out.String(), "Step ") {
+		t.Errorf("builder steps were printed without Verbose:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "core: image built "+project+"/core:") || !strings.Contains(out.String(), "ok (newly achieved)") {
 		t.Errorf("the other images were not built:\n%s", out.String())

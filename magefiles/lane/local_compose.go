@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/compose"
+	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/progress"
 )
@@ -20,12 +22,19 @@ import (
 // then those of each included bundle. include names bundles; COMPOSE_INCLUDE (comma-separated) adds more.
 // cfg.Only (else $COMPONENTS) starts only the components named and those they depend on, plus the
 // included bundles; an unknown name is refused before anything starts.
-// Every service image must already be built (nothing is pulled), the shared network is created
-// when missing, and it returns once every service is healthy, printing the published URLs on
-// cfg.Stdout. The project is named by COMPOSE_PROJECT_NAME, else the files, else the manifest's
-// project; compose/.env supplies defaults the environment (cfg.Getenv) overrides.
-func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
-	ws, err := openManifest(cfg)
+// First it assesses the "image built" goals buildAllLocal would run for the components it starts
+// (and the images they are built FROM) and builds what is out of date, so the services run the
+// working tree; WithoutBuild starts what is there instead, warning about each stale image. Nothing
+// is pulled, the shared network is created when missing, and it returns once every service is
+// healthy, printing the published URLs on cfg.Stdout. The project is named by
+// COMPOSE_PROJECT_NAME, else the files, else the manifest's project; compose/.env supplies
+// defaults the environment (cfg.Getenv) overrides.
+func ComposeUpLocal(ctx context.Context, cfg Config, include []string, opts ...UpOption) error {
+	var o upOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -38,11 +47,18 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := ws.composeRunner(ctx, out)
+	runnerOpts := []compose.Option{}
+	if o.noBuild {
+		runnerOpts = append(runnerOpts, compose.WithBuildHint(NoBuildHint))
+	}
+	r, err := ws.composeRunner(ctx, out, runnerOpts...)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	if err := ws.composeImages(ctx, p, include, o, r, out); err != nil {
+		return err
+	}
 	if err := makeBindSources(p, out); err != nil {
 		return err
 	}
@@ -55,6 +71,140 @@ func ComposeUpLocal(ctx context.Context, cfg Config, include []string) error {
 		fmt.Fprintf(ws.Config.Stdout, "%s: %s\n", e.Service, e.URL)
 	}
 	return nil
+}
+
+// NoBuildHint is what a missing image under WithoutBuild tells the user to run.
+const NoBuildHint = "go run mage.go composeUpLocal without -nobuild (it builds what is missing), or " + compose.DefaultBuildHint
+
+// UpOption configures ComposeUpLocal.
+type UpOption func(*upOptions)
+
+type upOptions struct {
+	noBuild bool
+	daemon  func(build.Daemon) build.Daemon
+}
+
+// WithoutBuild starts the images that are there (composeUpLocal -nobuild): nothing is built, each
+// image that is out of date for the working tree is named in a warning with the fix, and a missing
+// one is refused before anything starts. Default: what is out of date is built first.
+func WithoutBuild() UpOption { return func(o *upOptions) { o.noBuild = true } }
+
+// WithBuildDaemon wraps the daemon the image goals assess and build through (a test's
+// buildtest.Counting). Default: the run's daemon, unwrapped.
+func WithBuildDaemon(wrap func(build.Daemon) build.Daemon) UpOption {
+	return func(o *upOptions) { o.daemon = wrap }
+}
+
+// composeImages assesses the image goals of the components p starts (composeComponents) and the
+// images they are built FROM, for the daemon's own platform as buildAllLocal builds them; it
+// builds what is out of date, or with o.noBuild refuses missing images and warns about stale ones.
+func (w *Workspace) composeImages(ctx context.Context, p *compose.Project, include []string, o upOptions, r *compose.Runner, out io.Writer) error {
+	started, err := w.Selection.composeComponents(w.Manifest, include)
+	if err != nil {
+		return err
+	}
+	var asked []string
+	for _, c := range started {
+		if c.Image != nil {
+			asked = append(asked, c.Name)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	comps := Selection{Asked: asked}.filter(w.Manifest, imageFrom, w.Manifest.Components)
+	dc, err := w.Daemon(ctx)
+	if err != nil {
+		return err
+	}
+	defer dc.Close()
+	if w.Targets, err = LocalTargets(ctx, dc, ""); err != nil {
+		return err
+	}
+	var d build.Daemon = dc
+	if o.daemon != nil {
+		d = o.daemon(d)
+	}
+	nodes := w.buildNodes(comps, d, build.WithProgress(out))
+	if err := w.CheckForeignRuns(nodes); err != nil {
+		return err
+	}
+	plan := goal.New(goal.WithWorkers(w.Config.Workers), goal.WithDryRun(true), goal.WithProgress(io.Discard)).Run(ctx, nodes)
+	var stale []goal.Result
+	for _, res := range plan.Results {
+		switch res.Status {
+		case goal.AlreadyAchieved:
+		case goal.Failed:
+			return fmt.Errorf("checking whether %s's image is up to date: %w", res.Component, res.Err)
+		default:
+			stale = append(stale, res)
+		}
+	}
+	if len(stale) == 0 {
+		fmt.Fprintf(out, "images up to date: %s\n", strings.Join(resultNames(plan.Results), ", "))
+		return nil
+	}
+	if o.noBuild {
+		if err := r.CheckImages(ctx, p); err != nil {
+			return err
+		}
+		w.warnStale(out, p, stale, asked)
+		return nil
+	}
+	fmt.Fprintf(out, "building what is out of date first: %s\n", strings.Join(resultNames(stale), ", "))
+	rep := goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
+	fmt.Fprintln(out, rep.Summary())
+	return rep.Err()
+}
+
+func resultNames(rs []goal.Result) []string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Component
+	}
+	return names
+}
+
+// warnStale names, for each started component whose image goal is not achieved, the image its
+// services run, why it is out of date, and the fix. A stale image only built FROM (base) is
+// named through the images built on it, which are stale too.
+func (w *Workspace) warnStale(out io.Writer, p *compose.Project, stale []goal.Result, started []string) {
+	run := map[string][]string{} // repository -> the service image refs that run it
+	for _, im := range p.Images() {
+		run[repository(im.Ref)] = append(run[repository(im.Ref)], fmt.Sprintf("%s (service %s)", im.Ref, im.Service))
+	}
+	isStarted := map[string]bool{}
+	for _, n := range started {
+		isStarted[n] = true
+	}
+	var names []string
+	for _, res := range stale {
+		c := w.Manifest.Component(res.Component)
+		if !isStarted[c.Name] {
+			continue
+		}
+		names = append(names, c.Name)
+		what := strings.Join(run[w.LocalImage(c)], ", ")
+		if what == "" {
+			what = w.LocalRef(c, w.Targets.Engine.Platform)
+		}
+		fmt.Fprintf(out, "warning: %s: %s is out of date (%s); starting it anyway (-nobuild)\n", c.Name, what, res.Reason)
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(out, "warning: fix: go run mage.go buildAllLocal -only=%s, or run composeUpLocal without -nobuild\n", strings.Join(names, ","))
+	}
+}
+
+// repository is an image reference without its tag or digest ("shiplane/core:1.0" is
+// "shiplane/core").
+func repository(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
 }
 
 // ComposeDownLocal stops and removes everything ComposeUpLocal started in the project, whatever
@@ -134,6 +284,23 @@ func ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
 // the components in no bundle: the selected ones and, transitively, those they depend on (in a
 // bundle or not), in the same order.
 func (s Selection) ComposeFiles(m *manifest.Manifest, include []string) ([]string, error) {
+	comps, err := s.composeComponents(m, include)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	seen := map[string]bool{}
+	for _, c := range comps {
+		if !seen[c.Compose] {
+			seen[c.Compose] = true
+			files = append(files, c.Compose)
+		}
+	}
+	return files, nil
+}
+
+// composeComponents are the components whose compose files ComposeFiles layers, in its order.
+func (s Selection) composeComponents(m *manifest.Manifest, include []string) ([]*manifest.Component, error) {
 	bundles, err := selectBundles(m, include)
 	if err != nil {
 		return nil, err
@@ -142,14 +309,14 @@ func (s Selection) ComposeFiles(m *manifest.Manifest, include []string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	var files []string
+	var comps []*manifest.Component
 	seen := map[string]bool{}
 	add := func(keep func(*manifest.Component) bool) {
 		for _, level := range levels {
 			for _, c := range level {
-				if c.Compose != "" && keep(c) && !seen[c.Compose] {
-					seen[c.Compose] = true
-					files = append(files, c.Compose)
+				if c.Compose != "" && keep(c) && !seen[c.Name] {
+					seen[c.Name] = true
+					comps = append(comps, c)
 				}
 			}
 		}
@@ -163,7 +330,7 @@ func (s Selection) ComposeFiles(m *manifest.Manifest, include []string) ([]strin
 	for _, b := range bundles {
 		add(func(c *manifest.Component) bool { return c.Bundle == b.Name })
 	}
-	return files, nil
+	return comps, nil
 }
 
 // loadCompose layers the compose files for the included bundles into one project whose directory
@@ -185,14 +352,12 @@ func (w *Workspace) loadCompose(ctx context.Context, include []string) (*compose
 		compose.WithDefaultName(w.Manifest.Project))
 }
 
-func (w *Workspace) composeRunner(ctx context.Context, out io.Writer) (*compose.Runner, error) {
+func (w *Workspace) composeRunner(ctx context.Context, out io.Writer, opts ...compose.Option) (*compose.Runner, error) {
 	ep, err := w.DockerEndpoint()
 	if err != nil {
 		return nil, err
 	}
-	return compose.New(ctx,
-		compose.WithProgress(out),
-		compose.WithEndpoint(ep))
+	return compose.New(ctx, append([]compose.Option{compose.WithProgress(out), compose.WithEndpoint(ep)}, opts...)...)
 }
 
 // describe says which files and bundles a project is made of.

@@ -21,9 +21,12 @@ import (
 	"github.com/docker/compose/v5/pkg/api"
 	"github.com/moby/moby/client"
 
+	"github.com/shiplane/shiplane/magefiles/build"
+	"github.com/shiplane/shiplane/magefiles/build/buildtest"
 	"github.com/shiplane/shiplane/magefiles/compose"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -102,7 +105,7 @@ func TestComposeUpLocalUnknownBundle(t *testing.T) {
 }
 
 func TestComposeUpLocalMissingImage(t *testing.T) {
-	testenv.RequireDocker(t)
+	testenv.PlatformImages(t) // up to date: composeUpLocal builds nothing before finding the tag missing
 	tag := fmt.Sprintf("absent-%d", rand.Uint64())
 	s := newStack(t, map[string]string{"IMAGE_TAG": tag})
 	err := lane.ComposeUpLocal(t.Context(), s.cfg, nil)
@@ -118,6 +121,143 @@ func TestComposeUpLocalMissingImage(t *testing.T) {
 	if got := s.containers(t); len(got) != 0 {
 		t.Errorf("containers were created despite the missing images: %v", got)
 	}
+}
+
+// TestComposeUpLocalBuildsWhatIsOutOfDateFirst runs a copy of the repository whose compose files
+// name the copy's images: -nobuild refuses images never built, a first composeUpLocal builds them,
+// a second builds nothing, an edited service is rebuilt and its container runs the new image, and
+// -nobuild after another edit warns and starts the image that is there.
+func TestComposeUpLocalBuildsWhatIsOutOfDateFirst(t *testing.T) {
+	real := testenv.RequireDocker(t)
+	const project = "shiplane-test-upbuild"
+	root := testenv.CopyRepo(t, project)
+	files, err := filepath.Glob(filepath.Join(root, "compose", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("compose files: %v %v", files, err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, bytes.ReplaceAll(data, []byte("image: shiplane/"), []byte("image: "+project+"/")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newStack(t, map[string]string{"COMPONENTS": "connector-webhook"})
+	s.cfg.Root = root
+	var log progress.Buffer
+	s.cfg.Progress = io.MultiWriter(&testLog{t: t}, &log)
+	var d *buildtest.Counting
+	counted := lane.WithBuildDaemon(func(inner build.Daemon) build.Daemon {
+		d = buildtest.NewCounting(inner)
+		return d
+	})
+	up := func(what string, opts ...lane.UpOption) error {
+		t.Helper()
+		log.Reset()
+		s.stdout.Reset()
+		start := time.Now()
+		err := lane.ComposeUpLocal(t.Context(), s.cfg, nil, append(opts, counted)...)
+		t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond))
+		return err
+	}
+	latestID := func(name string) string {
+		t.Helper()
+		img, found, err := real.InspectImage(t.Context(), project+"/"+name+":latest")
+		if err != nil || !found {
+			t.Fatalf("%s:latest: found %v, %v", name, found, err)
+		}
+		return img.ID
+	}
+	running := func() map[string]string {
+		t.Helper()
+		list, err := s.client(t).ContainerList(t.Context(), client.ContainerListOptions{Filters: s.projectFilter()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]string{}
+		for _, c := range list.Items {
+			ids[c.Labels[api.ServiceLabel]] = c.ImageID
+		}
+		return ids
+	}
+
+	// -nobuild with nothing built: refused before anything starts, naming the images.
+	err = up("-nobuild, nothing built", lane.WithoutBuild())
+	var missing *compose.MissingImageError
+	if !errors.As(err, &missing) {
+		t.Fatalf("ComposeUpLocal -nobuild = %v, want *compose.MissingImageError", err)
+	}
+	for _, want := range []string{project + "/core:latest (service core)", project + "/connector-webhook:latest", "without -nobuild"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if got := s.containers(t); len(got) != 0 || d.Builds.Load() != 0 {
+		t.Errorf("-nobuild with missing images: containers %v, %d builds", got, d.Builds.Load())
+	}
+
+	// Default: what is missing is built first (base, core, connector-webhook), then started.
+	if err := up("first up"); err != nil {
+		t.Fatalf("first up: %v", err)
+	}
+	if got := strings.Join(d.Built(), " "); !strings.Contains(got, project+"/base:") || !strings.Contains(got, project+"/core:") ||
+		!strings.Contains(got, project+"/connector-webhook:") || d.Builds.Load() != 3 {
+		t.Errorf("first up built %v, want base, core and connector-webhook", got)
+	}
+	if strings.Contains(log.String(), "Step ") {
+		t.Errorf("builder steps printed without Verbose:\n%s", log.String())
+	}
+	for svc, id := range running() {
+		if want := latestID(svc); id != want {
+			t.Errorf("%s runs %s, want %s", svc, id, want)
+		}
+	}
+
+	// Up to date: nothing is built.
+	if err := up("second up"); err != nil {
+		t.Fatalf("second up: %v", err)
+	}
+	if d.Builds.Load() != 0 || d.Tags.Load() != 0 || !strings.Contains(log.String(), "images up to date: base, core, connector-webhook") {
+		t.Errorf("second up: %d builds, %d tags:\n%s", d.Builds.Load(), d.Tags.Load(), log.String())
+	}
+
+	// An edited service is rebuilt, alone, and its container runs the new image.
+	old := latestID("connector-webhook")
+	appendLine(t, root, "services/connector-webhook/webhook/webhook.go", "\n// edited by the test\n")
+	if err := up("up after an edit"); err != nil {
+		t.Fatalf("up after an edit: %v", err)
+	}
+	if got := d.Built(); len(got) != 1 || !strings.HasPrefix(got[0], project+"/connector-webhook:") {
+		t.Errorf("after editing connector-webhook, built %v", got)
+	}
+	rebuilt := latestID("connector-webhook")
+	if rebuilt == old || running()["connector-webhook"] != rebuilt {
+		t.Errorf("connector-webhook runs %s; the rebuilt image is %s (was %s)", running()["connector-webhook"], rebuilt, old)
+	}
+
+	// -nobuild after another edit: a warning naming the stale image and the fix; the image
+	// that is there runs.
+	appendLine(t, root, "services/connector-webhook/webhook/webhook.go", "\n// edited again\n")
+	if err := up("-nobuild after an edit", lane.WithoutBuild()); err != nil {
+		t.Fatalf("-nobuild after an edit: %v", err)
+	}
+	for _, want := range []string{
+		"warning: connector-webhook: " + project + "/connector-webhook:latest (service connector-webhook) is out of date (",
+		"fix: go run mage.go buildAllLocal -only=connector-webhook, or run composeUpLocal without -nobuild",
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("-nobuild output lacks %q:\n%s", want, log.String())
+		}
+	}
+	if strings.Contains(log.String(), "warning: core") || d.Builds.Load() != 0 {
+		t.Errorf("-nobuild: %d builds, or core (up to date) warned about:\n%s", d.Builds.Load(), log.String())
+	}
+	if got := running()["connector-webhook"]; got != rebuilt || latestID("connector-webhook") != rebuilt {
+		t.Errorf("-nobuild: connector-webhook runs %s, want the image that was there, %s", got, rebuilt)
+	}
+	s.down(t)
 }
 
 func TestComposeUpLocal(t *testing.T) {

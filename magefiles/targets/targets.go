@@ -20,6 +20,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/magefile/mage/mg"
+
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/localregistry"
 )
@@ -36,8 +38,10 @@ var SettingsFile string
 // Empty means $SHIPLANE_RELEASE, else deploy/release.yaml.
 var ReleaseFile string
 
+// config is the lanes' configuration: the files, and Verbose from mage -v (MAGEFILE_VERBOSE),
+// read once here.
 func config() lane.Config {
-	return lane.Config{Components: ComponentsFile, Settings: SettingsFile, Release: ReleaseFile}
+	return lane.Config{Components: ComponentsFile, Settings: SettingsFile, Release: ReleaseFile, Verbose: mg.Verbose()}
 }
 
 // BuildAllLocal builds every component image into the local Docker daemon, tagged :latest and :<version>; -only=core,… (or COMPONENTS) builds those and the images they are FROM.
@@ -49,14 +53,19 @@ func BuildAllLocal(ctx context.Context,
 	return lane.BuildAllLocal(ctx, cfg)
 }
 
-// ComposeUpLocal starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles, -only=… (or COMPONENTS) limits the components.
+// ComposeUpLocal builds the out-of-date images, then starts the components' compose files with Compose; -include=<bundle> (or COMPOSE_INCLUDE) adds bundles, -only=… (or COMPONENTS) limits the components, -nobuild starts what is there.
 func ComposeUpLocal(ctx context.Context,
 	include *string, // bundles to add, comma-separated (and $COMPOSE_INCLUDE)
 	only *string, // components to start, comma-separated, with those they depend on (default: $COMPONENTS, else all)
+	nobuild *bool, // start the images that are there, warning about stale ones (default: build what is out of date first)
 ) error {
 	cfg := config()
 	cfg.Only = list(only)
-	return lane.ComposeUpLocal(ctx, cfg, list(include))
+	var opts []lane.UpOption
+	if nobuild != nil && *nobuild {
+		opts = append(opts, lane.WithoutBuild())
+	}
+	return lane.ComposeUpLocal(ctx, cfg, list(include), opts...)
 }
 
 // list is an optional comma-separated flag's items (nil when the flag was not given).
