@@ -3,6 +3,7 @@ package diag
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -71,4 +72,20 @@ func (m *Mapping) Unknown(k *yaml.Node) (problem, fix string) {
 // line first). yaml.v3 keeps both in a node tree without a word.
 func Duplicate(k *yaml.Node, first int) (problem, fix string) {
 	return fmt.Sprintf("key %q given twice (first at line %d)", k.Value, first), "keep one of them"
+}
+
+// NotMapping is the problem and the fix for m's node, which is not a mapping: "expected a
+// mapping"; when it is text starting with one of m's keys and a space, that key's ":" is missing.
+func (m *Mapping) NotMapping() (problem, fix string) {
+	n := m.Node
+	problem, fix = fmt.Sprintf("expected a mapping, found %s", NodeKind(n)), "write key: value pairs here"
+	if m.Name != "" {
+		problem = m.Name + ": " + problem
+	}
+	if n.Kind == yaml.ScalarNode {
+		if k, v, ok := strings.Cut(n.Value, " "); ok && slices.Contains(m.Keys, k) {
+			return problem + fmt.Sprintf(" (%s has no \":\" after it)", k), fmt.Sprintf("write %s: %s", k, strings.TrimSpace(v))
+		}
+	}
+	return problem, fix
 }

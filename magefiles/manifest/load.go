@@ -683,11 +683,8 @@ func (m *Manifest) symlink(p string) (link, target string) {
 func (p *parser) fields(m *diag.Mapping, comp string, f func(key string, k, v *yaml.Node)) {
 	n := m.Node
 	if n.Kind != yaml.MappingNode {
-		problem := fmt.Sprintf("expected a mapping, found %s", diag.NodeKind(n))
-		if m.Name != "" {
-			problem = m.Name + ": " + problem
-		}
-		p.fail(n.Line, comp, problem, "write key: value pairs here")
+		problem, fix := m.NotMapping()
+		p.fail(n.Line, comp, problem, fix)
 		return
 	}
 	seen := map[string]int{}
