@@ -203,6 +203,13 @@ func explain(lines []string, le *yaml4.LoadError) Syntax {
 		s.Line, s.Column = above, t.indent(above)
 		s.Problem = fmt.Sprintf("not valid YAML: %q has no \":\", so line %d reads as more of its text", written, line)
 		s.Fix = fmt.Sprintf("write %s:", written)
+	case le.Message == yamlValueHere && continued(t, line) > 0:
+		above := continued(t, line)
+		k, _ := t.keyOf(line)
+		ak, ac := t.keyOf(above)
+		s.Column = t.indent(line)
+		s.Problem = fmt.Sprintf("not valid YAML: %s: is indented further (column %d) than %s: on line %d (column %d), so it reads as more of %s:'s value, where a key is not allowed", k, s.Column, ak, above, ac, ak)
+		s.Fix = fmt.Sprintf("move %s: left to column %d, to align with %s: (line %d)", k, ac, ak, above)
 	case le.Message == yamlValueHere:
 		k, _ := t.keyOf(line)
 		s.Problem = fmt.Sprintf("not valid YAML: a second \": \" at column %d", col)
@@ -272,6 +279,30 @@ func unclosedFlow(t text) opener {
 func tabLine(t text, line, col int) int {
 	if t.at(line, col) == '\t' || strings.Contains(t.line(line)[:t.indent(line)-1], "\t") {
 		return line
+	}
+	return 0
+}
+
+// continued returns the line above line whose key has a value on its own line, when line is a
+// key indented further than it (so the parser read line as more of that value), or 0.
+func continued(t text, line int) int {
+	k, kc := t.keyOf(line)
+	if k == "" || kc != t.indent(line) {
+		return 0
+	}
+	for l := line - 1; l >= 1; l-- {
+		if t.blank(l) {
+			continue
+		}
+		ak, ac := t.keyOf(l)
+		if ak == "" || ac >= kc {
+			return 0
+		}
+		_, v, _ := strings.Cut(t.line(l)[ac-1:], ":")
+		if v = strings.TrimSpace(v); v == "" || strings.HasPrefix(v, "#") || v == "|" || v == ">" {
+			return 0
+		}
+		return l
 	}
 	return 0
 }

@@ -311,3 +311,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestErrorsHaveALocation: a problem with a line is found through errors.As by an interface of
+// the caller's own (as the GitHub Actions annotations find it), with the file and that line.
+func TestErrorsHaveALocation(t *testing.T) {
+	root := writeTree(t, map[string]string{"deploy/components.yaml": strings.Replace(good, "    description: the API\n", "    description: \"the API\n", 1)})
+	_, err := manifest.Load(root, manifest.DefaultFile)
+	var loc interface{ Location() (string, int) }
+	if !errors.As(err, &loc) {
+		t.Fatalf("%v: no Location", err)
+	}
+	if f, l := loc.Location(); f != manifest.DefaultFile || l != 13 {
+		t.Errorf("Location() = %s:%d, want %s:13", f, l, manifest.DefaultFile)
+	}
+}
