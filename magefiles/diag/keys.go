@@ -89,3 +89,31 @@ func (m *Mapping) NotMapping() (problem, fix string) {
 	}
 	return problem, fix
 }
+
+// Walk calls f for each key of m that m accepts (every key when Keys is nil), in file order, and
+// reports through fail, with the line and the fix, a node that is not a mapping (NotMapping), a
+// key given twice (Duplicate) and a key m does not accept (Unknown).
+func (m *Mapping) Walk(fail func(line int, problem, fix string), f func(k, v *yaml.Node)) {
+	n := m.Node
+	if n.Kind != yaml.MappingNode {
+		problem, fix := m.NotMapping()
+		fail(n.Line, problem, fix)
+		return
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if first, dup := seen[k.Value]; dup {
+			problem, fix := Duplicate(k, first)
+			fail(k.Line, problem, fix)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if m.Keys != nil && !slices.Contains(m.Keys, k.Value) {
+			problem, fix := m.Unknown(k)
+			fail(k.Line, problem, fix)
+			continue
+		}
+		f(k, n.Content[i+1])
+	}
+}

@@ -681,28 +681,8 @@ func (m *Manifest) symlink(p string) (link, target string) {
 // fields walks a mapping, reporting a key given twice, and an unknown key with where it belongs
 // (indented under the wrong key) or the nearest valid one.
 func (p *parser) fields(m *diag.Mapping, comp string, f func(key string, k, v *yaml.Node)) {
-	n := m.Node
-	if n.Kind != yaml.MappingNode {
-		problem, fix := m.NotMapping()
-		p.fail(n.Line, comp, problem, fix)
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if first, dup := seen[k.Value]; dup {
-			problem, fix := diag.Duplicate(k, first)
-			p.fail(k.Line, comp, problem, fix)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if !slices.Contains(m.Keys, k.Value) {
-			problem, fix := m.Unknown(k)
-			p.fail(k.Line, comp, problem, fix)
-			continue
-		}
-		f(k.Value, k, n.Content[i+1])
-	}
+	m.Walk(func(line int, problem, fix string) { p.fail(line, comp, problem, fix) },
+		func(k, v *yaml.Node) { f(k.Value, k, v) })
 }
 
 func (p *parser) str(n *yaml.Node, comp string) string {

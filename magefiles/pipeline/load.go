@@ -910,29 +910,9 @@ func (p *parser) goalCycles(f *fileSpec, byName map[string]*goalDef) {
 // fields walks a mapping, reporting duplicate keys and, when m names its keys, unknown keys with
 // where they belong (indented under the wrong key) or the nearest valid one.
 func (p *parser) fields(m *diag.Mapping, goalName string, f func(key string, k, v *yaml.Node)) {
-	n := deref(m.Node)
-	m.Node = n
-	if n.Kind != yaml.MappingNode {
-		problem, fix := m.NotMapping()
-		p.fail(n.Line, goalName, "", problem, fix)
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if first, dup := seen[k.Value]; dup {
-			problem, fix := diag.Duplicate(k, first)
-			p.fail(k.Line, goalName, "", problem, fix)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if m.Keys != nil && !slices.Contains(m.Keys, k.Value) {
-			problem, fix := m.Unknown(k)
-			p.fail(k.Line, goalName, "", problem, fix)
-			continue
-		}
-		f(k.Value, k, n.Content[i+1])
-	}
+	m.Node = deref(m.Node)
+	m.Walk(func(line int, problem, fix string) { p.fail(line, goalName, "", problem, fix) },
+		func(k, v *yaml.Node) { f(k.Value, k, v) })
 }
 
 // boolean reads true or false; nil when the value is not one (the problem is reported).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -192,13 +191,13 @@ func parse(file string, data []byte, s *Settings, lines map[string]int) error {
 		errs = append(errs, &Error{File: file, Line: line, Problem: problem, Fix: fix})
 	}
 	top := &diag.Mapping{Node: root, Keys: topKeys, Nested: map[string][]string{"dev": targetKeys, "release": targetKeys}}
-	walk(top, fail, func(k, v *yaml.Node) {
+	top.Walk(fail, func(k, v *yaml.Node) {
 		switch k.Value {
 		case "dev", "release":
 			if isNull(v) {
 				return
 			}
-			walk(top.Child(k.Value, k, v, targetKeys, nil), fail, func(tk, tv *yaml.Node) {
+			top.Child(k.Value, k, v, targetKeys, nil).Walk(fail, func(tk, tv *yaml.Node) {
 				setting := k.Value + "." + tk.Value
 				if tv.Kind != yaml.ScalarNode {
 					fail(tv.Line, fmt.Sprintf("%s: expected a single value, found %s", setting, diag.NodeKind(tv)), "write one value, e.g. registry: ghcr.io/acme")
@@ -230,34 +229,6 @@ func parse(file string, data []byte, s *Settings, lines map[string]int) error {
 		}
 	})
 	return errors.Join(errs...)
-}
-
-// walk calls f for each key of mapping m that it accepts, in file order, and reports through fail
-// a key given twice and an unknown key (with where it belongs, when it is indented under the
-// wrong key).
-func walk(m *diag.Mapping, fail func(line int, problem, fix string), f func(k, v *yaml.Node)) {
-	n := m.Node
-	if n.Kind != yaml.MappingNode {
-		problem, fix := m.NotMapping()
-		fail(n.Line, problem, fix)
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if first, dup := seen[k.Value]; dup {
-			problem, fix := diag.Duplicate(k, first)
-			fail(k.Line, problem, fix)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if !slices.Contains(m.Keys, k.Value) {
-			problem, fix := m.Unknown(k)
-			fail(k.Line, problem, fix)
-			continue
-		}
-		f(k, n.Content[i+1])
-	}
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
