@@ -21,7 +21,9 @@ func TestMappingWalk(t *testing.T) {
 	imageKeys := []string{"name", "main"}
 	top := &diag.Mapping{Node: doc.Content[0], Keys: []string{"image", "image2", "chart"}, Nested: map[string][]string{"image": imageKeys}}
 	var got []string
-	fail := func(line int, problem, fix string) { got = append(got, diag.Format("f.yaml", line, "", problem, nil, fix)) }
+	fail := func(line int, problem, fix string) {
+		got = append(got, diag.Format("f.yaml", line, "", problem, nil, fix))
+	}
 	var keys []string
 	top.Walk(fail, func(k, v *yaml.Node) {
 		keys = append(keys, k.Value)
