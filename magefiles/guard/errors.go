@@ -428,6 +428,9 @@ func (e *InvalidDependencies) Guardrail() string { return PublishableName }
 
 // TagNotAtHead reports a release tag that points at another commit than
 // HEAD, so a release from HEAD would publish something other than the tag.
+// Its fix depends on Cause: the tag may be a release already made from an
+// earlier commit (bump the version), a remote tag that moved (fetch), a
+// commit this clone lacks (fetch), or another checkout (check out the tag).
 type TagNotAtHead struct {
 	// Tag is the release tag; TagCommit the commit it points at (peeled);
 	// Head the commit checked out.
@@ -435,25 +438,69 @@ type TagNotAtHead struct {
 	// Where is Local (the local tag) or Remote (the remote's tag); anything
 	// but Remote is read as Local.
 	Where Where
+	// Cause is how TagCommit relates to HEAD. Default: CauseElsewhere.
+	Cause TagCause
+	// Component is the component whose version the tag carries (the
+	// umbrella), named in the bump command; "" reads as <component>.
+	Component string
 }
+
+// TagCause is how a release tag's commit relates to HEAD; it decides the fix.
+type TagCause string
+
+// The causes of a TagNotAtHead.
+const (
+	// CauseElsewhere: HEAD is neither the tag's commit nor after it (behind
+	// it, or on another branch). Fix: check out the tag.
+	CauseElsewhere TagCause = ""
+	// CauseReleased: the tag points at an earlier commit of HEAD's history:
+	// that version was tagged (released, when the tag is on the remote) and
+	// HEAD is later work. Fix: bump the version and tag the new one.
+	CauseReleased TagCause = "released"
+	// CauseMoved: the remote's tag and the local tag point at different
+	// commits: one of them was moved. Fix: fetch the remote's tags, forced.
+	CauseMoved TagCause = "moved"
+	// CauseNotHere: the tag's commit is not in this clone. Fix: fetch it.
+	CauseNotHere TagCause = "not-here"
+)
 
 // Error implements error.
 func (e *TagNotAtHead) Error() string {
-	if e.Where == Remote {
-		return fmt.Sprintf("tag %s on the remote points at %s, but HEAD is %s; the remote tag moved: git fetch --tags --force and check it out (git checkout %s)", e.Tag, shortCommit(e.TagCommit), shortCommit(e.Head), e.Tag)
+	tag, at, head := e.Tag, shortCommit(e.TagCommit), shortCommit(e.Head)
+	next := fmt.Sprintf("bump the version: %s (or minor, major), commit, then go run mage.go tagRelease", bump(e.Component, version.Patch))
+	switch {
+	case e.Where == Remote && e.Cause == CauseReleased:
+		return fmt.Sprintf("tag %s is already released: the remote has it at %s, an earlier commit than HEAD (%s), and a pushed tag is never moved; to release HEAD, %s", tag, at, head, next)
+	case e.Cause == CauseReleased:
+		return fmt.Sprintf("tag %s points at %s, an earlier commit than HEAD (%s), and is not on the remote; to release HEAD, %s; or, if the tag is stale, delete it (git tag -d %s) and run go run mage.go tagRelease", tag, at, head, next, tag)
+	case e.Where == Remote && e.Cause == CauseMoved:
+		return fmt.Sprintf("tag %s on the remote points at %s, another commit than the local tag, and HEAD is %s; the remote tag moved: git fetch --tags --force and check it out (git checkout %s)", tag, at, head, tag)
+	case e.Cause == CauseMoved:
+		return fmt.Sprintf("tag %s here points at %s, but the remote's is at HEAD (%s); the local tag is stale: git fetch --tags --force", tag, at, head)
+	case e.Cause == CauseNotHere:
+		where := "tag " + tag
+		if e.Where == Remote {
+			where += " on the remote"
+		}
+		return fmt.Sprintf("%s points at %s, a commit this clone does not have; fetch it (git fetch --tags) and run again", where, at)
+	case e.Where == Remote:
+		return fmt.Sprintf("tag %s on the remote points at %s, but HEAD is %s (not after it); check out the tag: git checkout %s", tag, at, head, tag)
 	}
-	return fmt.Sprintf("tag %s points at %s, but HEAD is %s; check out the tag: git checkout %s", e.Tag, shortCommit(e.TagCommit), shortCommit(e.Head), e.Tag)
+	return fmt.Sprintf("tag %s points at %s, but HEAD is %s; check out the tag: git checkout %s", tag, at, head, tag)
 }
 
 // Guardrail returns TagPlacementName.
 func (e *TagNotAtHead) Guardrail() string { return TagPlacementName }
 
-// TagNotPushed reports a release tag that exists locally but not on the
-// remote: a release runs from a pushed tag.
+// TagNotPushed reports a release tag that is not on the remote: a release
+// runs from a pushed tag.
 type TagNotPushed struct {
 	// Tag is the release tag; Remote the git remote it is missing from
 	// ("" when unknown: the fix then says <remote>).
 	Tag, Remote string
+	// LocalExists reports that the tag exists in this clone (then the fix is
+	// to push it; otherwise it was never created: tagRelease creates it).
+	LocalExists bool
 }
 
 // Error implements error.
@@ -462,7 +509,10 @@ func (e *TagNotPushed) Error() string {
 	if remote == "" {
 		remote, on = "<remote>", "the remote"
 	}
-	return fmt.Sprintf("tag %s is not on %s; push it: git push %s %s, or run: go run mage.go tagRelease", e.Tag, on, remote, e.Tag)
+	if !e.LocalExists {
+		return fmt.Sprintf("tag %s does not exist yet, here or on %s; create and push it: go run mage.go tagRelease", e.Tag, on)
+	}
+	return fmt.Sprintf("tag %s is not on %s; push it: git push %s %s", e.Tag, on, remote, e.Tag)
 }
 
 // Guardrail returns TagPlacementName.

@@ -2,7 +2,10 @@ package guard
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -541,44 +544,34 @@ func TestViolationsDropsNothing(t *testing.T) {
 	}
 }
 
+// TestTagPlacementMessages: each cause of a release tag that is not at HEAD, and of one not on
+// the remote, has its own advice (testdata/tag-placement.golden, -update rewrites it).
 func TestTagPlacementMessages(t *testing.T) {
 	const head = "923a1892e6ed4f0b6d5b1c2a3e4f5a6b7c8d9e0f"
 	const other = "1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e"
-	for _, tt := range []struct {
+	cases := []struct {
 		name string
 		err  Violation
-		want string
 	}{
-		{
-			name: "local tag elsewhere",
-			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Local},
-			want: "tag v1.2.0 points at 1b2c3d4e5f60, but HEAD is 923a1892e6ed; check out the tag: git checkout v1.2.0",
-		},
-		{
-			name: "where unset reads as local",
-			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: "abc", Head: "def"},
-			want: "tag v1.2.0 points at abc, but HEAD is def; check out the tag: git checkout v1.2.0",
-		},
-		{
-			name: "remote tag moved",
-			err:  &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote},
-			want: "tag v1.2.0 on the remote points at 1b2c3d4e5f60, but HEAD is 923a1892e6ed; the remote tag moved: git fetch --tags --force and check it out (git checkout v1.2.0)",
-		},
-		{
-			name: "not pushed",
-			err:  &TagNotPushed{Tag: "v1.2.0", Remote: "origin"},
-			want: "tag v1.2.0 is not on the remote origin; push it: git push origin v1.2.0, or run: go run mage.go tagRelease",
-		},
-		{
-			name: "not pushed, remote unknown",
-			err:  &TagNotPushed{Tag: "v1.2.0"},
-			want: "tag v1.2.0 is not on the remote; push it: git push <remote> v1.2.0, or run: go run mage.go tagRelease",
-		},
-	} {
+		{"local tag elsewhere", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Local}},
+		{"where unset reads as local", &TagNotAtHead{Tag: "v1.2.0", TagCommit: "abc", Head: "def"}},
+		{"remote tag elsewhere", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote}},
+		{"remote tag released earlier", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote, Cause: CauseReleased, Component: "platform"}},
+		{"local tag at an earlier commit", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Local, Cause: CauseReleased, Component: "platform"}},
+		{"remote tag moved", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote, Cause: CauseMoved}},
+		{"local tag stale", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Local, Cause: CauseMoved}},
+		{"remote tag's commit not here", &TagNotAtHead{Tag: "v1.2.0", TagCommit: other, Head: head, Where: Remote, Cause: CauseNotHere}},
+		{"not pushed", &TagNotPushed{Tag: "v1.2.0", Remote: "origin", LocalExists: true}},
+		{"not pushed, remote unknown", &TagNotPushed{Tag: "v1.2.0", LocalExists: true}},
+		{"not created yet", &TagNotPushed{Tag: "v1.2.0", Remote: "origin"}},
+	}
+	var b strings.Builder
+	for _, tc := range cases {
+		fmt.Fprintf(&b, "%s:\n  %s\n", tc.name, tc.err.Error())
+	}
+	golden(t, "tag-placement", b.String())
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.err.Error(); got != tt.want {
-				t.Errorf("message:\n got %q\nwant %q", got, tt.want)
-			}
 			if g := tt.err.Guardrail(); g != "tag-placement" {
 				t.Errorf("Guardrail() = %q", g)
 			}
@@ -589,5 +582,28 @@ func TestTagPlacementMessages(t *testing.T) {
 	}
 	if _, ok := Lookup(TagPlacementName); ok {
 		t.Errorf("tag placement needs git: it must not be one of All")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// golden compares got with testdata/<name>.golden; -update rewrites it.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }

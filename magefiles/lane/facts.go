@@ -2,7 +2,9 @@ package lane
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -133,6 +135,38 @@ func treesOf(paths []string, trees map[string]string) string {
 		parts[i] = p + "=" + trees[p]
 	}
 	return strings.Join(parts, " ")
+}
+
+// tagCause says how a release tag at commit relates to HEAD, for the advice of a
+// *guard.TagNotAtHead: moved (other, the tag's commit on the other side, local or remote, is set and
+// differs), not in this clone, an earlier commit of HEAD's history (that version is released, and
+// HEAD is later work: bump), or elsewhere (check it out).
+func (w *Workspace) tagCause(ctx context.Context, commit, other string) (guard.TagCause, error) {
+	if other != "" && other != commit {
+		return guard.CauseMoved, nil
+	}
+	exit := func(err error) int {
+		var ge *git.Error
+		var ee *exec.ExitError
+		if errors.As(err, &ge) && errors.As(ge.Err, &ee) {
+			return ee.ExitCode()
+		}
+		return -1
+	}
+	if _, err := w.Repo.Run(ctx, "cat-file", "-e", commit+"^{commit}"); err != nil {
+		if exit(err) > 0 {
+			return guard.CauseNotHere, nil
+		}
+		return "", fmt.Errorf("looking up commit %s: %w", commit, err)
+	}
+	_, err := w.Repo.Run(ctx, "merge-base", "--is-ancestor", commit, "HEAD")
+	switch {
+	case err == nil:
+		return guard.CauseReleased, nil
+	case exit(err) == 1:
+		return guard.CauseElsewhere, nil
+	}
+	return "", fmt.Errorf("comparing %s with HEAD: %w", commit, err)
 }
 
 // Guard runs the lane's guardrails before it writes anything: warnings go to progress, refusals

@@ -112,15 +112,32 @@ func (w *Workspace) tagPlacement(ctx context.Context, tag string, remote map[str
 	if err != nil {
 		return nil, err
 	}
-	if local != "" && local != w.Head.Hash {
-		errs = append(errs, &guard.TagNotAtHead{Tag: tag, TagCommit: local, Head: w.Head.Hash, Where: guard.Local})
-	}
+	// One refusal, the remote's when it has the tag: its advice depends on how the tag relates to
+	// HEAD (released earlier: bump; moved: fetch; elsewhere: check it out).
 	r, onRemote := remote[tag]
+	notAtHead := func(commit, other string, where guard.Where) error {
+		cause, err := w.tagCause(ctx, commit, other)
+		if err != nil {
+			return err
+		}
+		errs = append(errs, &guard.TagNotAtHead{Tag: tag, TagCommit: commit, Head: w.Head.Hash, Where: where, Cause: cause, Component: PlatformComponent})
+		return nil
+	}
 	switch {
-	case !onRemote && released:
-		errs = append(errs, &guard.TagNotPushed{Tag: tag, Remote: Remote})
 	case onRemote && r != w.Head.Hash:
-		errs = append(errs, &guard.TagNotAtHead{Tag: tag, TagCommit: r, Head: w.Head.Hash, Where: guard.Remote})
+		err = notAtHead(r, local, guard.Remote)
+	case local != "" && local != w.Head.Hash:
+		other := ""
+		if onRemote {
+			other = r
+		}
+		err = notAtHead(local, other, guard.Local)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !onRemote && released {
+		errs = append(errs, &guard.TagNotPushed{Tag: tag, Remote: Remote, LocalExists: local != ""})
 	}
 	return errs, nil
 }

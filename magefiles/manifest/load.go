@@ -36,6 +36,9 @@ func (e *Error) Error() string {
 	return diag.Format(e.File, e.Line, scope, e.Problem, nil, e.Fix)
 }
 
+// Location is where the problem is: the components file and the 1-based line (0: the whole file).
+func (e *Error) Location() (file string, line int) { return e.File, e.Line }
+
 // Errors is every problem found in one manifest, in file order.
 type Errors []*Error
 
@@ -105,12 +108,15 @@ var (
 	imageKeys     = []string{"name", "dockerfile", "main", "from", "platforms"}
 	chartImgKeys  = []string{"repository", "tag", "digest"}
 	bundleKeys    = []string{"name", "components"}
+	// componentNested are the keys of a component's mappings, for a key written beside them.
+	componentNested = map[string][]string{"image": imageKeys, "chart_image_values": chartImgKeys}
 )
 
 func (p *parser) parse(data []byte) *Manifest {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.fail(0, "", diag.YAMLProblem(err), "correct the YAML syntax")
+		s := diag.SyntaxOf(data, err)
+		p.fail(s.Line, "", s.Problem, s.Fix)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -123,8 +129,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		return nil
 	}
 	m := &Manifest{File: p.file}
-	var compsNode, bundlesNode *yaml.Node
-	p.fields(root, "", topKeys, func(key string, v *yaml.Node) {
+	var compsNode, bundlesNode, compsKey, bundlesKey *yaml.Node
+	top := &diag.Mapping{Node: root, Keys: topKeys, Nested: map[string][]string{"platform": platformKeys}}
+	p.fields(top, "", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "project":
 			m.Project = p.str(v, "")
@@ -134,7 +141,7 @@ func (p *parser) parse(data []byte) *Manifest {
 			m.License = p.str(v, "")
 		case "platform":
 			m.Platform.Line = v.Line
-			p.fields(v, "", platformKeys, func(key string, v *yaml.Node) {
+			p.fields(top.Child("platform", k, v, platformKeys, nil), "", func(key string, _, v *yaml.Node) {
 				switch key {
 				case "version_file":
 					m.Platform.VersionFile = p.path(v, "", "platform.version_file")
@@ -146,9 +153,9 @@ func (p *parser) parse(data []byte) *Manifest {
 		case "platforms":
 			m.Platforms = p.platforms(v, "", "platforms")
 		case "components":
-			compsNode = v
+			compsNode, compsKey = v, k
 		case "bundles":
-			bundlesNode = v
+			bundlesNode, bundlesKey = v, k
 		}
 	})
 	if m.Project == "" {
@@ -163,7 +170,7 @@ func (p *parser) parse(data []byte) *Manifest {
 	}
 	seen := map[string]int{}
 	for _, cn := range p.seq(compsNode, "") {
-		c := p.component(cn)
+		c := p.component(top.Child("", compsKey, cn, componentKeys, componentNested))
 		if c == nil {
 			continue
 		}
@@ -182,7 +189,7 @@ func (p *parser) parse(data []byte) *Manifest {
 	}
 	if bundlesNode != nil {
 		for _, bn := range p.seq(bundlesNode, "") {
-			p.bundle(m, bn)
+			p.bundle(m, top.Child("", bundlesKey, bn, bundleKeys, nil))
 		}
 	}
 	return m
@@ -226,7 +233,8 @@ func (p *parser) checkUnique(m *Manifest) {
 	}
 }
 
-func (p *parser) component(n *yaml.Node) *Component {
+func (p *parser) component(cm *diag.Mapping) *Component {
+	n := cm.Node
 	if n.Kind != yaml.MappingNode {
 		p.fail(n.Line, "", "a component must be a mapping", "write - name: <component> with its keys")
 		return nil
@@ -257,7 +265,7 @@ func (p *parser) component(n *yaml.Node) *Component {
 			c.lines[field] = v.Line
 		}
 	}
-	p.fields(n, c.Name, componentKeys, func(key string, v *yaml.Node) {
+	p.fields(cm, c.Name, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "description":
 			c.Description = p.str(v, c.Name)
@@ -271,7 +279,7 @@ func (p *parser) component(n *yaml.Node) *Component {
 			mark(key, v)
 		case "chart_image_values":
 			c.lines[key] = v.Line
-			p.fields(v, c.Name, chartImgKeys, func(key string, v *yaml.Node) {
+			p.fields(cm.Child("chart_image_values", k, v, chartImgKeys, nil), c.Name, func(key string, _, v *yaml.Node) {
 				field := "chart_image_values." + key
 				s := p.str(v, c.Name)
 				mark(field, v)
@@ -317,7 +325,7 @@ func (p *parser) component(n *yaml.Node) *Component {
 		case "image":
 			c.Image = &Image{}
 			c.lines["image.name"] = v.Line
-			p.fields(v, c.Name, imageKeys, func(key string, v *yaml.Node) {
+			p.fields(cm.Child("image", k, v, imageKeys, nil), c.Name, func(key string, _, v *yaml.Node) {
 				switch key {
 				case "name":
 					c.Image.Name = p.str(v, c.Name)
@@ -435,9 +443,10 @@ func validValuesPath(s string) bool {
 	return true
 }
 
-func (p *parser) bundle(m *Manifest, n *yaml.Node) {
+func (p *parser) bundle(m *Manifest, bm *diag.Mapping) {
+	n := bm.Node
 	b := &Bundle{Line: n.Line}
-	p.fields(n, "", bundleKeys, func(key string, v *yaml.Node) {
+	p.fields(bm, "", func(key string, _, v *yaml.Node) {
 		switch key {
 		case "name":
 			b.Name = p.str(v, "")
@@ -669,20 +678,11 @@ func (m *Manifest) symlink(p string) (link, target string) {
 	return "", ""
 }
 
-// fields walks a mapping, reporting unknown keys with the nearest valid one.
-func (p *parser) fields(n *yaml.Node, comp string, keys []string, f func(key string, v *yaml.Node)) {
-	if n.Kind != yaml.MappingNode {
-		p.fail(n.Line, comp, fmt.Sprintf("expected a mapping, found %s", diag.NodeKind(n)), "write key: value pairs here")
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if !slices.Contains(keys, k.Value) {
-			p.fail(k.Line, comp, fmt.Sprintf("unknown key %q", k.Value), diag.Suggest(k.Value, keys))
-			continue
-		}
-		f(k.Value, n.Content[i+1])
-	}
+// fields walks a mapping, reporting a key given twice, and an unknown key with where it belongs
+// (indented under the wrong key) or the nearest valid one.
+func (p *parser) fields(m *diag.Mapping, comp string, f func(key string, k, v *yaml.Node)) {
+	m.Walk(func(line int, problem, fix string) { p.fail(line, comp, problem, fix) },
+		func(k, v *yaml.Node) { f(k.Value, k, v) })
 }
 
 func (p *parser) str(n *yaml.Node, comp string) string {

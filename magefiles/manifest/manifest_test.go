@@ -149,6 +149,18 @@ func TestValidationErrors(t *testing.T) {
 		{"chart-image-values-bad", edit("    publish: false\n", "    publish: false\n    chart: charts/api\n    chart_image_values:\n      repo: image.repository\n      tag: \"image tag\"\n      digest: \"\"\n"), nil, nil},
 		{"chart-image-values-overlap", edit("    publish: false\n", "    publish: false\n    chart: charts/api\n    chart_image_values: {digest: image}\n"), nil, nil},
 		{"chart-image-values-without-chart", edit("    publish: false\n", "    publish: false\n    chart_image_values: {digest: image.digest}\n"), nil, nil},
+		// Indentation and syntax: the line to correct and the column that puts it right.
+		{"indented-under-image", edit("      from: base\n    depends_on: [base]\n", "      from: base\n      depends_on: [base]\n"), nil, nil},
+		{"not-indented-under-image", edit("      from: base\n", "    from: base\n"), nil, nil},
+		{"key-indented-less", edit("    version_file: svc/api/VERSION\n", "   version_file: svc/api/VERSION\n"), nil, nil},
+		{"key-indented-more", edit("    version_file: svc/api/VERSION\n", "      version_file: svc/api/VERSION\n"), nil, nil},
+		{"list-entry-misaligned", edit("  - name: api\n", "   - name: api\n"), nil, nil},
+		{"tab", edit("    version_file: svc/api/VERSION\n", "\tversion_file: svc/api/VERSION\n"), nil, nil},
+		{"missing-colon", edit("    version_file: svc/api/VERSION\n", "    version_file svc/api/VERSION\n"), nil, nil},
+		{"missing-colon-alone", edit("components:\n", "components\n"), nil, nil},
+		{"unclosed-quote", edit("    description: the API\n", "    description: \"the API\n"), nil, nil},
+		{"unclosed-bracket", edit("paths: [svc/api]", "paths: [svc/api"), nil, nil},
+		{"duplicate-key", edit("    description: the API\n", "    description: the API\n    paths: [svc/api]\n"), nil, nil},
 		{"chart-image-values-without-image", edit("bundles:", "  - name: docs\n    paths: [svc/docs]\n    version_file: svc/docs/VERSION\n    chart: charts/docs\n    chart_image_values: {}\nbundles:"), nil, nil},
 	}
 	for _, tc := range cases {
@@ -298,4 +310,18 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("no manifest and no error")
 		}
 	})
+}
+
+// TestErrorsHaveALocation: a problem with a line is found through errors.As by an interface of
+// the caller's own (as the GitHub Actions annotations find it), with the file and that line.
+func TestErrorsHaveALocation(t *testing.T) {
+	root := writeTree(t, map[string]string{"deploy/components.yaml": strings.Replace(good, "    description: the API\n", "    description: \"the API\n", 1)})
+	_, err := manifest.Load(root, manifest.DefaultFile)
+	var loc interface{ Location() (string, int) }
+	if !errors.As(err, &loc) {
+		t.Fatalf("%v: no Location", err)
+	}
+	if f, l := loc.Location(); f != manifest.DefaultFile || l != 13 {
+		t.Errorf("Location() = %s:%d, want %s:13", f, l, manifest.DefaultFile)
+	}
 }

@@ -48,6 +48,9 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Location is where the problem is: the release file and the 1-based line (0: the whole file).
+func (e *Error) Location() (file string, line int) { return e.File, e.Line }
+
 // Errors is every problem found in one release file, in the order found (file order for
 // validation problems).
 type Errors []*Error
@@ -112,3 +115,6 @@ func (e *GoalError) Error() string {
 
 // Unwrap returns what the goal's kind returned.
 func (e *GoalError) Unwrap() error { return e.Err }
+
+// Location is where the failed goal is defined: the release file and its line.
+func (e *GoalError) Location() (file string, line int) { return e.File, e.Line }

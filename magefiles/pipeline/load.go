@@ -547,7 +547,8 @@ func (p *parser) sorted() Errors {
 func (p *parser) parse(data []byte) *fileSpec {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.fail(0, "", "", diag.YAMLProblem(err), "correct the YAML syntax")
+		sx := diag.SyntaxOf(data, err)
+		p.fail(sx.Line, "", "", sx.Problem, sx.Fix)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -560,13 +561,14 @@ func (p *parser) parse(data []byte) *fileSpec {
 		return nil
 	}
 	f := &fileSpec{vars: map[string]*varDef{}}
-	sections := map[string]*yaml.Node{}
-	p.fields(root, "", topKeys, func(key string, k, v *yaml.Node) {
+	sections, sectionKeys := map[string]*yaml.Node{}, map[string]*yaml.Node{}
+	top := &diag.Mapping{Node: root, Keys: topKeys}
+	p.fields(top, "", func(key string, k, v *yaml.Node) {
 		switch key {
 		case "vars":
-			p.vars(f, v)
+			p.vars(f, top.Child("vars", k, v, nil, nil))
 		default:
-			sections[key] = v
+			sections[key], sectionKeys[key] = v, k
 		}
 	})
 	if sections[SectionVerify] == nil {
@@ -597,7 +599,7 @@ func (p *parser) parse(data []byte) *fileSpec {
 				}
 				continue
 			}
-			if g := p.goal(n, section); g != nil {
+			if g := p.goal(top.Child("", sectionKeys[section], deref(n), goalKeys, nil), section); g != nil {
 				add(g)
 			}
 		}
@@ -616,11 +618,11 @@ func (p *parser) builtin(f *fileSpec, n *yaml.Node) string {
 	return name
 }
 
-func (p *parser) vars(f *fileSpec, n *yaml.Node) {
-	if isNull(n) {
+func (p *parser) vars(f *fileSpec, m *diag.Mapping) {
+	if isNull(deref(m.Node)) {
 		return
 	}
-	p.fields(n, "", nil, func(name string, k, v *yaml.Node) {
+	p.fields(m, "", func(name string, k, v *yaml.Node) {
 		if !validVarName(name) {
 			p.fail(k.Line, "", name, "invalid var name", "use letters, digits, _ and -, starting with a letter or _")
 			return
@@ -634,8 +636,8 @@ func (p *parser) vars(f *fileSpec, n *yaml.Node) {
 	})
 }
 
-func (p *parser) goal(n *yaml.Node, section string) *goalDef {
-	n = deref(n)
+func (p *parser) goal(gm *diag.Mapping, section string) *goalDef {
+	n := gm.Node
 	if n.Kind != yaml.MappingNode {
 		p.fail(n.Line, "", "", "a "+section+" goal must be a mapping", "write - name: <goal> with run: and its other keys")
 		return nil
@@ -650,7 +652,7 @@ func (p *parser) goal(n *yaml.Node, section string) *goalDef {
 		p.fail(n.Line, "", "", section+" goal without a name", "add name: <what it checks> (other goals refer to it in after:)")
 		return nil
 	}
-	p.fields(n, g.name, goalKeys, func(key string, k, v *yaml.Node) {
+	p.fields(gm, g.name, func(key string, k, v *yaml.Node) {
 		g.keyLines[key] = k.Line
 		switch key {
 		case "kind":
@@ -664,9 +666,9 @@ func (p *parser) goal(n *yaml.Node, section string) *goalDef {
 				g.script = script
 			}
 		case "env":
-			g.env = p.mapping(v, g.name, true)
+			g.env = p.mapping(gm.Child("env", k, v, nil, nil), g.name, true)
 		case "with":
-			g.with = p.mapping(v, g.name, false)
+			g.with = p.mapping(gm.Child("with", k, v, nil, nil), g.name, false)
 		case "optional":
 			g.optional = p.boolean(v, g.name)
 		case "effectful":
@@ -691,12 +693,12 @@ func (p *parser) goal(n *yaml.Node, section string) *goalDef {
 }
 
 // mapping reads a mapping of names to values (env: or with:).
-func (p *parser) mapping(n *yaml.Node, goalName string, envNames bool) []kv {
-	if isNull(n) {
+func (p *parser) mapping(m *diag.Mapping, goalName string, envNames bool) []kv {
+	if isNull(deref(m.Node)) {
 		return nil
 	}
 	var out []kv
-	p.fields(n, goalName, nil, func(key string, k, v *yaml.Node) {
+	p.fields(m, goalName, func(key string, k, v *yaml.Node) {
 		if envNames && !validEnvName(key) {
 			p.fail(k.Line, goalName, "", fmt.Sprintf("%q is not an environment variable name", key), "use letters, digits and _, not starting with a digit")
 			return
@@ -905,28 +907,12 @@ func (p *parser) goalCycles(f *fileSpec, byName map[string]*goalDef) {
 	}
 }
 
-// fields walks a mapping, reporting duplicate keys and, when keys is not nil, unknown keys with
-// the nearest valid one.
-func (p *parser) fields(n *yaml.Node, goalName string, keys []string, f func(key string, k, v *yaml.Node)) {
-	n = deref(n)
-	if n.Kind != yaml.MappingNode {
-		p.fail(n.Line, goalName, "", fmt.Sprintf("expected a mapping, found %s", diag.NodeKind(n)), "write key: value pairs here")
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		if first, dup := seen[k.Value]; dup {
-			p.fail(k.Line, goalName, "", fmt.Sprintf("key %q given twice (first at line %d)", k.Value, first), "keep one of them")
-			continue
-		}
-		seen[k.Value] = k.Line
-		if keys != nil && !slices.Contains(keys, k.Value) {
-			p.fail(k.Line, goalName, "", fmt.Sprintf("unknown key %q", k.Value), diag.Suggest(k.Value, keys))
-			continue
-		}
-		f(k.Value, k, n.Content[i+1])
-	}
+// fields walks a mapping, reporting duplicate keys and, when m names its keys, unknown keys with
+// where they belong (indented under the wrong key) or the nearest valid one.
+func (p *parser) fields(m *diag.Mapping, goalName string, f func(key string, k, v *yaml.Node)) {
+	m.Node = deref(m.Node)
+	m.Walk(func(line int, problem, fix string) { p.fail(line, goalName, "", problem, fix) },
+		func(k, v *yaml.Node) { f(k.Value, k, v) })
 }
 
 // boolean reads true or false; nil when the value is not one (the problem is reported).

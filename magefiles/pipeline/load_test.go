@@ -117,6 +117,14 @@ func TestValidationErrors(t *testing.T) {
 		{"not-a-boolean", good + "after_publish:\n  - name: smoke\n    run: \"true\"\n    optional: sometimes\n", nil},
 		{"after-builtin", good + "publish:\n  - images\n  - name: signed\n    run: \"true\"\n    after: [images]\n  - charts\n  - component-tags\n  - github-release\n", nil},
 		{"after-publish-unknown-kind", good + "after_publish:\n  - name: notify\n    kind: webhok\n", nil},
+		// Indentation and syntax: the line to correct and what was expected there.
+		{"indented-under-goal", good + "    after_publish:\n      - name: smoke\n        run: \"true\"\n", nil},
+		{"key-indented-less", edit("    run: test -n", "   run: test -n"), nil},
+		{"key-indented-more", edit("    after: [service tests]", "      after: [service tests]"), nil},
+		{"tab", edit("    after: [service tests]", "\tafter: [service tests]"), nil},
+		{"missing-colon", edit("    kind: shell\n", "    kind shell\n"), nil},
+		{"unclosed-quote", edit("    run: test -n \"${sh!echo 1.2.3}\"", "    run: \"test -n"), nil},
+		{"unclosed-bracket", edit("after: [service tests]", "after: [service tests"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,5 +178,27 @@ func TestMissingFile(t *testing.T) {
 	_, err := pipeline.Load(t.Context(), t.TempDir(), pipeline.DefaultFile)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), pipeline.DefaultFile) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestErrorsHaveALocation: a problem with a line, and a failed goal, are found through errors.As by
+// an interface of the caller's own (as the GitHub Actions annotations find them).
+func TestErrorsHaveALocation(t *testing.T) {
+	type located interface{ Location() (string, int) }
+	root := writeRoot(t, strings.Replace(good, "    kind: shell\n", "    kind shell\n", 1))
+	_, err := pipeline.Load(t.Context(), root, pipeline.DefaultFile, pipeline.WithEnviron(environ()))
+	var loc located
+	if !errors.As(err, &loc) {
+		t.Fatalf("%v: no Location", err)
+	}
+	if f, l := loc.Location(); f != pipeline.DefaultFile || l != 6 {
+		t.Errorf("Location() = %s:%d, want %s:6", f, l, pipeline.DefaultFile)
+	}
+	var ge error = &pipeline.GoalError{Goal: "g", File: pipeline.DefaultFile, Line: 9, Err: errors.New("failed")}
+	if !errors.As(errors.Join(errors.New("running"), ge), &loc) {
+		t.Fatal("a GoalError has no Location")
+	}
+	if f, l := loc.Location(); f != pipeline.DefaultFile || l != 9 {
+		t.Errorf("GoalError Location() = %s:%d", f, l)
 	}
 }

@@ -2,7 +2,6 @@
 package settings
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/shiplane/shiplane/magefiles/diag"
 )
 
 // DefaultFile is the settings file's path relative to the repository root.
@@ -75,40 +76,55 @@ func Defaults() Settings {
 	return Settings{Dev: Target{Registry: "localhost:5000/dev", ChartRepo: "oci://localhost:5000/dev/charts"}}
 }
 
+// Error is a problem with the settings file: where it is, what is wrong and how to fix it.
+type Error struct {
+	// File is the settings file as given to Load; Line the 1-based line (0: the whole file).
+	File string
+	Line int
+	// Problem says what is wrong; Fix how to correct it.
+	Problem, Fix string
+}
+
+func (e *Error) Error() string { return diag.Format(e.File, e.Line, "", e.Problem, nil, e.Fix) }
+
+// Location is where the problem is: the settings file and the line (0: the whole file).
+func (e *Error) Location() (file string, line int) { return e.File, e.Line }
+
+// Location is where the revert_window is: the settings file and its line.
+func (e *WindowError) Location() (file string, line int) { return e.File, e.Line }
+
+var (
+	topKeys    = []string{"dev", "release", "insecure_registries", "revert_window"}
+	targetKeys = []string{"registry", "chart_repo"}
+)
+
 // Load reads file (relative to root unless absolute; a missing file means the defaults) and then
-// applies DEV_REGISTRY, DEV_CHART_REPO, RELEASE_REGISTRY and RELEASE_CHART_REPO from getenv.
+// applies DEV_REGISTRY, DEV_CHART_REPO, RELEASE_REGISTRY and RELEASE_CHART_REPO from getenv. A
+// file that does not parse, or holds an unknown or repeated key, is an *Error at the line to
+// correct; a registry or chart repository that is not a valid reference (Validate) is an
+// *InvalidError naming the setting, where its value came from and the fix.
 func Load(root, file string, getenv func(string) string) (Settings, error) {
 	s := Defaults()
 	full := file
 	if !filepath.IsAbs(full) {
 		full = filepath.Join(root, file)
 	}
+	lines := map[string]int{} // "dev.registry" → the line of its value in file
 	data, err := os.ReadFile(full)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return s, fmt.Errorf("reading %s: %w", file, err)
 	default:
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		err := dec.Decode(&s)
-		var we *WindowError
-		if errors.As(err, &we) {
-			we.File = file
-			return s, we
-		}
-		if err != nil && !errors.Is(err, os.ErrNotExist) && err.Error() != "EOF" {
-			return s, fmt.Errorf("%s: %v; fix: valid keys are dev, release (registry, chart_repo), insecure_registries and revert_window", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		if err := parse(file, data, &s, lines); err != nil {
+			return s, err
 		}
 	}
-	for env, dst := range map[string]*string{
-		"DEV_REGISTRY":       &s.Dev.Registry,
-		"DEV_CHART_REPO":     &s.Dev.ChartRepo,
-		"RELEASE_REGISTRY":   &s.Release.Registry,
-		"RELEASE_CHART_REPO": &s.Release.ChartRepo,
-	} {
-		if v := strings.TrimSpace(getenv(env)); v != "" {
-			*dst = v
+	from := map[string]string{} // "dev.registry" → the environment variable it came from
+	for _, o := range overrides {
+		if v := strings.TrimSpace(getenv(o.env)); v != "" {
+			*o.field(&s) = v
+			from[o.setting] = o.env
 		}
 	}
 	if s.RevertWindow.Duration == 0 {
@@ -116,8 +132,106 @@ func Load(root, file string, getenv func(string) string) (Settings, error) {
 	}
 	s.Dev.Registry = strings.TrimSuffix(s.Dev.Registry, "/")
 	s.Release.Registry = strings.TrimSuffix(s.Release.Registry, "/")
+	var invalid []error
+	for _, o := range overrides {
+		v := *o.field(&s)
+		if v == "" {
+			continue
+		}
+		if problem, fix := o.check(v); problem != "" {
+			if lower := strings.ToLower(v); lower != v {
+				if p, _ := o.check(lower); p == "" { // valid once lower-cased
+					fix = lowerFix(o.setting, from[o.setting], lower)
+				}
+			}
+			e := &InvalidError{Setting: o.setting, Env: from[o.setting], Value: v, Problem: problem, Fix: fix}
+			if e.Env == "" {
+				if line, ok := lines[o.setting]; ok {
+					e.File, e.Line = file, line
+				}
+			}
+			invalid = append(invalid, e)
+		}
+	}
+	if len(invalid) > 0 {
+		return s, errors.Join(invalid...)
+	}
 	return s, nil
 }
+
+// overrides are the destination settings, each with the environment variable that overrides it
+// and the check its value must pass.
+var overrides = []struct {
+	setting, env string
+	field        func(*Settings) *string
+	check        func(string) (problem, fix string)
+}{
+	{"dev.registry", "DEV_REGISTRY", func(s *Settings) *string { return &s.Dev.Registry }, checkRegistry},
+	{"dev.chart_repo", "DEV_CHART_REPO", func(s *Settings) *string { return &s.Dev.ChartRepo }, checkChartRepo},
+	{"release.registry", "RELEASE_REGISTRY", func(s *Settings) *string { return &s.Release.Registry }, checkRegistry},
+	{"release.chart_repo", "RELEASE_CHART_REPO", func(s *Settings) *string { return &s.Release.ChartRepo }, checkChartRepo},
+}
+
+// parse reads the settings file's YAML into s, recording the line of each destination's value.
+func parse(file string, data []byte, s *Settings, lines map[string]int) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		sx := diag.SyntaxOf(data, err)
+		return &Error{File: file, Line: sx.Line, Problem: sx.Problem, Fix: sx.Fix}
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file: the defaults
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil
+	}
+	var errs []error
+	fail := func(line int, problem, fix string) {
+		errs = append(errs, &Error{File: file, Line: line, Problem: problem, Fix: fix})
+	}
+	top := &diag.Mapping{Node: root, Keys: topKeys, Nested: map[string][]string{"dev": targetKeys, "release": targetKeys}}
+	top.Walk(fail, func(k, v *yaml.Node) {
+		switch k.Value {
+		case "dev", "release":
+			if isNull(v) {
+				return
+			}
+			top.Child(k.Value, k, v, targetKeys, nil).Walk(fail, func(tk, tv *yaml.Node) {
+				setting := k.Value + "." + tk.Value
+				if tv.Kind != yaml.ScalarNode {
+					fail(tv.Line, fmt.Sprintf("%s: expected a single value, found %s", setting, diag.NodeKind(tv)), "write one value, e.g. registry: ghcr.io/acme")
+					return
+				}
+				lines[setting] = tv.Line
+				t := &s.Dev
+				if k.Value == "release" {
+					t = &s.Release
+				}
+				if tk.Value == "registry" {
+					t.Registry = tv.Value
+				} else {
+					t.ChartRepo = tv.Value
+				}
+			})
+		case "insecure_registries":
+			if err := v.Decode(&s.InsecureRegistries); err != nil {
+				fail(v.Line, fmt.Sprintf("insecure_registries: expected a list of hosts, found %s", diag.NodeKind(v)), "write a list, e.g. [reg.internal:5000]")
+			}
+		case "revert_window":
+			if err := s.RevertWindow.UnmarshalYAML(v); err != nil {
+				var we *WindowError
+				if errors.As(err, &we) {
+					we.File = file
+				}
+				errs = append(errs, err)
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
 // Insecure reports whether registry host may be reached over plain HTTP: loopback hosts always,
 // others only when listed.
