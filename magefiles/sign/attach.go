@@ -127,7 +127,8 @@ type referrer struct {
 
 // bundleReferrers lists subject's bundle referrers: one request with the referrers API (two
 // with the tag schema), plus one manifest read for each bundle referrer whose index entry
-// carries no annotations (the tag schema's entries do not).
+// carries no annotations (the tag schema's entries, as go-containerregistry writes them, and
+// go-containerregistry's in-process registry's answers do not).
 func (r *Registry) bundleReferrers(ctx context.Context, subject name.Digest) ([]referrer, error) {
 	idx, err := remote.Referrers(subject, remote.Reuse(r.puller), remote.WithContext(ctx))
 	if err != nil {
@@ -139,14 +140,19 @@ func (r *Registry) bundleReferrers(ctx context.Context, subject name.Digest) ([]
 	}
 	var out []referrer
 	for _, d := range im.Manifests {
-		if d.ArtifactType != BundleMediaType {
+		// A registry that does not copy the manifest's artifactType into the index entry gives
+		// the config's media type instead (go-containerregistry's registry does).
+		if d.ArtifactType != BundleMediaType && d.ArtifactType != EmptyConfigMediaType {
 			continue
 		}
 		ann := d.Annotations
-		if ann[AnnPredicateType] == "" {
+		if ann[AnnPredicateType] == "" || d.ArtifactType != BundleMediaType {
 			m, err := r.manifest(ctx, subject.Context().Digest(d.Digest.String()))
 			if err != nil {
 				return nil, err
+			}
+			if m.ArtifactType != BundleMediaType {
+				continue
 			}
 			ann = m.Annotations
 		}
