@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -245,8 +249,58 @@ func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, a
 	if err := r.pusher.Put(ctx, repo.Digest(h.String()), rawManifest(raw)); err != nil {
 		return fmt.Errorf("attaching %s to %s: pushing the referrer: %w", att.PredicateType, subject, err)
 	}
+	if err := r.annotateTagSchema(ctx, subject, h, m.Annotations); err != nil {
+		return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+	}
 	return nil
 }
+
+// annotateTagSchema copies the referrer's annotations into its entry of the referrers tag
+// schema's index (sha256-<hex>), which go-containerregistry writes without them, so that
+// Missing reads one index instead of every referrer manifest. Where the registry has the
+// referrers API there is no such tag (one GET, 404) and nothing to do.
+func (r *Registry) annotateTagSchema(ctx context.Context, subject name.Digest, referrer v1.Hash, ann map[string]string) error {
+	tag := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	desc, err := r.puller.Get(ctx, tag)
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the referrers tag %s: %w", tag, err)
+	}
+	if desc.MediaType != types.OCIImageIndex {
+		return nil // not a referrers index: leave it alone
+	}
+	var idx v1.IndexManifest
+	if err := json.Unmarshal(desc.Manifest, &idx); err != nil {
+		return fmt.Errorf("reading the referrers tag %s: %w", tag, err)
+	}
+	changed := false
+	for i, d := range idx.Manifests {
+		if d.Digest == referrer && len(d.Annotations) == 0 {
+			idx.Manifests[i].Annotations = ann
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		return fmt.Errorf("encoding the referrers tag %s: %w", tag, err)
+	}
+	if err := r.pusher.Put(ctx, tag, rawIndex(raw)); err != nil {
+		return fmt.Errorf("annotating the referrers tag %s: %w", tag, err)
+	}
+	return nil
+}
+
+// rawIndex is an OCI image index's bytes, as remote.Put takes them.
+type rawIndex []byte
+
+func (m rawIndex) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawIndex) MediaType() (types.MediaType, error) { return types.OCIImageIndex, nil }
 
 func partial(l v1.Layer) (v1.Descriptor, error) {
 	d, err := l.Digest()
