@@ -46,6 +46,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // Goal is one end state. String names it ("image built shiplane/core:1.2.0"). Assess observes the
@@ -184,21 +186,13 @@ func (r Result) Line() string {
 		out += " (" + r.Reason + ")"
 	}
 	if r.Digest != "" {
-		out += " " + shortDigest(r.Digest)
+		out += " " + progress.Short(r.Digest)
 	}
 	prefix := ""
 	if r.Component != "" {
 		prefix = r.Component + ": "
 	}
 	return fmt.Sprintf("%s%s: %s", prefix, r.Goal, out)
-}
-
-func shortDigest(d string) string {
-	const keep = len("sha256:") + 12
-	if len(d) > keep {
-		return d[:keep]
-	}
-	return d
 }
 
 // UnmarshalText reads a status's word, so JSON reports can be read back; it also accepts the

@@ -12,6 +12,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // TagRelease creates the annotated tag v<root VERSION> at HEAD and pushes it to origin, after
@@ -74,7 +75,7 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	if err := ws.Repo.PushTag(ctx, Remote, tag); err != nil {
 		return fmt.Errorf("%w; the local tag %s was created: push it with git push %s %s, or delete it with git tag -d %s", err, tag, Remote, tag, tag)
 	}
-	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, ws.Head.Short(), Remote)
+	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, progress.Short(ws.Head.Hash), Remote)
 	fmt.Fprintf(ws.Config.Progress, "CI runs releaseAll for %s; preview it with: go run mage.go releasePlan\n", tag)
 	return nil
 }
@@ -153,7 +154,7 @@ func (w *Workspace) confirm(tag string) error {
 	if w.Config.Yes || w.Env.CI || !w.Config.IsTerminal() {
 		return nil
 	}
-	fmt.Fprintf(w.Config.Progress, "Tag %s at %s and push it to %s? [y/N] ", tag, shortHash(w.Head.Hash), Remote)
+	fmt.Fprintf(w.Config.Progress, "Tag %s at %s and push it to %s? [y/N] ", tag, progress.Short(w.Head.Hash), Remote)
 	line, err := bufio.NewReader(w.Config.Stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading the answer: %w", err)
