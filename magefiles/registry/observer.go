@@ -159,15 +159,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // short shortens "sha256:0123456789abcdef..." to "0123456789ab", as every human line does.
 func short(digest string) string { return progress.Short(digest) }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return progress.HumanBytes(n) }
