@@ -20,10 +20,11 @@ type Locator interface {
 	Location() (file string, line int)
 }
 
-// Plan prints the release plan's text; under GitHub Actions each level is folded in a
-// ::group:: ("level 1: core, scanner").
+// Plan prints the release plan's text without its list of refusals (plan.Plan.Brief: the caller
+// returns the plan's Err, which lists them, so each is printed once); under GitHub Actions each
+// level is folded in a ::group:: ("level 1: core, scanner").
 func (d *Display) Plan(pl *plan.Plan) {
-	text := pl.String()
+	text := pl.Brief()
 	if d.mode != GitHubActions {
 		d.Lines(text)
 		return

@@ -240,7 +240,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		return
 	}
 	if err == nil && st.Achieved && (!upstreamChanged || len(blockers) > 0) {
-		res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
+		res.Status, res.Reason, res.Digest, res.Platforms, res.Detail = AlreadyAchieved, st.Detail, st.Digest, st.Platforms, st.Detail
 		return
 	}
 	if err != nil && len(blockers) > 0 {
@@ -270,7 +270,7 @@ func (r *run) finish(ctx context.Context, i int) {
 			return
 		}
 		if err == nil && st.Achieved {
-			res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
+			res.Status, res.Reason, res.Digest, res.Platforms, res.Detail = AlreadyAchieved, st.Detail, st.Digest, st.Platforms, st.Detail
 			return
 		}
 	}
@@ -299,7 +299,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		}
 		res.Reason = res.Err.Error()
 	default:
-		res.Status, res.Digest, res.Platforms = NewlyAchieved, st.Digest, st.Platforms
+		res.Status, res.Digest, res.Platforms, res.Detail = NewlyAchieved, st.Digest, st.Platforms, st.Detail
 	}
 }
 

@@ -167,6 +167,9 @@ type Result struct {
 	Duration  time.Duration     `json:"duration_ns"`
 	// Optional is Node.Optional: a failure of this goal does not fail the run.
 	Optional bool `json:"optional,omitempty"`
+	// Detail is the last assessment's note on an achieved goal (State.Detail: a release's page,
+	// "published with the same inputs"); not serialised.
+	Detail string `json:"-"`
 	// Err is the error behind a failure, for errors.Is/As; not serialised (Reason holds its text).
 	Err error `json:"-"`
 }
