@@ -77,6 +77,9 @@ func script(obs goal.Observer, d *display.Display) *goal.Report {
 	for i, g := range goals {
 		ev(goal.Assessing, i, g)
 	}
+	for i, g := range goals {
+		ev(goal.Assessed, i, g)
+	}
 	ev(goal.Achieving, 0, goals[0])
 	fmt.Fprintln(d.Writer(), "reg/base: uploaded blob 0123456789ab (1.0 KiB)")
 	base := goals[0]
@@ -203,11 +206,14 @@ func TestLiveViewRedrawsOnAFakeTerminal(t *testing.T) {
 	d.Summary(rep, refs())
 	d.Close()
 	got := out.String()
-	if n := strings.Count(got, "\x1b[4A\x1b[J"); n < 2 {
-		t.Errorf("the view of 3 running goals was redrawn %d times, want several:\n%q", n, got)
+	if n := len(regexp.MustCompile("\x1b\\[[0-9]+A\x1b\\[J").FindAllString(got, -1)); n < 5 {
+		t.Errorf("the view was redrawn %d times, want at each change:\n%q", n, got)
+	}
+	if !strings.Contains(got, "\x1b[4A\x1b[J") {
+		t.Errorf("the view of 3 goals being assessed (4 lines) was not moved back over:\n%q", got)
 	}
 	for _, want := range []string{
-		"core: image pushed reg/core:1.2.0  achieving", "3.0 MiB / 8.0 MiB", "1/3 goals finished",
+		"core: image pushed reg/core:1.2.0  achieving", "3.0 MiB / 8.0 MiB", "1/3 goals finished, 1 waiting", "0/3 goals finished, 2 waiting",
 		"\x1b[32mbase: image pushed reg/base:1.0.0: ok (newly achieved) 111111111111\x1b[0m",
 		"\x1b[31mcore: image pushed reg/core:1.2.0: failed",
 		"reg/base: uploaded blob 0123456789ab (1.0 KiB)\n",

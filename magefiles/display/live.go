@@ -52,8 +52,9 @@ func (d *Display) clearLive() {
 	d.run.drawn = 0
 }
 
-// drawLive draws the live view: a heading with the count and the run's elapsed time, then one
-// line per goal being assessed or achieved, with its state, elapsed time and bytes sent. Call
+// drawLive draws the live view: a heading with the count of goals finished and waiting (assessed,
+// waiting for what they come after) and the run's elapsed time, then one line per goal being
+// assessed or achieved, with its state, elapsed time and bytes sent. Call
 // with mu held, after clearLive.
 func (d *Display) drawLive() {
 	r := d.run
@@ -61,7 +62,17 @@ func (d *Display) drawLive() {
 		return
 	}
 	now := d.opts.Now()
-	lines := []string{fmt.Sprintf("%d/%d goals finished  %s", r.finished, len(r.goals), seconds(now.Sub(r.start)))}
+	waiting := 0
+	for _, v := range r.goals {
+		if v.phase == goal.Assessed {
+			waiting++
+		}
+	}
+	head := fmt.Sprintf("%d/%d goals finished", r.finished, len(r.goals))
+	if waiting > 0 {
+		head += fmt.Sprintf(", %d waiting", waiting)
+	}
+	lines := []string{head + "  " + seconds(now.Sub(r.start))}
 	running := 0
 	for _, v := range r.goals {
 		if v.phase != goal.Assessing && v.phase != goal.Achieving {

@@ -45,7 +45,7 @@ func (d *Display) Observer(g Grouping) goal.Observer {
 // goalView is one goal as the display knows it.
 type goalView struct {
 	res         goal.Result
-	phase       goal.EventKind // RunStarted (waiting), Assessing, Achieving, Finished
+	phase       goal.EventKind // RunStarted (not assessed yet), Assessing, Assessed (waiting), Achieving, Finished
 	since       time.Time
 	done, total int64
 	group       *group
@@ -89,7 +89,7 @@ func (d *Display) observe(ev goal.Event, g Grouping) {
 	}
 	v := &r.goals[ev.Index]
 	switch ev.Kind {
-	case goal.Assessing, goal.Achieving:
+	case goal.Assessing, goal.Assessed, goal.Achieving:
 		v.phase, v.since = ev.Kind, ev.Time
 		if ev.Kind == goal.Achieving && d.mode == GitHubActions {
 			v.group.lines = append(v.group.lines, ev.Result.Label()+" …")

@@ -144,6 +144,7 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			r.emit(Event{Kind: Assessing, Index: i})
 			r.state[i], r.aerr[i] = assess(ctx, nodes[i].Goal)
 			r.assess[i] = e.now().Sub(t)
+			r.emit(Event{Kind: Assessed, Index: i})
 		}()
 	}
 	wg.Wait()

@@ -19,6 +19,9 @@ const (
 	RunStarted EventKind = iota
 	// Assessing: the goal at Index is being assessed.
 	Assessing
+	// Assessed: the goal at Index has been assessed; it waits for the goals it comes after (and
+	// a worker) before its outcome is decided.
+	Assessed
 	// Achieving: the goal at Index was found missing and is being achieved.
 	Achieving
 	// Progressed: the goal at Index, being achieved, has sent Done bytes of Total (0 when not
