@@ -56,6 +56,9 @@ type Options struct {
 	// Refresh is how often the live view redraws elapsed times and bytes between events.
 	// Default: 100ms; negative: only when a goal changes state.
 	Refresh time.Duration
+	// Width is the terminal's width in columns: the live view cuts longer lines (a wrapped line
+	// could not be moved back over). Default: 110.
+	Width int
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 	// Redact masks secrets in what is written to the step summary file (the writer given to New
@@ -87,6 +90,9 @@ func New(out io.Writer, o Options) *Display {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Width <= 0 {
+		o.Width = 110
 	}
 	if o.Redact == nil {
 		o.Redact = func(s string) string { return s }

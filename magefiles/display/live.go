@@ -24,10 +24,6 @@ const (
 // maxLive is how many running goals the live view lists; the rest are counted.
 const maxLive = 12
 
-// lineWidth is the widest line the live view draws: a longer one would wrap, and the view could
-// no longer move back over it.
-const lineWidth = 110
-
 // paint colours a line by its goal's status, when colour is on.
 func (d *Display) paint(s goal.Status, line string) string {
 	if !d.color {
@@ -100,7 +96,7 @@ func (d *Display) drawLive() {
 	}
 	var b strings.Builder
 	for i, l := range lines {
-		l = truncate(l, lineWidth)
+		l = truncate(l, d.opts.Width-1)
 		if i == 0 && d.color {
 			l = dim + l + reset
 		}

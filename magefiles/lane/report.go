@@ -119,7 +119,7 @@ func releaseURL(rep *goal.Report, steps map[string]plan.Step) string {
 // mode the environment and the terminal choose.
 func (w *Workspace) newDisplay(out io.Writer, red *redact.Redactor) *display.Display {
 	return display.New(out, display.Options{
-		Terminal: w.Config.ProgressTerminal(), Dumb: w.Env.DumbTerminal, NoColor: w.Env.NoColor,
+		Terminal: w.Config.ProgressTerminal(), Width: terminalWidth(w.Config.Progress), Dumb: w.Env.DumbTerminal, NoColor: w.Env.NoColor,
 		GitHubActions: w.Env.GitHubActions, StepSummary: w.Env.StepSummary, Redact: red.String,
 	})
 }
@@ -165,6 +165,16 @@ func annotated(cfg Config, err error) error {
 	}
 	io.WriteString(c.Progress, display.Annotations(err))
 	return err
+}
+
+// terminalWidth is the width of the terminal w is open on, or 0 when it is none.
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && f != nil {
+		if width, _, err := term.GetSize(int(f.Fd())); err == nil {
+			return width
+		}
+	}
+	return 0
 }
 
 // onTerminal reports whether w is an *os.File open on a terminal.
