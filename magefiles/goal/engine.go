@@ -12,14 +12,16 @@ import (
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/graph"
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // Engine runs goals. Build one with New.
 type Engine struct {
-	workers  int
-	progress io.Writer
-	dryRun   bool
-	now      func() time.Time
+	workers   int
+	progress  io.Writer
+	observers []Observer
+	dryRun    bool
+	now       func() time.Time
 }
 
 // Option configures an Engine.
@@ -34,7 +36,8 @@ func WithWorkers(n int) Option {
 	}
 }
 
-// WithProgress sets where human progress lines go. Default: io.Discard (libraries stay quiet).
+// WithProgress sets where the plain progress lines go (PlainLines). Default: io.Discard (libraries
+// stay quiet).
 func WithProgress(w io.Writer) Option {
 	return func(e *Engine) {
 		if w != nil {
@@ -52,13 +55,16 @@ func New(opts ...Option) *Engine {
 	for _, o := range opts {
 		o(e)
 	}
+	if e.progress != io.Discard {
+		e.observers = append([]Observer{PlainLines(e.progress)}, e.observers...)
+	}
 	return e
 }
 
 type run struct {
 	e       *Engine
 	sem     chan struct{}
-	mu      sync.Mutex // guards progress writes
+	mu      sync.Mutex // serialises the observers' calls
 	nodes   []*Node
 	index   map[*Node]int
 	done    []chan struct{}
@@ -120,7 +126,7 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 		return &Report{Results: r.res, Duration: e.now().Sub(start)}
 	}
 
-	r.printf("assessing %d goals\n", len(nodes))
+	r.emit(Event{Kind: RunStarted, Goals: append([]Result(nil), r.res...)})
 	var wg sync.WaitGroup
 	for i := range nodes {
 		if r.invalid[i] {
@@ -135,8 +141,10 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 			}
 			defer r.release()
 			t := e.now()
+			r.emit(Event{Kind: Assessing, Index: i})
 			r.state[i], r.aerr[i] = assess(ctx, nodes[i].Goal)
 			r.assess[i] = e.now().Sub(t)
+			r.emit(Event{Kind: Assessed, Index: i})
 		}()
 	}
 	wg.Wait()
@@ -152,11 +160,7 @@ func (e *Engine) Run(ctx context.Context, nodes []*Node) *Report {
 					res.Reason = "optional: " + res.Reason
 				}
 			}
-			line := r.res[i].Line()
-			if pe := (*PanicError)(nil); errors.As(r.res[i].Err, &pe) && pe.Stack != "" {
-				line += "\n" + indent(pe.Stack, "    ") // one write, so no other goal's line lands inside
-			}
-			r.printf("%s\n", line)
+			r.emit(Event{Kind: Finished, Index: i})
 		}()
 	}
 	wg.Wait()
@@ -237,7 +241,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		return
 	}
 	if err == nil && st.Achieved && (!upstreamChanged || len(blockers) > 0) {
-		res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
+		res.Status, res.Reason, res.Digest, res.Platforms, res.Detail = AlreadyAchieved, st.Detail, st.Digest, st.Platforms, st.Detail
 		return
 	}
 	if err != nil && len(blockers) > 0 {
@@ -267,7 +271,7 @@ func (r *run) finish(ctx context.Context, i int) {
 			return
 		}
 		if err == nil && st.Achieved {
-			res.Status, res.Reason, res.Digest, res.Platforms = AlreadyAchieved, st.Detail, st.Digest, st.Platforms
+			res.Status, res.Reason, res.Digest, res.Platforms, res.Detail = AlreadyAchieved, st.Detail, st.Digest, st.Platforms, st.Detail
 			return
 		}
 	}
@@ -279,8 +283,8 @@ func (r *run) finish(ctx context.Context, i int) {
 		res.Status, res.Reason = Planned, st.Detail
 		return
 	}
-	r.printf("%s …\n", res.label())
-	if err := achieve(ctx, n.Goal); err != nil {
+	r.emit(Event{Kind: Achieving, Index: i})
+	if err := achieve(progress.WithBytes(ctx, &goalBytes{r: r, i: i}), n.Goal); err != nil {
 		res.Status, res.Reason, res.Err = Failed, reason(err), err
 		return
 	}
@@ -296,7 +300,7 @@ func (r *run) finish(ctx context.Context, i int) {
 		}
 		res.Reason = res.Err.Error()
 	default:
-		res.Status, res.Digest, res.Platforms = NewlyAchieved, st.Digest, st.Platforms
+		res.Status, res.Digest, res.Platforms, res.Detail = NewlyAchieved, st.Digest, st.Platforms, st.Detail
 	}
 }
 
@@ -315,10 +319,22 @@ func (r *run) acquire(ctx context.Context) bool {
 
 func (r *run) release() { <-r.sem }
 
-func (r *run) printf(format string, args ...any) {
+// emit tells every observer, one event at a time; the event's Result is the goal's as it stands.
+func (r *run) emit(ev Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.e.progress, format, args...)
+	ev.Time = r.e.now()
+	switch ev.Kind {
+	case RunStarted:
+	case Progressed:
+		// From the goal's own goroutines, maybe while its result is written: only what is fixed.
+		ev.Result = Result{Component: r.res[ev.Index].Component, Goal: r.res[ev.Index].Goal, Optional: r.res[ev.Index].Optional}
+	default:
+		ev.Result = r.res[ev.Index]
+	}
+	for _, o := range r.e.observers {
+		o.Observe(ev)
+	}
 }
 
 // cycle returns a description of a dependency cycle among the nodes, or "".

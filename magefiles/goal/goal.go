@@ -46,6 +46,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // Goal is one end state. String names it ("image built shiplane/core:1.2.0"). Assess observes the
@@ -165,6 +167,9 @@ type Result struct {
 	Duration  time.Duration     `json:"duration_ns"`
 	// Optional is Node.Optional: a failure of this goal does not fail the run.
 	Optional bool `json:"optional,omitempty"`
+	// Detail is the last assessment's note on an achieved goal (State.Detail: a release's page,
+	// "published with the same inputs"); not serialised.
+	Detail string `json:"-"`
 	// Err is the error behind a failure, for errors.Is/As; not serialised (Reason holds its text).
 	Err error `json:"-"`
 }
@@ -184,21 +189,13 @@ func (r Result) Line() string {
 		out += " (" + r.Reason + ")"
 	}
 	if r.Digest != "" {
-		out += " " + shortDigest(r.Digest)
+		out += " " + progress.Short(r.Digest)
 	}
 	prefix := ""
 	if r.Component != "" {
 		prefix = r.Component + ": "
 	}
 	return fmt.Sprintf("%s%s: %s", prefix, r.Goal, out)
-}
-
-func shortDigest(d string) string {
-	const keep = len("sha256:") + 12
-	if len(d) > keep {
-		return d[:keep]
-	}
-	return d
 }
 
 // UnmarshalText reads a status's word, so JSON reports can be read back; it also accepts the

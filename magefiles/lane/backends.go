@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/display"
 	"github.com/shiplane/shiplane/magefiles/helm"
-	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/redact"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/settings"
@@ -21,6 +21,8 @@ type clients struct {
 	masks  bool
 	stdout io.Writer
 	red    *redact.Redactor
+	// disp shows the run's progress; out is its writer for every other human line.
+	disp   *display.Display
 	out    io.Writer
 	reg    *registry.Client
 	charts *helm.Client
@@ -34,7 +36,8 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 	for _, v := range w.Env.Secrets {
 		red.Add(v)
 	}
-	out := progress.Locked(red.Writer(w.Config.Progress))
+	disp := w.newDisplay(red.Writer(w.Config.Progress), red)
+	out := disp.Writer()
 	regOpts := []registry.Option{registry.WithInsecure(w.Settings.Insecure), registry.WithProgress(out)}
 	if w.Config.Observe.Registry != nil {
 		regOpts = append(regOpts, registry.WithTransport(w.Config.Observe.Registry(http.DefaultTransport)))
@@ -53,7 +56,7 @@ func (w *Workspace) clients(ctx context.Context, target settings.Target) (*clien
 	if err != nil {
 		return nil, err
 	}
-	cl := &clients{red: red, out: out, reg: reg, charts: charts, masks: w.Env.GitHubActions, stdout: w.Config.Stdout}
+	cl := &clients{red: red, disp: disp, out: out, reg: reg, charts: charts, masks: w.Env.GitHubActions, stdout: w.Config.Stdout}
 	if err := cl.registerMasks(); err != nil {
 		return nil, err
 	}

@@ -32,8 +32,13 @@ func (e *UnknownComponentError) Error() string {
 // the same version, an invalid spec or a file whose edit cannot be made is refused before anything
 // is written. When the changelog exists (the root CHANGELOG.md for "platform", else a CHANGELOG.md
 // in the component's paths), an empty "## [<new version>] - unreleased" section is added to it,
-// unless it has one. Output goes to cfg's Stdout and Progress, defaulted as Config says.
+// unless it has one. Its lines are human progress: they go to cfg's Progress (default stderr);
+// it writes no machine output.
 func Bump(ctx context.Context, cfg Config, component, spec string) error {
+	return annotated(cfg, bump(ctx, cfg, component, spec))
+}
+
+func bump(ctx context.Context, cfg Config, component, spec string) error {
 	ws, err := openManifest(cfg)
 	if err != nil {
 		return err
@@ -131,9 +136,9 @@ func Bump(ctx context.Context, cfg Config, component, spec string) error {
 		return fmt.Errorf("bump %s: %w", component, err)
 	}
 	if resync {
-		fmt.Fprintf(cfg.Stdout, "%s: %s (chart brought in step with %s)\n", component, cur, versionFile)
+		fmt.Fprintf(cfg.Progress, "%s: %s (chart brought in step with %s)\n", component, cur, versionFile)
 	} else {
-		fmt.Fprintf(cfg.Stdout, "%s: %s → %s\n", component, cur, next)
+		fmt.Fprintf(cfg.Progress, "%s: %s → %s\n", component, cur, next)
 	}
 	for _, f := range touched {
 		fmt.Fprintf(cfg.Progress, "  updated %s\n", f)

@@ -84,8 +84,9 @@ func TestBumpRewritesVersionChartAndUmbrellaPinOnly(t *testing.T) {
 	if err := Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &progress}, "core", "patch"); err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); got != "core: 1.2.0 → 1.2.1\n" {
-		t.Errorf("stdout = %q", got)
+	// bump's lines are human progress, all on stderr; stdout holds nothing.
+	if out.Len() != 0 || !strings.HasPrefix(progress.String(), "core: 1.2.0 → 1.2.1\n  updated services/core/VERSION\n") {
+		t.Errorf("stdout = %q, progress = %q", out.String(), progress.String())
 	}
 	got := changedLines(before, snapshot(t, root))
 	want := map[string][]string{
@@ -115,15 +116,15 @@ func TestBumpRewritesVersionChartAndUmbrellaPinOnly(t *testing.T) {
 func TestBumpExplicitAndPlatform(t *testing.T) {
 	root := copyTree(t)
 	var out bytes.Buffer
-	cfg := Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}
+	cfg := Config{Root: root, Stdout: &bytes.Buffer{}, Progress: &out}
 	if err := Bump(t.Context(), cfg, "scanner", "1.4.0"); err != nil {
 		t.Fatal(err)
 	}
 	if err := Bump(t.Context(), cfg, "platform", "minor"); err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != "scanner: 0.9.0 → 1.4.0\nplatform: 1.0.0 → 1.1.0\n" {
-		t.Errorf("stdout = %q", out.String())
+	if !strings.HasPrefix(out.String(), "scanner: 0.9.0 → 1.4.0\n") || !strings.Contains(out.String(), "\nplatform: 1.0.0 → 1.1.0\n") {
+		t.Errorf("progress = %q", out.String())
 	}
 	u, err := version.ReadChart(filepath.Join(root, "charts/platform/Chart.yaml"))
 	if err != nil || u.Version != "1.1.0" {
@@ -231,7 +232,7 @@ func TestBumpToTheCurrentVersionResyncsTheChart(t *testing.T) {
 	os.WriteFile(chart, []byte(strings.Replace(string(data), "version: 1.2.0", "version: 1.1.0", 1)), 0o644)
 	before := snapshot(t, root)
 	var out bytes.Buffer
-	if err := Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}, "core", "1.2.0"); err != nil {
+	if err := Bump(t.Context(), Config{Root: root, Stdout: &bytes.Buffer{}, Progress: &out}, "core", "1.2.0"); err != nil {
 		t.Fatal(err)
 	}
 	got := changedLines(before, snapshot(t, root))
@@ -239,7 +240,7 @@ func TestBumpToTheCurrentVersionResyncsTheChart(t *testing.T) {
 		t.Fatalf("changed = %v", got)
 	}
 	if !strings.Contains(out.String(), "core: 1.2.0 (chart brought in step") {
-		t.Errorf("stdout = %q", out.String())
+		t.Errorf("progress = %q", out.String())
 	}
 	// Now everything agrees: the same command is refused as a same-version bump.
 	err = Bump(t.Context(), Config{Root: root, Stdout: &out, Progress: &bytes.Buffer{}}, "core", "1.2.0")

@@ -71,6 +71,10 @@ type Config struct {
 	// Observe wraps the backends the publishing lanes talk to, for a test or a measurement that
 	// counts what is asked of them. Default: nothing is wrapped.
 	Observe Observe
+	// ProgressTerminal reports whether Progress is a terminal a person watches: the publishing
+	// lanes then show a live view (package display). Default: Progress is an *os.File on a
+	// terminal.
+	ProgressTerminal func() bool
 }
 
 // Observe is what a caller may put around the publishing lanes' backends (Config.Observe), e.g.
@@ -126,6 +130,12 @@ type Env struct {
 	// Cache is SHIPLANE_CACHE: the folder shiplane keeps what it learned on this machine in
 	// ("" for the user cache directory's shiplane folder).
 	Cache string
+	// NoColor is NO_COLOR set to anything: no colour escapes in any output.
+	NoColor bool
+	// DumbTerminal is TERM=dumb: a terminal that cannot move its cursor (plain lines, no live view).
+	DumbTerminal bool
+	// StepSummary is GITHUB_STEP_SUMMARY: the file GitHub Actions shows as the step's summary.
+	StepSummary string
 	// Getenv is kept for what interpolates the environment by name (compose files, the release
 	// pipeline's ${env!…} values, settings overrides).
 	Getenv func(string) string
@@ -152,6 +162,9 @@ func readEnv(getenv func(string) string) Env {
 		Cache:            getenv("SHIPLANE_CACHE"),
 		GitHubActions:    getenv("GITHUB_ACTIONS") == "true",
 		CI:               getenv("CI") == "true",
+		NoColor:          getenv("NO_COLOR") != "",
+		DumbTerminal:     getenv("TERM") == "dumb",
+		StepSummary:      getenv("GITHUB_STEP_SUMMARY"),
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
@@ -212,6 +225,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Stdin == nil {
 		c.Stdin = os.Stdin
+	}
+	if c.ProgressTerminal == nil {
+		progress := c.Progress
+		c.ProgressTerminal = func() bool { return onTerminal(progress) }
 	}
 	if c.IsTerminal == nil {
 		progress := c.Progress

@@ -17,6 +17,10 @@ import (
 // chart to the dev chart repository. What is already there is left alone: each goal assesses
 // its artifact (the dev lane does not plan from a snapshot).
 func PushAllDev(ctx context.Context, cfg Config) error {
+	return annotated(cfg, pushAllDev(ctx, cfg))
+}
+
+func pushAllDev(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -40,6 +44,7 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer cl.disp.Close()
 	out := cl.out
 	for _, repo := range []string{p.Target.Registry, p.Target.ChartRepo} {
 		if err := registry.Reachable(ctx, repo); err != nil {
@@ -63,8 +68,9 @@ func PushAllDev(ctx context.Context, cfg Config) error {
 	if err := ws.CheckForeignRuns(nodes); err != nil {
 		return err
 	}
-	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
-	return ws.finishRedacted(r, cl.red)
+	r := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithObserver(cl.disp.Observer(nil))).Run(ctx, nodes)
+	cl.disp.Close()
+	return ws.finishRun(r, cl, runOutput{title: "pushAllDev", plan: pl})
 }
 
 // warnDirty names the components built from uncommitted edits: their images carry a -dirty tag.

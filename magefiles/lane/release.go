@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/build"
+	"github.com/shiplane/shiplane/magefiles/display"
 	"github.com/shiplane/shiplane/magefiles/github"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
@@ -84,6 +86,10 @@ func (r *releaseRun) plan(ctx context.Context, tag string, released bool) (*plan
 // writes nothing. It fails when releaseAll would refuse. With Config.PlanJSON it prints the plan
 // as JSON instead; SHIPLANE_PLAN_JSON names a file to write the JSON plan to as well.
 func ReleasePlan(ctx context.Context, cfg Config) error {
+	return annotated(cfg, releasePlan(ctx, cfg))
+}
+
+func releasePlan(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -92,6 +98,7 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer r.cl.disp.Close()
 	tag, err := ws.releaseTag(ctx)
 	if err != nil {
 		return err
@@ -99,8 +106,8 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if tag == "" {
 		tag = ReleaseTag(ws.Manifest.Platform.Version)
 	}
-	if _, ok := r.remote[tag]; !ok && !ws.Config.PlanJSON {
-		fmt.Fprintf(ws.Config.Stdout, "note: %s is not on %s yet; releaseAll runs from the pushed tag (go run mage.go tagRelease)\n", tag, Remote)
+	if _, ok := r.remote[tag]; !ok {
+		fmt.Fprintf(r.cl.out, "note: %s is not on %s yet; releaseAll runs from the pushed tag (go run mage.go tagRelease)\n", tag, Remote)
 	}
 	pl, err := r.plan(ctx, tag, false)
 	if err != nil {
@@ -109,17 +116,29 @@ func ReleasePlan(ctx context.Context, cfg Config) error {
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
 	}
-	if !ws.Config.PlanJSON {
-		fmt.Fprint(ws.Config.Stdout, r.cl.red.String(pl.String()))
-	}
-	if err := pl.Err(); err != nil {
-		return r.cl.red.Error(err)
+	if err := r.printPlan(pl, "releasePlan "+tag); err != nil {
+		return err
 	}
 	// What releaseAll refuses before building, releasePlan refuses too.
 	if err := ws.checkChartImages(pl); err != nil {
 		return err
 	}
 	return r.checkHistory(pl)
+}
+
+// printPlan prints the plan for a person (the refusals once: in the error it returns, not in the
+// plan's text as well) and, when it refuses, adds the plan to the GitHub Actions step summary;
+// it returns the plan's refusal, masked (the lane annotates its located refusals: annotated).
+func (r *releaseRun) printPlan(pl *plan.Plan, title string) error {
+	r.cl.disp.Plan(pl)
+	err := r.cl.red.Error(pl.Err())
+	if err == nil {
+		return nil
+	}
+	if serr := r.cl.disp.WriteStepSummary(display.StepSummary{Title: title, Plan: pl, Err: err}); serr != nil {
+		return errors.Join(err, serr)
+	}
+	return err
 }
 
 // checkHistory refuses a release that builds or packages anything in a clone too shallow to tell
@@ -170,6 +189,10 @@ func (r *releaseRun) writePlanJSON(pl *plan.Plan) error {
 // already published from the same inputs is not in the plan's publish steps, so a re-run after a
 // failure finishes only what is missing.
 func ReleaseAll(ctx context.Context, cfg Config) error {
+	return annotated(cfg, releaseAll(ctx, cfg))
+}
+
+func releaseAll(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -185,18 +208,18 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer r.cl.disp.Close()
 	pl, err := r.plan(ctx, tag, true)
 	if err != nil {
 		return err
 	}
 	out := r.cl.out
 	svc := r.services(tag)
-	fmt.Fprint(out, pl.String())
 	if err := r.writePlanJSON(pl); err != nil {
 		return err
 	}
-	if err := pl.Err(); err != nil {
-		return r.cl.red.Error(err)
+	if err := r.printPlan(pl, "releaseAll "+tag); err != nil {
+		return err
 	}
 	if err := ws.checkChartImages(pl); err != nil {
 		return err
@@ -266,8 +289,9 @@ func ReleaseAll(ctx context.Context, cfg Config) error {
 	if err := ws.CheckForeignRuns(nodes); err != nil {
 		return err
 	}
-	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
-	return ws.finishRedacted(rep, r.cl.red)
+	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithObserver(r.cl.disp.Observer(byLevel(pl)))).Run(ctx, nodes)
+	r.cl.disp.Close()
+	return ws.finishRun(rep, r.cl, runOutput{title: "releaseAll " + tag, plan: pl})
 }
 
 // buildsImages reports whether the plan publishes an image, which must then be built.

@@ -17,6 +17,10 @@ import (
 // prints the plan first; with planOnly it assesses every goal and writes nothing. A re-run after
 // a failure or a crash finishes what is left, even after the window closed.
 func RevertRelease(ctx context.Context, cfg Config, tag string, planOnly bool) error {
+	return annotated(cfg, revertRelease(ctx, cfg, tag, planOnly))
+}
+
+func revertRelease(ctx context.Context, cfg Config, tag string, planOnly bool) error {
 	tag = strings.TrimSpace(tag)
 	if tag == "" {
 		return errors.New("revertRelease needs the release tag: go run mage.go revertRelease v1.2.0 (add -plan to see what it would do)")
@@ -29,6 +33,7 @@ func RevertRelease(ctx context.Context, cfg Config, tag string, planOnly bool) e
 	if err != nil {
 		return err
 	}
+	defer r.cl.disp.Close()
 	images := r.policy.Target.Registry + "/"
 	charts := strings.TrimPrefix(r.policy.Target.ChartRepo, "oci://") + "/"
 	_, rep, err := revert.Revert{
@@ -40,7 +45,7 @@ func RevertRelease(ctx context.Context, cfg Config, tag string, planOnly bool) e
 		Progress: r.cl.out, DryRun: planOnly, Workers: ws.Config.Workers,
 	}.Run(ctx)
 	if rep != nil {
-		if ferr := ws.finishRedacted(rep, r.cl.red); err == nil {
+		if ferr := ws.finishRun(rep, r.cl, runOutput{title: "revertRelease " + tag}); err == nil {
 			err = ferr
 		}
 	}

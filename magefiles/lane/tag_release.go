@@ -12,6 +12,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // TagRelease creates the annotated tag v<root VERSION> at HEAD and pushes it to origin, after
@@ -33,6 +34,10 @@ import (
 // push it to origin? [y/N]"; Config.Yes, CI=true or a non-terminal skip the question. Nothing is
 // created when a check refuses or the answer is not yes.
 func TagRelease(ctx context.Context, cfg Config) error {
+	return annotated(cfg, tagRelease(ctx, cfg))
+}
+
+func tagRelease(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -45,14 +50,13 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer r.cl.disp.Close()
 	pl, err := r.plan(ctx, tag, false)
 	if err != nil {
 		return err
 	}
-	out := r.cl.out
-	fmt.Fprint(out, pl.String())
-	if err := pl.Err(); err != nil {
-		return r.cl.red.Error(err)
+	if err := r.printPlan(pl, "tagRelease "+tag); err != nil {
+		return err
 	}
 	if err := ws.checkChartImages(pl); err != nil {
 		return err
@@ -74,8 +78,8 @@ func TagRelease(ctx context.Context, cfg Config) error {
 	if err := ws.Repo.PushTag(ctx, Remote, tag); err != nil {
 		return fmt.Errorf("%w; the local tag %s was created: push it with git push %s %s, or delete it with git tag -d %s", err, tag, Remote, tag, tag)
 	}
-	fmt.Fprintf(ws.Config.Stdout, "tagged %s at %s and pushed it to %s\n", tag, ws.Head.Short(), Remote)
-	fmt.Fprintf(ws.Config.Progress, "CI runs releaseAll for %s; preview it with: go run mage.go releasePlan\n", tag)
+	fmt.Fprintf(r.cl.out, "tagged %s at %s and pushed it to %s\n", tag, progress.Short(ws.Head.Hash), Remote)
+	fmt.Fprintf(r.cl.out, "CI runs releaseAll for %s; preview it with: go run mage.go releasePlan\n", tag)
 	return nil
 }
 
@@ -133,7 +137,7 @@ func (r *releaseRun) verifyLocally(ctx context.Context) error {
 		return err
 	}
 	nodes := append(verify, &goal.Node{Component: pipeline.Component, Goal: check, After: verify})
-	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithProgress(r.cl.out)).Run(ctx, nodes)
+	rep := goal.New(goal.WithWorkers(ws.Config.Workers), goal.WithObserver(r.cl.disp.Observer(nil))).Run(ctx, nodes)
 	if err := rep.Err(); err != nil {
 		return r.cl.red.Error(fmt.Errorf("verifying before tagging (-verify): %w; nothing was tagged", err))
 	}
@@ -153,7 +157,7 @@ func (w *Workspace) confirm(tag string) error {
 	if w.Config.Yes || w.Env.CI || !w.Config.IsTerminal() {
 		return nil
 	}
-	fmt.Fprintf(w.Config.Progress, "Tag %s at %s and push it to %s? [y/N] ", tag, shortHash(w.Head.Hash), Remote)
+	fmt.Fprintf(w.Config.Progress, "Tag %s at %s and push it to %s? [y/N] ", tag, progress.Short(w.Head.Hash), Remote)
 	line, err := bufio.NewReader(w.Config.Stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("reading the answer: %w", err)

@@ -493,9 +493,15 @@ func (e *RefusedError) Error() string {
 // Unwrap returns the refusals, so errors.As finds each guardrail error.
 func (e *RefusedError) Unwrap() []error { return e.Errs }
 
-// String is what releasePlan prints: every level, component and artifact with its decision and
-// cause, then the refusals and the verdict.
-func (p *Plan) String() string {
+// String is every level, component and artifact with its decision and cause, then the refusals
+// and the verdict.
+func (p *Plan) String() string { return p.render(true) }
+
+// Brief is String without the list of refusals (the verdict still counts them): what a lane
+// prints before it returns Err, which lists them, so that each refusal is printed once.
+func (p *Plan) Brief() string { return p.render(false) }
+
+func (p *Plan) render(refusals bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "release %s", p.Tag)
 	if p.Commit != "" {
@@ -532,9 +538,11 @@ func (p *Plan) String() string {
 			msgs[i] = e.Error()
 		}
 		sort.Strings(msgs)
-		b.WriteString("refusals:\n")
-		for _, m := range msgs {
-			fmt.Fprintf(&b, "  - %s\n", m)
+		if refusals {
+			b.WriteString("refusals:\n")
+			for _, m := range msgs {
+				fmt.Fprintf(&b, "  - %s\n", m)
+			}
 		}
 		fmt.Fprintf(&b, "verdict: releaseAll would refuse (%d refusal(s)); nothing would be written\n", len(msgs))
 		return b.String()

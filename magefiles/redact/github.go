@@ -100,3 +100,13 @@ func githubForms(s string, o origin) []string {
 func escapeCommandData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
 }
+
+// EscapeCommandData escapes s as the data of a workflow command ("::error::<data>"): "%" as
+// "%25", CR as "%0D", LF as "%0A", as the runner unescapes it.
+func EscapeCommandData(s string) string { return escapeCommandData(s) }
+
+// EscapeCommandProperty escapes s as a property value of a workflow command
+// ("::error file=<value>::"): as EscapeCommandData, and ":" as "%3A", "," as "%2C".
+func EscapeCommandProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // observer counts what goes over the wire and, for requests made by a push, writes the progress
@@ -39,7 +41,11 @@ func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var body *countingReader
 	if req.Body != nil && req.Body != http.NoBody && write {
-		body = &countingReader{ReadCloser: req.Body}
+		// The goal pushing sees its bytes go (progress.AddBytes on the request's context).
+		body = &countingReader{ReadCloser: req.Body, report: func(n int) { progress.AddBytes(req.Context(), int64(n)) }}
+		if req.ContentLength > 0 {
+			progress.ExpectBytes(req.Context(), req.ContentLength)
+		}
 		r := req.Clone(req.Context())
 		r.Body = body
 		req = r
@@ -137,32 +143,20 @@ func splitAPIPath(p string) (repo, kind, rest string, ok bool) {
 
 type countingReader struct {
 	io.ReadCloser
-	n atomic.Int64
+	n      atomic.Int64
+	report func(n int) // nil: none
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.ReadCloser.Read(p)
 	c.n.Add(int64(n))
+	if c.report != nil && n > 0 {
+		c.report(n)
+	}
 	return n, err
 }
 
-// short shortens "sha256:0123456789abcdef..." to "sha256:0123456789ab".
-func short(digest string) string {
-	if i := strings.IndexByte(digest, ':'); i >= 0 && len(digest) > i+13 {
-		return digest[:i+13]
-	}
-	return digest
-}
+// short shortens "sha256:0123456789abcdef..." to "0123456789ab", as every human line does.
+func short(digest string) string { return progress.Short(digest) }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return progress.HumanBytes(n) }
