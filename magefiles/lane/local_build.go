@@ -11,7 +11,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/platform"
-	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // BuildAllLocal builds every component image into the local Docker daemon, for the daemon's own
@@ -23,6 +22,10 @@ import (
 // (at most cfg.Workers). The daemon is the one the docker CLI would use (Workspace.DockerEndpoint):
 // DOCKER_HOST, DOCKER_CONTEXT, config.json's currentContext, else the default socket.
 func BuildAllLocal(ctx context.Context, cfg Config) error {
+	return annotated(cfg, buildAllLocal(ctx, cfg))
+}
+
+func buildAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -141,20 +144,22 @@ func (w *Workspace) CheckForeignRuns(nodes []*goal.Node) error {
 // failed or was blocked). opts are passed to every goal after the workspace's own (progress,
 // compiler), so they can replace them.
 func (w *Workspace) BuildLocal(ctx context.Context, d build.Daemon, opts ...build.Option) error {
-	out := progress.Locked(w.Config.Progress)
-	nodes := w.LocalBuildNodes(d, append([]build.Option{build.WithProgress(out)}, opts...)...)
+	disp := w.localDisplay()
+	defer disp.Close()
+	nodes := w.LocalBuildNodes(d, append([]build.Option{build.WithProgress(disp.Writer())}, opts...)...)
 	if err := w.CheckForeignRuns(nodes); err != nil {
 		return err
 	}
-	return w.finish(goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes))
+	return w.finish(w.runLocal(ctx, disp, nodes))
 }
 
 // RunLocalBuild runs the local build goals against d and returns the report, without printing
 // the summary or writing the report file, nor checking for foreign RUN steps (BuildLocal does).
 func (w *Workspace) RunLocalBuild(ctx context.Context, d build.Daemon, opts ...build.Option) *goal.Report {
-	out := progress.Locked(w.Config.Progress)
-	nodes := w.LocalBuildNodes(d, append([]build.Option{build.WithProgress(out)}, opts...)...)
-	return goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
+	disp := w.localDisplay()
+	defer disp.Close()
+	nodes := w.LocalBuildNodes(d, append([]build.Option{build.WithProgress(disp.Writer())}, opts...)...)
+	return w.runLocal(ctx, disp, nodes)
 }
 
 // LocalBuildNodes returns one "image built" node per component with an image and platform it is

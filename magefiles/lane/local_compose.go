@@ -12,6 +12,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/compose"
+	"github.com/shiplane/shiplane/magefiles/display"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/progress"
@@ -30,6 +31,10 @@ import (
 // COMPOSE_PROJECT_NAME, else the files, else the manifest's project; compose/.env supplies
 // defaults the environment (cfg.Getenv) overrides.
 func ComposeUpLocal(ctx context.Context, cfg Config, include []string, opts ...UpOption) error {
+	return annotated(cfg, composeUpLocal(ctx, cfg, include, opts...))
+}
+
+func composeUpLocal(ctx context.Context, cfg Config, include []string, opts ...UpOption) error {
 	var o upOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -125,7 +130,9 @@ func (w *Workspace) composeImages(ctx context.Context, p *compose.Project, inclu
 	if o.daemon != nil {
 		d = o.daemon(d)
 	}
-	nodes := w.buildNodes(comps, d, build.WithProgress(out))
+	disp := w.localDisplay()
+	defer disp.Close()
+	nodes := w.buildNodes(comps, d, build.WithProgress(disp.Writer()))
 	if err := w.CheckForeignRuns(nodes); err != nil {
 		return err
 	}
@@ -152,7 +159,8 @@ func (w *Workspace) composeImages(ctx context.Context, p *compose.Project, inclu
 		return nil
 	}
 	fmt.Fprintf(out, "building what is out of date first: %s\n", strings.Join(resultNames(stale), ", "))
-	rep := goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
+	rep := w.runLocal(ctx, disp, nodes)
+	fmt.Fprint(out, display.Table(rep, nil))
 	fmt.Fprintln(out, rep.Summary())
 	return rep.Err()
 }

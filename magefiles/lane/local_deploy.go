@@ -16,7 +16,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/deploy"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/manifest"
-	"github.com/shiplane/shiplane/magefiles/progress"
 )
 
 // DefaultDeployNamespace is the namespace the local deploy lane uses when DEPLOY_NAMESPACE is empty.
@@ -84,6 +83,10 @@ func (e *ValuesError) Error() string {
 // values is left alone (no new revision). With DEPLOY_WAIT=1 each install or upgrade waits until
 // its objects are ready, up to $DEPLOY_TIMEOUT.
 func DeployAllLocal(ctx context.Context, cfg Config) error {
+	return annotated(cfg, deployAllLocal(ctx, cfg))
+}
+
+func deployAllLocal(ctx context.Context, cfg Config) error {
 	ws, err := openDeploy(cfg)
 	if err != nil {
 		return err
@@ -113,6 +116,10 @@ func DeployAllLocal(ctx context.Context, cfg Config) error {
 // DeployAllLocal uses, and reports. Releases already gone are reported as already achieved. The
 // namespace is kept.
 func DeployDownLocal(ctx context.Context, cfg Config) error {
+	return annotated(cfg, deployDownLocal(ctx, cfg))
+}
+
+func deployDownLocal(ctx context.Context, cfg Config) error {
 	ws, err := openDeploy(cfg)
 	if err != nil {
 		return err
@@ -449,15 +456,15 @@ func (s DeploySettings) goalOptions() []deploy.GoalOption {
 // RunLocalDeploy runs the deploy goals for rels against ns and rs and returns the report, without
 // printing the summary or writing the report file.
 func (w *Workspace) RunLocalDeploy(ctx context.Context, rels []*deploy.Release, ns deploy.Namespaces, rs deploy.Releases, s DeploySettings) *goal.Report {
-	out := progress.Locked(w.Config.Progress)
-	nodes := w.LocalDeployNodes(rels, ns, rs, s.goalOptions()...)
-	return goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
+	disp := w.localDisplay()
+	defer disp.Close()
+	return w.runLocal(ctx, disp, w.LocalDeployNodes(rels, ns, rs, s.goalOptions()...))
 }
 
 // RunLocalUndeploy runs the uninstall goals against rs and returns the report, without printing
 // the summary or writing the report file.
 func (w *Workspace) RunLocalUndeploy(ctx context.Context, rs deploy.Releases, s DeploySettings) *goal.Report {
-	out := progress.Locked(w.Config.Progress)
-	nodes := w.LocalUndeployNodes(s.Namespace, rs, s.goalOptions()...)
-	return goal.New(goal.WithWorkers(w.Config.Workers), goal.WithProgress(out)).Run(ctx, nodes)
+	disp := w.localDisplay()
+	defer disp.Close()
+	return w.runLocal(ctx, disp, w.LocalUndeployNodes(s.Namespace, rs, s.goalOptions()...))
 }

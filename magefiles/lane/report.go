@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/plan"
+	"github.com/shiplane/shiplane/magefiles/progress"
 	"github.com/shiplane/shiplane/magefiles/redact"
 )
 
@@ -122,6 +124,19 @@ func (w *Workspace) newDisplay(out io.Writer, red *redact.Redactor) *display.Dis
 		Terminal: w.Config.ProgressTerminal(), Width: terminalWidth(w.Config.Progress), Dumb: w.Env.DumbTerminal, NoColor: w.Env.NoColor,
 		GitHubActions: w.Env.GitHubActions, StepSummary: w.Env.StepSummary, Redact: red.String,
 	})
+}
+
+// localDisplay is the display of a local lane's run (no secrets to mask), on its progress.
+func (w *Workspace) localDisplay() *display.Display {
+	return w.newDisplay(progress.Locked(w.Config.Progress), redact.New())
+}
+
+// runLocal runs a local lane's goals, shown through disp (live on a terminal, plain lines
+// otherwise), and closes the live view before the caller prints the summary.
+func (w *Workspace) runLocal(ctx context.Context, disp *display.Display, nodes []*goal.Node) *goal.Report {
+	rep := goal.New(goal.WithWorkers(w.Config.Workers), goal.WithObserver(disp.Observer(nil))).Run(ctx, nodes)
+	disp.Close()
+	return rep
 }
 
 // byLevel groups a release's goals by the plan level of their component ("level 1: core,
