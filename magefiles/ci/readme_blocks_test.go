@@ -34,6 +34,9 @@ var readmeEnvKeys = []string{
 // tests' projects join the same shared network, whose service names are DNS aliases), they run
 // against a second dockerd of their own (testenv.SecondDaemon) through DOCKER_HOST; the host
 // ports and the clone's folder are guarded by a file lock in os.TempDir against a second run.
+// The second dockerd writes no iptables rules, and the default one's FORWARD policy drops bridged
+// traffic it does not know, so the shared network is made beforehand under a bridge name of the
+// test's own, which one DOCKER-USER rule lets its containers talk on (connector → core).
 func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	testenv.RequireDocker(t)
 	host := testenv.SecondDaemon(t)
@@ -46,6 +49,8 @@ func TestReadmeBlocksRunAsWritten(t *testing.T) {
 		t.Fatalf("waiting for %s: %v", lock, err)
 	}
 	defer lock.Unlock()
+
+	sharedNetworkOnSecondDaemon(t, host)
 
 	var env []string
 	for _, kv := range os.Environ() {
@@ -76,4 +81,31 @@ func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	if testing.Verbose() {
 		t.Log(got)
 	}
+}
+
+// readmeBridge is the Linux bridge of the shared network on the second dockerd.
+const readmeBridge = "slreadme0"
+
+// sharedNetworkOnSecondDaemon creates the shared network "shiplane" (composeUpLocal uses it as it
+// finds it) on the dockerd at host as the bridge readmeBridge, and lets traffic between its
+// containers through the host's FORWARD chain until the test ends. Without the docker CLI or
+// iptables it logs why and does neither: the blocks still run, but a connector cannot reach core
+// (the README's curl to the webhook prints core's timeout and still exits 0).
+func sharedNetworkOnSecondDaemon(t *testing.T, host string) {
+	t.Helper()
+	rule := []string{"DOCKER-USER", "-i", readmeBridge, "-o", readmeBridge, "-j", "ACCEPT"}
+	if out, err := exec.CommandContext(t.Context(), "docker", "-H", host, "network", "create",
+		"-o", "com.docker.network.bridge.name="+readmeBridge, "shiplane").CombinedOutput(); err != nil {
+		t.Logf("creating the shared network on the second dockerd: %v: %s; Compose creates it, and its containers cannot talk", err, out)
+		return
+	}
+	if out, err := exec.CommandContext(t.Context(), "iptables", append([]string{"-I"}, rule...)...).CombinedOutput(); err != nil {
+		t.Logf("letting traffic through %s: %v: %s; its containers cannot talk", readmeBridge, err, out)
+		return
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("iptables", append([]string{"-D"}, rule...)...).CombinedOutput(); err != nil {
+			t.Errorf("removing the iptables rule for %s: %v: %s", readmeBridge, err, out)
+		}
+	})
 }
