@@ -13,8 +13,9 @@
 // not run.
 //
 // Each block runs in `bash -e -c`, in a session of its own, from the clone's root, with the
-// environment of the runner plus LOCAL_REGISTRY_DIR pointing into the runner's own folder (so the
-// user cache is left alone). There is no terminal, so there is no job control: `kill %1` reaches
+// environment of the runner plus, pointing into the runner's own folder, LOCAL_REGISTRY_DIR (the
+// user cache is left alone), DOCKER_CONFIG (a copy of the Docker config and contexts: a block's
+// `docker context use` or `docker login` does not outlive the run) and KUBECONFIG (empty). There is no terminal, so there is no job control: `kill %1` reaches
 // only the job's first process, and whatever a block leaves running is ended when the block ends
 // (SIGTERM to its session, SIGKILL after 10 s). At the end, and on a failure or an interrupt, the
 // runner runs `go run mage.go composeDownLocal` when a block ran composeUpLocal, and removes the
@@ -228,8 +229,13 @@ func cloneAndRun(ctx context.Context, repo, readme, work string, keep bool, out 
 	if err != nil {
 		return err
 	}
+	dockerConfig, err := copyDockerConfig(filepath.Join(work, "docker-config"))
+	if err != nil {
+		return err
+	}
 	r := &runner{dir: clone, readme: readme, out: out,
-		env: append(os.Environ(), "LOCAL_REGISTRY_DIR="+registryDir)}
+		env: append(os.Environ(), "LOCAL_REGISTRY_DIR="+registryDir, "DOCKER_CONFIG="+dockerConfig,
+			"KUBECONFIG="+filepath.Join(work, "kubeconfig"))}
 	defer func() {
 		if cerr := r.cleanup(ctx); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -366,6 +372,38 @@ func sessionProcs(sid int) []int {
 		}
 	}
 	return pids
+}
+
+// copyDockerConfig copies the Docker config folder ($DOCKER_CONFIG, else ~/.docker): its
+// config.json (credential helpers, current context) and contexts/, into dst, and returns dst. A
+// block then sees the same engine and credentials, and what it writes there (docker context use,
+// docker login) goes away with the run.
+func copyDockerConfig(dst string) (string, error) {
+	src := os.Getenv("DOCKER_CONFIG")
+	if src == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the Docker config folder: %w", err)
+		}
+		src = filepath.Join(home, ".docker")
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return "", fmt.Errorf("copying the Docker config folder: %w", err)
+	}
+	data, err := os.ReadFile(filepath.Join(src, "config.json"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dst, "config.json"), data, 0o600)
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("copying the Docker config folder %s: %w", src, err)
+	}
+	contexts := filepath.Join(src, "contexts")
+	if _, err := os.Stat(contexts); err == nil {
+		if err := os.CopyFS(filepath.Join(dst, "contexts"), os.DirFS(contexts)); err != nil {
+			return "", fmt.Errorf("copying the Docker config folder %s: %w", src, err)
+		}
+	}
+	return dst, nil
 }
 
 // cleanup stops what the blocks started with Compose.

@@ -179,3 +179,23 @@ func TestRunEndsWhatABlockLeftRunning(t *testing.T) {
 		t.Errorf("output does not say it ended the leftover:\n%s", out.String())
 	}
 }
+
+// What a block writes to the Docker config (docker context use) stays in the run's copy.
+func TestRunKeepsTheDockerConfigOfTheMachine(t *testing.T) {
+	cfg := t.TempDir()
+	orig := []byte(`{"auths":{},"currentContext":"default"}`)
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	repo := repoWithReadme(t, "```sh\n"+
+		"grep -q '\"currentContext\":\"default\"' \"$DOCKER_CONFIG/config.json\"\n"+
+		"echo '{\"currentContext\":\"big\"}' > \"$DOCKER_CONFIG/config.json\"\n```\n")
+	var out bytes.Buffer
+	if code := run(t.Context(), []string{"-repo", repo, "-dir", filepath.Join(t.TempDir(), "w")}, &out); code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, out.String())
+	}
+	if got, err := os.ReadFile(filepath.Join(cfg, "config.json")); err != nil || !bytes.Equal(got, orig) {
+		t.Errorf("the machine's config.json = %s, %v; want it unchanged", got, err)
+	}
+}
