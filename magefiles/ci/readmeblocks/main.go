@@ -37,6 +37,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -172,8 +173,36 @@ func (e *BlockError) Unwrap() error { return e.Err }
 type runner struct {
 	dir, readme string
 	env         []string
-	out         io.Writer
+	out         *lineEnd
 	composeUp   bool
+}
+
+// lineEnd is a writer that knows whether what was written last ended a line, so that the
+// runner's own lines start on a line of their own after a block's output such as curl's.
+type lineEnd struct {
+	mu      sync.Mutex
+	w       io.Writer
+	midLine bool
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(p) > 0 {
+		l.midLine = p[len(p)-1] != '\n'
+	}
+	return l.w.Write(p)
+}
+
+// Printf writes a line of the runner's own, after a newline if the output stopped mid-line.
+func (l *lineEnd) Printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.midLine {
+		_, _ = io.WriteString(l.w, "\n")
+		l.midLine = false
+	}
+	_, _ = fmt.Fprintf(l.w, format, args...)
 }
 
 func run(ctx context.Context, args []string, out io.Writer) int {
@@ -188,16 +217,17 @@ func run(ctx context.Context, args []string, out io.Writer) int {
 		return 2
 	}
 	start := time.Now()
-	err := cloneAndRun(ctx, *repo, *readme, *work, *keep, out)
+	le := &lineEnd{w: out}
+	err := cloneAndRun(ctx, *repo, *readme, *work, *keep, le)
 	if err != nil {
-		fmt.Fprintf(out, "readme-blocks: FAILED after %s: %v\n", time.Since(start).Round(time.Second), err)
+		le.Printf("readme-blocks: FAILED after %s: %v\n", time.Since(start).Round(time.Second), err)
 		return 1
 	}
-	fmt.Fprintf(out, "readme-blocks: every block ran as written (%s)\n", time.Since(start).Round(time.Second))
+	le.Printf("readme-blocks: every block ran as written (%s)\n", time.Since(start).Round(time.Second))
 	return 0
 }
 
-func cloneAndRun(ctx context.Context, repo, readme, work string, keep bool, out io.Writer) (err error) {
+func cloneAndRun(ctx context.Context, repo, readme, work string, keep bool, out *lineEnd) (err error) {
 	head, err := git(ctx, repo, "rev-parse", "HEAD")
 	if err != nil {
 		return err
@@ -220,7 +250,7 @@ func cloneAndRun(ctx context.Context, repo, readme, work string, keep bool, out 
 	if _, err := git(ctx, clone, "checkout", "-q", "--detach", head); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "readme-blocks: %s at %.12s, cloned into %s\n", readme, head, clone)
+	out.Printf("readme-blocks: %s at %.12s, cloned into %s\n", readme, head, clone)
 	data, err := os.ReadFile(filepath.Join(clone, readme))
 	if err != nil {
 		return fmt.Errorf("reading the README: %w", err)
@@ -253,7 +283,7 @@ func (r *runner) block(ctx context.Context, b Block) error {
 	where := fmt.Sprintf("%s:%d", r.readme, b.Line)
 	switch {
 	case b.Skip != "":
-		fmt.Fprintf(r.out, "%s: skipped: %s\n", where, b.Skip)
+		r.out.Printf("%s: skipped: %s\n", where, b.Skip)
 		return nil
 	case b.Lang == "console":
 		cmds, err := Commands(b)
@@ -261,7 +291,7 @@ func (r *runner) block(ctx context.Context, b Block) error {
 			return err
 		}
 		for _, c := range cmds {
-			fmt.Fprintf(r.out, "%s: comparing the output of $ %s\n", where, c.Cmd)
+			r.out.Printf("%s: comparing the output of $ %s\n", where, c.Cmd)
 			start := time.Now()
 			var stdout, stderr bytes.Buffer
 			if err := r.shell(ctx, c.Cmd, &stdout, &stderr); err != nil {
@@ -270,13 +300,13 @@ func (r *runner) block(ctx context.Context, b Block) error {
 			if d := diff(c.Want, stdout.String()); d != "" {
 				return fmt.Errorf("$ %s (line %d) prints something else than the README shows:\n%s", c.Cmd, c.Line, d)
 			}
-			fmt.Fprintf(r.out, "%s: ok, the same (%s)\n", where, time.Since(start).Round(100*time.Millisecond))
+			r.out.Printf("%s: ok, the same (%s)\n", where, time.Since(start).Round(100*time.Millisecond))
 		}
 		return nil
 	case b.Lang == "sh":
-		fmt.Fprintf(r.out, "%s: running\n", where)
+		r.out.Printf("%s: running\n", where)
 		for _, l := range strings.SplitAfter(strings.TrimSuffix(b.Body, "\n"), "\n") {
-			fmt.Fprintf(r.out, "  $ %s", strings.TrimSuffix(l, "\n")+"\n")
+			r.out.Printf("  $ %s", strings.TrimSuffix(l, "\n")+"\n")
 		}
 		if strings.Contains(b.Body, "composeUpLocal") {
 			r.composeUp = true
@@ -285,10 +315,10 @@ func (r *runner) block(ctx context.Context, b Block) error {
 		if err := r.shell(ctx, b.Body, r.out, r.out); err != nil {
 			return err
 		}
-		fmt.Fprintf(r.out, "%s: ok (%s)\n", where, time.Since(start).Round(100*time.Millisecond))
+		r.out.Printf("%s: ok (%s)\n", where, time.Since(start).Round(100*time.Millisecond))
 		return nil
 	default:
-		fmt.Fprintf(r.out, "%s: not run (%s)\n", where, describe(b))
+		r.out.Printf("%s: not run (%s)\n", where, describe(b))
 		return nil
 	}
 }
@@ -327,12 +357,12 @@ func (r *runner) shell(ctx context.Context, script string, stdout, stderr io.Wri
 
 // endSession sends SIGTERM to every process of session sid still running, and SIGKILL to those
 // left after 10 seconds. It reads /proc (Linux).
-func endSession(sid int, out io.Writer) {
+func endSession(sid int, out *lineEnd) {
 	pids := sessionProcs(sid)
 	if len(pids) == 0 {
 		return
 	}
-	fmt.Fprintf(out, "readme-blocks: ending %d process(es) the block left running\n", len(pids))
+	out.Printf("readme-blocks: ending %d process(es) the block left running\n", len(pids))
 	for _, p := range pids {
 		_ = syscall.Kill(p, syscall.SIGTERM)
 	}
@@ -411,7 +441,7 @@ func (r *runner) cleanup(ctx context.Context) error {
 	if !r.composeUp {
 		return nil
 	}
-	fmt.Fprintf(r.out, "readme-blocks: cleaning up: go run mage.go composeDownLocal\n")
+	r.out.Printf("readme-blocks: cleaning up: go run mage.go composeDownLocal\n")
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	var log bytes.Buffer

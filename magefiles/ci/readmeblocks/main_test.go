@@ -103,7 +103,7 @@ func repoWithReadme(t *testing.T, readme string) string {
 
 func TestRunStopsAtTheFirstFailingBlockAndNamesItsLine(t *testing.T) {
 	repo := repoWithReadme(t, "# t\n"+
-		"```sh\necho first > first.txt\ncat first.txt\n```\n"+ // block at line 2
+		"```sh\necho first > first.txt\nprintf no-newline\n```\n"+ // block at line 2
 		"<!-- readme-blocks: skip (needs a kube cluster) -->\n```sh\nexit 3\n```\n"+ // line 7
 		"```console\n$ echo same\nsame\n```\n"+ // line 10
 		"```sh\ntest -f first.txt\nfalse\necho never\n```\n"+ // line 14
@@ -116,7 +116,7 @@ func TestRunStopsAtTheFirstFailingBlockAndNamesItsLine(t *testing.T) {
 		t.Fatalf("exit code %d, want 1:\n%s", code, got)
 	}
 	for _, want := range []string{
-		"README.md:2: ok",
+		"no-newline\nREADME.md:2: ok",
 		"README.md:7: skipped: needs a kube cluster",
 		"README.md:10: ok, the same",
 		"README.md:14: the block failed: exit status 1",
