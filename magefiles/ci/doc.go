@@ -20,7 +20,8 @@
 //     minutes and its figures need an idle machine.
 //   - The README's ```sh blocks run as written, in order, in a fresh clone at HEAD
 //     (scripts/readme-blocks, the program in readmeblocks), against a second dockerd of the test's
-//     own; the `go run mage.go -l` transcript equals the real listing.
+//     own and inside its network namespace; the `go run mage.go -l` transcript equals the real
+//     listing.
 //
 // Each check is also run on a deliberately broken workflow or script, which it must fail.
 package ci

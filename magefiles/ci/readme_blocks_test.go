@@ -30,13 +30,13 @@ var readmeEnvKeys = []string{
 // `go run mage.go -l` transcript compared with the real listing.
 //
 // The blocks use the real names: images shiplane/*:latest, the compose project and shared network
-// shiplane, ports 18080-18085 and 5000. So that they touch nothing the other tests use (the lane
-// tests' projects join the same shared network, whose service names are DNS aliases), they run
-// against a second dockerd of their own (testenv.SecondDaemon) through DOCKER_HOST; the host
-// ports and the clone's folder are guarded by a file lock in os.TempDir against a second run.
-// The second dockerd writes no iptables rules, and the default one's FORWARD policy drops bridged
-// traffic it does not know, so the shared network is made beforehand under a bridge name of the
-// test's own, which one DOCKER-USER rule lets its containers talk on (connector → core).
+// shiplane, ports 18080-18085 and 5000. So that they touch nothing else on the machine (the lane
+// tests' projects join a shared network of the same name, whose service names are DNS aliases),
+// the script runs against a second dockerd of its own (testenv.SecondDaemon, through DOCKER_HOST)
+// and inside that daemon's network namespace (nsenter), where the published ports, the local
+// registry's port and the containers' bridges are the namespace's own, and no FORWARD rule of the
+// host's firewall applies. A file lock in os.TempDir guards the clone's folder against a second
+// run.
 func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	testenv.RequireDocker(t)
 	host := testenv.SecondDaemon(t)
@@ -50,7 +50,7 @@ func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	}
 	defer lock.Unlock()
 
-	sharedNetworkOnSecondDaemon(t, host)
+	netns := daemonNetns(t, host)
 
 	var env []string
 	for _, kv := range os.Environ() {
@@ -61,7 +61,7 @@ func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	}
 	env = append(env, "DOCKER_HOST="+host, "CGO_ENABLED=0")
 
-	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "scripts", "readme-blocks"))
+	cmd := exec.CommandContext(ctx, "nsenter", "--net="+netns, "--", "bash", filepath.Join(root, "scripts", "readme-blocks"))
 	cmd.Dir, cmd.Env = root, env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -83,29 +83,22 @@ func TestReadmeBlocksRunAsWritten(t *testing.T) {
 	}
 }
 
-// readmeBridge is the Linux bridge of the shared network on the second dockerd.
-const readmeBridge = "slreadme0"
-
-// sharedNetworkOnSecondDaemon creates the shared network "shiplane" (composeUpLocal uses it as it
-// finds it) on the dockerd at host as the bridge readmeBridge, and lets traffic between its
-// containers through the host's FORWARD chain until the test ends. Without the docker CLI or
-// iptables it logs why and does neither: the blocks still run, but a connector cannot reach core
-// (the README's curl to the webhook prints core's timeout and still exits 0).
-func sharedNetworkOnSecondDaemon(t *testing.T, host string) {
+// daemonNetns returns the network namespace (/proc/<pid>/ns/net) of the dockerd testenv started at
+// host, whose pidfile is beside its socket, with its loopback interface up (a new namespace's is
+// down), so that localhost reaches the ports its containers publish.
+func daemonNetns(t *testing.T, host string) string {
 	t.Helper()
-	rule := []string{"DOCKER-USER", "-i", readmeBridge, "-o", readmeBridge, "-j", "ACCEPT"}
-	if out, err := exec.CommandContext(t.Context(), "docker", "-H", host, "network", "create",
-		"-o", "com.docker.network.bridge.name="+readmeBridge, "shiplane").CombinedOutput(); err != nil {
-		t.Logf("creating the shared network on the second dockerd: %v: %s; Compose creates it, and its containers cannot talk", err, out)
-		return
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		t.Fatalf("nsenter (util-linux) runs the README's blocks in the second dockerd's network namespace: %v", err)
 	}
-	if out, err := exec.CommandContext(t.Context(), "iptables", append([]string{"-I"}, rule...)...).CombinedOutput(); err != nil {
-		t.Logf("letting traffic through %s: %v: %s; its containers cannot talk", readmeBridge, err, out)
-		return
+	pidFile := filepath.Join(filepath.Dir(strings.TrimPrefix(host, "unix://")), "docker.pid")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("reading the second dockerd's pid: %v", err)
 	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("iptables", append([]string{"-D"}, rule...)...).CombinedOutput(); err != nil {
-			t.Errorf("removing the iptables rule for %s: %v: %s", readmeBridge, err, out)
-		}
-	})
+	netns := "/proc/" + strings.TrimSpace(string(data)) + "/ns/net"
+	if out, err := exec.CommandContext(t.Context(), "nsenter", "--net="+netns, "--", "ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("bringing up the loopback interface in %s: %v: %s", netns, err, out)
+	}
+	return netns
 }
