@@ -18,6 +18,10 @@
 //   - The repository's bash scripts (.ci/run, scripts/bench, scripts/setup-docker.sh) parse
 //     (bash -n), and pass shellcheck when it is on PATH. scripts/bench itself is not run: it takes
 //     minutes and its figures need an idle machine.
+//   - The README's ```sh blocks run as written, in order, in a fresh clone at HEAD
+//     (scripts/readme-blocks, the program in readmeblocks), against a second dockerd of the test's
+//     own and inside its network namespace; the `go run mage.go -l` transcript equals the real
+//     listing.
 //
 // Each check is also run on a deliberately broken workflow or script, which it must fail.
 package ci

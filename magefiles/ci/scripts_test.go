@@ -10,7 +10,7 @@ import (
 
 // shellScripts are the repository's bash scripts, relative to the root. scripts/bench is not run
 // by the tests (it takes minutes and needs an idle machine); these checks are all CI does with it.
-var shellScripts = []string{".ci/run", "scripts/bench", "scripts/setup-docker.sh"}
+var shellScripts = []string{".ci/run", "scripts/bench", "scripts/readme-blocks", "scripts/setup-docker.sh"}
 
 // checkScript runs bash -n on a script, then shellcheck when it is on PATH, and returns what each
 // printed when it failed.

@@ -54,14 +54,25 @@ func (e *AddrInUseError) Unwrap() error { return e.Err }
 // shutdownGrace is how long in-flight requests get once ctx is cancelled.
 const shutdownGrace = 5 * time.Second
 
+// CatalogMaxEntries is the most repositories one GET /v2/_catalog answers with, and the page size
+// when the request names no n; a longer catalog is paged with a Link header, as distribution does.
+// It is distribution's own default (configuration.Catalog), which distribution applies only when
+// it parses a YAML configuration: a configuration built in code has 0, and an empty catalog.
+const CatalogMaxEntries = 1000
+
 // Serve serves an OCI registry over plain HTTP on addr ("" means DefaultAddr; use a loopback
 // address) with the filesystem storage under dir ("" means DefaultDir(), created if missing)
 // until ctx is cancelled; then it stops gracefully and returns nil. What the registry holds
 // survives restarts.
 //
-// progress gets a line when serving starts and stops, one per manifest pushed, and the registry's
-// own warnings and errors (they go through the process-wide logrus standard logger, which Serve
-// points at progress). nil means io.Discard.
+// GET /v2/_catalog lists the repositories held, CatalogMaxEntries at most per page, with the n
+// and last parameters and the Link header of the distribution API.
+//
+// progress gets one line once the registry accepts connections, naming its address and storage
+// folder ("local registry ready on 127.0.0.1:5000 (storage: /home/u/.cache/shiplane/registry);
+// Ctrl-C stops it"), a line when it stops, one per manifest pushed, and the registry's own fatal
+// errors (they go through the process-wide logrus standard logger, which Serve points at
+// progress). nil means io.Discard.
 func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 	if addr == "" {
 		addr = DefaultAddr
@@ -102,6 +113,7 @@ func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 	cfg := distribution.Config(configuration.Storage{
 		"filesystem": configuration.Parameters{"rootdirectory": abs},
 	}, "")
+	cfg.Catalog.MaxEntries = CatalogMaxEntries
 	app, err := distribution.NewApp(context.WithoutCancel(ctx), cfg)
 	if err != nil {
 		return fmt.Errorf("starting the local registry: %w", err)
@@ -113,10 +125,11 @@ func Serve(ctx context.Context, addr, dir string, progress io.Writer) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	pw.line(fmt.Sprintf("local registry: serving http://%s (storage %s); stop with Ctrl-C", ln.Addr(), abs))
-
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The socket has listened since Listen returned, so a connection made now is queued and then
+	// served: the registry is ready.
+	pw.line(fmt.Sprintf("local registry ready on %s (storage: %s); Ctrl-C stops it", ln.Addr(), abs))
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving the local registry on %s: %w", addr, err)
