@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/manifest"
@@ -110,7 +111,8 @@ type Env struct {
 	// Platforms is PLATFORMS, as written: the platforms buildAllLocal builds instead of the
 	// daemon's own ("" for the daemon's).
 	Platforms string
-	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD.
+	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD,
+	// SIGNING_KEY, ACTIONS_ID_TOKEN_REQUEST_TOKEN.
 	Secrets []string
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
@@ -126,6 +128,17 @@ type Env struct {
 	// Cache is SHIPLANE_CACHE: the folder shiplane keeps what it learned on this machine in
 	// ("" for the user cache directory's shiplane folder).
 	Cache string
+	// SigningKey is SIGNING_KEY: the PEM private key releases sign with (a secret: redacted and
+	// masked, never printed). "" when unset.
+	SigningKey string
+	// IDTokenURL and IDTokenToken are ACTIONS_ID_TOKEN_REQUEST_URL and
+	// ACTIONS_ID_TOKEN_REQUEST_TOKEN (keyless signing under GitHub Actions; the token is a secret).
+	IDTokenURL, IDTokenToken string
+	// GitHubRun is the GitHub Actions run provenance statements name as their builder (nil
+	// outside GitHub Actions).
+	GitHubRun *attest.GitHubActions
+	// GitHubServerURL is GITHUB_SERVER_URL ("" when unset).
+	GitHubServerURL string
 	// Getenv is kept for what interpolates the environment by name (compose files, the release
 	// pipeline's ${env!…} values, settings overrides).
 	Getenv func(string) string
@@ -152,6 +165,11 @@ func readEnv(getenv func(string) string) Env {
 		Cache:            getenv("SHIPLANE_CACHE"),
 		GitHubActions:    getenv("GITHUB_ACTIONS") == "true",
 		CI:               getenv("CI") == "true",
+		SigningKey:       getenv("SIGNING_KEY"),
+		IDTokenURL:       getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
+		IDTokenToken:     getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+		GitHubRun:        attest.GitHubActionsFromEnv(getenv),
+		GitHubServerURL:  getenv("GITHUB_SERVER_URL"),
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
@@ -160,9 +178,16 @@ func readEnv(getenv func(string) string) Env {
 			break
 		}
 	}
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
+	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "SIGNING_KEY", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
 		if v := getenv(k); v != "" {
 			e.Secrets = append(e.Secrets, v)
+		}
+	}
+	// A PEM key spans lines, and a line of output holds at most one of them: each body line is a
+	// secret of its own (GitHub Actions masks a multi-line value line by line at best).
+	for _, line := range strings.Split(e.SigningKey, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
+			e.Secrets = append(e.Secrets, line)
 		}
 	}
 	return e

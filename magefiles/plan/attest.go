@@ -37,6 +37,9 @@ type Signing struct {
 	None bool
 	// Source names where the mode was set, for that line (e.g. "deploy/settings.yaml").
 	Source string
+	// Unassessed, when set, says why this run cannot sign or assess (no key on this machine):
+	// the plan has no attestation step and says so in one line (releaseAll refuses instead).
+	Unassessed string
 	// Attached is, for each published image or chart reference (Artifact.Ref), what one
 	// assessment of its digest found attached by the release's signer. An artifact the plan
 	// finds published with no answer here cannot be told.
@@ -57,7 +60,7 @@ type Attached struct {
 // attached: a subject to publish gets every one, after its push; a published one the missing
 // ones; anything else (refused, blocked, skipped) none.
 func attestationSteps(sg *Signing, subject Step) []Step {
-	if sg == nil || sg.None {
+	if !sg.signs() {
 		return nil
 	}
 	var out []Step
@@ -95,7 +98,7 @@ func attestationSteps(sg *Signing, subject Step) []Step {
 // withAttestations adds the attestation steps of e's images and charts, each after its artifact,
 // and makes the release wait for them (it publishes the signed manifest of what is signed).
 func withAttestations(sg *Signing, p *Plan) {
-	if sg == nil || sg.None {
+	if !sg.signs() {
 		return
 	}
 	var goals []string
@@ -139,6 +142,8 @@ func (p *Plan) signingLine() string {
 			src = " (" + p.Signing.Source + ")"
 		}
 		return "signing: none" + src + ": nothing is signed, and no SBOM or provenance is attached"
+	case p.Signing.Unassessed != "":
+		return "signing: not assessed here (" + p.Signing.Unassessed + "); releaseAll attaches a signature, SBOM and provenance to each image, a signature and provenance to each chart"
 	}
 	return fmt.Sprintf("signing: %d attestation(s) to attach, %d attached", p.CountAttestations(Publish), p.CountAttestations(AlreadyPublished))
 }
@@ -149,7 +154,7 @@ const ManifestBundleAsset = "release-manifest.json.sigstore.json"
 // withSignedManifest adds ManifestBundleAsset to the assets of every release that carries
 // release-manifest.json, when the plan signs. It copies what it changes.
 func withSignedManifest(sg *Signing, cs []Component) []Component {
-	if sg == nil || sg.None {
+	if !sg.signs() {
 		return cs
 	}
 	out := append([]Component(nil), cs...)
@@ -167,3 +172,6 @@ func withSignedManifest(sg *Signing, cs []Component) []Component {
 	}
 	return out
 }
+
+// signs reports whether the plan has attestation steps.
+func (sg *Signing) signs() bool { return sg != nil && !sg.None && sg.Unassessed == "" }

@@ -35,7 +35,8 @@ type jsonPlan struct {
 	// PipelineFile and Pipeline are the release file's goals, in the order they run.
 	PipelineFile string         `json:"pipelineFile,omitempty"`
 	Pipeline     []jsonPipeGoal `json:"pipeline,omitempty"`
-	// Signing is "none" (settings signing: none), "sign" (attestation steps are planned) or
+	// Signing is "none" (settings signing: none), "sign" (attestation steps are planned),
+	// "unassessed" (no signer on this machine: releasePlan without SIGNING_KEY) or
 	// left out (the plan does not sign).
 	Signing string `json:"signing,omitempty"`
 	// Verdict is "publish" (the release may go ahead) or "refuse".
@@ -129,6 +130,8 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	case p.Signing == nil:
 	case p.Signing.None:
 		out.Signing = "none"
+	case p.Signing.Unassessed != "":
+		out.Signing = "unassessed"
 	default:
 		out.Signing = "sign"
 		out.Counts.Attestations = &struct {
