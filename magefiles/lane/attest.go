@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/goal"
@@ -74,14 +76,41 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 		rt = w.Config.Observe.Registry(rt)
 	}
 	insecure := w.Settings.Insecure
+	host, _, _ := strings.Cut(w.Settings.Release.Registry, "/")
+	chartHost, _, _ := strings.Cut(strings.TrimPrefix(w.Settings.Release.ChartRepo, "oci://"), "/")
 	s.ropts = []remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithTransport(registry.NewTransport(registry.WithInsecure(insecure), registry.WithTransport(rt)))}
-	var opts []sign.Option
-	opts = append(opts, sign.WithRemoteOptions(s.ropts...))
-	if host, _, _ := strings.Cut(w.Settings.Release.Registry, "/"); host != "" && insecure(host) {
-		opts = append(opts, sign.WithInsecure())
-	}
-	reg, err := sign.NewRegistry(opts...)
+	defer func() {
+		if s.signer == nil || host == "" || host != chartHost {
+			return
+		}
+		// One auth handshake for the registry, not one per repository: a transport that has done
+		// it is used as it is by every repository's client (go-containerregistry's Wrapper).
+		var nopts []name.Option
+		if insecure(host) {
+			nopts = append(nopts, name.Insecure)
+		}
+		reg, err := name.NewRegistry(host, nopts...)
+		if err != nil {
+			return
+		}
+		auth, err := authn.DefaultKeychain.Resolve(reg)
+		if err != nil {
+			return
+		}
+		tr, err := transport.NewWithContext(ctx, reg, auth, registry.NewTransport(registry.WithInsecure(insecure), registry.WithTransport(rt)), nil)
+		if err != nil {
+			return // the per-repository handshakes then report what is wrong
+		}
+		ropts := s.ropts
+		s.ropts = []remote.Option{remote.WithAuth(auth), remote.WithTransport(tr)}
+		if r, err := s.newRegistry(insecure(host)); err == nil {
+			s.reg = r
+		} else {
+			s.ropts = ropts
+		}
+	}()
+	reg, err := s.newRegistry(host != "" && insecure(host))
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +160,14 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 	}
 	s.signer, s.pub = signer, committed
 	return s, nil
+}
+
+func (s *releaseSigning) newRegistry(insecure bool) (*sign.Registry, error) {
+	opts := []sign.Option{sign.WithRemoteOptions(s.ropts...)}
+	if insecure {
+		opts = append(opts, sign.WithInsecure())
+	}
+	return sign.NewRegistry(opts...)
 }
 
 // samePublicKey compares two PEM public keys by their DER (comments and line endings aside).
@@ -298,28 +335,22 @@ func (g *publishGoals) sbom(ctx context.Context, st plan.Step, subject name.Dige
 		if err != nil {
 			return nil, err
 		}
-		bl, err := bimg.Layers()
+		bl, err := layerDigests(bimg)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range bl {
-			h, err := l.Digest()
-			if err != nil {
-				return nil, err
+		own, err := layerDigests(img)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range bl {
+			if slices.Contains(own, h) { // the base's layers the image is made of
+				layers = append(layers, h)
 			}
-			layers = append(layers, h)
 		}
 	case c != nil && c.Image != nil && c.Image.Main == "":
-		all, err := img.Layers()
-		if err != nil {
+		if layers, err = layerDigests(img); err != nil {
 			return nil, err
-		}
-		for _, l := range all {
-			h, err := l.Digest()
-			if err != nil {
-				return nil, err
-			}
-			layers = append(layers, h)
 		}
 	}
 	st2, err := attest.SBOM(img, attest.WithName(subject.Context().Name()), attest.WithLayerFiles(layers...))
@@ -328,6 +359,22 @@ func (g *publishGoals) sbom(ctx context.Context, st plan.Step, subject name.Dige
 	}
 	// The statement is about the pushed digest (the index's for a multi-platform image).
 	return attest.Statement(subject.Context().Name(), subject.DigestStr(), attest.SBOMPredicateType, st2)
+}
+
+func layerDigests(img v1.Image) ([]v1.Hash, error) {
+	ls, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Hash, 0, len(ls))
+	for _, l := range ls {
+		h, err := l.Digest()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // repoOf is a reference's repository, without its tag or digest.
