@@ -118,6 +118,8 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 		files["deploy/components.yaml"] = strings.Replace(files["deploy/components.yaml"], "components:\n",
 			"platforms: ["+strings.Join(platforms, ", ")+"]\ncomponents:\n", 1)
 	}
+	signingKey, signingPub := newSigningKey(tb)
+	files["deploy/signing.pub"] = signingPub
 	f.root = gittest.New(tb, files)
 	f.origin = filepath.Join(tb.TempDir(), "origin.git")
 	gittest.Git(tb, f.root, "init", "-q", "--bare", f.origin)
@@ -135,6 +137,8 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 		"DOCKER_HOST": "unix:///nonexistent/docker.sock",
 		// What this machine verified (digest → inputs) is kept here, not in the user cache.
 		"SHIPLANE_CACHE": tb.TempDir(),
+		// Every image and chart is signed, with an SBOM (images) and a provenance attached.
+		"SIGNING_KEY": signingKey,
 	}
 
 	ctx := tb.Context()
@@ -208,8 +212,8 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 		tb.Fatalf("first releaseAll: %v\n%s", err, f.out)
 	}
 	rels := f.gh.Releases()
-	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != f.charts+2 {
-		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, f.charts+2)
+	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != f.charts+3 {
+		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, f.charts+3)
 	}
 	return f
 }
@@ -284,6 +288,10 @@ type noopCounts struct {
 	Auth int
 	// Image and Chart are by repository kind (rel/<name> and rel/charts/<name>).
 	Image, Chart noopKind
+	// Referrers and TagSchema are the attestation goals' assessment, one per artifact: the
+	// referrers API, and, where it is missing (the distribution registry), the referrers tag
+	// schema's index (GET manifests/sha256-<hex>).
+	Referrers, TagSchema int
 	// RegOther is any other registry request; RegWrites every POST, PUT, PATCH, DELETE.
 	RegOther, RegWrites int
 	// ByTag and ListAssets are the GitHub release lookup (get by tag, list its assets); Asset
@@ -297,9 +305,11 @@ type noopKind struct{ HeadManifest, GetManifest, GetBlob, Other int }
 
 func (k noopKind) total() int { return k.HeadManifest + k.GetManifest + k.GetBlob + k.Other }
 
-func (c noopCounts) registry() int { return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther }
-func (c noopCounts) github() int   { return c.ByTag + c.ListAssets + c.Asset + c.GHOther }
-func (c noopCounts) writes() int   { return c.RegWrites + c.GHWrites }
+func (c noopCounts) registry() int {
+	return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther + c.Referrers + c.TagSchema
+}
+func (c noopCounts) github() int { return c.ByTag + c.ListAssets + c.Asset + c.GHOther }
+func (c noopCounts) writes() int { return c.RegWrites + c.GHWrites }
 
 func (f *noopRelease) counts() noopCounts {
 	var c noopCounts
@@ -310,6 +320,15 @@ func (f *noopRelease) counts() noopCounts {
 		}
 		if q.Path == "/v2/" && q.Method == http.MethodGet {
 			c.Auth++
+			continue
+		}
+		// What is attached to an artifact: the referrers API, else the referrers tag schema.
+		if strings.Contains(q.Path, "/referrers/") {
+			c.Referrers++
+			continue
+		}
+		if strings.Contains(q.Path, "/manifests/sha256-") && q.Method == http.MethodGet {
+			c.TagSchema++
 			continue
 		}
 		rest := strings.TrimPrefix(q.Path, "/v2/")
@@ -577,7 +596,9 @@ func checkNoopBudget(t *testing.T, f *noopRelease) {
 	atMost(c, "registry and GitHub writes", c.writes(), 0, "a no-op release writes nothing")
 	atMost(c, "image manifest HEADs", c.Image.HeadManifest, f.images, "one per image")
 	atMost(c, "chart manifest HEADs", c.Chart.HeadManifest, f.charts, "one per chart")
-	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos, "one per repository")
+	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos+1, "one per repository, and one for the signing client")
+	atMost(c, "referrers requests", c.Referrers, repos, "one per artifact: what is attached to it")
+	atMost(c, "referrers tag schema GETs", c.TagSchema, repos, "one per artifact, where the registry has no referrers API")
 	atMost(c, "manifest GETs", c.Image.GetManifest+c.Chart.GetManifest, 0, "each digest's identity was verified on this machine")
 	atMost(c, "config GETs", c.Image.GetBlob+c.Chart.GetBlob, 0, "each digest's identity was verified on this machine")
 	atMost(c, "other registry requests", c.RegOther+c.Image.Other+c.Chart.Other, 0, "a no-op release only asks for manifest digests")
@@ -764,7 +785,7 @@ func (c noopCounts) add(o noopCounts) noopCounts {
 	}
 	return noopCounts{
 		Auth: c.Auth + o.Auth, Image: k(c.Image, o.Image), Chart: k(c.Chart, o.Chart),
-		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites,
+		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites, Referrers: c.Referrers + o.Referrers, TagSchema: c.TagSchema + o.TagSchema,
 		ByTag: c.ByTag + o.ByTag, ListAssets: c.ListAssets + o.ListAssets, Asset: c.Asset + o.Asset, GHOther: c.GHOther + o.GHOther,
 		GHWrites: c.GHWrites + o.GHWrites, Git: c.Git + o.Git,
 	}

@@ -38,6 +38,8 @@ type releaseRepo struct {
 	env          map[string]string
 	out          *bytes.Buffer
 	report       string
+	// signingPub is the committed public key of the release's SIGNING_KEY.
+	signingPub []byte
 }
 
 func newReleaseRepo(t *testing.T, project string) *releaseRepo {
@@ -50,7 +52,10 @@ func newReleaseRepo(t *testing.T, project string) *releaseRepo {
 func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
 	t.Helper()
 	root := testenv.CopyRepo(t, project)
-	gittest.Write(t, root, map[string]string{"deploy/release.yaml": "verify:\n  - name: versions readable\n    run: test -s VERSION && test -s services/core/VERSION\n"})
+	// The release signs with a key made for the test; its public key is committed in the copy.
+	signingKey, signingPub := newSigningKey(t)
+	gittest.Write(t, root, map[string]string{"deploy/release.yaml": "verify:\n  - name: versions readable\n    run: test -s VERSION && test -s services/core/VERSION\n",
+		"deploy/signing.pub": signingPub})
 	gittest.Git(t, root, "add", "-A")
 	gittest.Git(t, root, "commit", "-q", "-m", "quick verification for the test")
 	origin := filepath.Join(t.TempDir(), "origin.git")
@@ -67,7 +72,10 @@ func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
 		"GITHUB_REPOSITORY":  "shiplane/shiplane",
 		"GITHUB_API_URL":     r.gh.URL(),
 		"SHIPLANE_REPORT":    r.report,
+		"SIGNING_KEY":        signingKey,
+		"SIGNING":            "",
 	}
+	r.signingPub = []byte(signingPub)
 	return r
 }
 

@@ -52,6 +52,10 @@ type AttestedArtifact struct {
 	reg    Attacher
 	signer *sign.Signer
 
+	// write serialises the attachments to this artifact: without a referrers API each one
+	// rewrites the same referrers tag schema index, and two at once would lose one's entry.
+	write sync.Mutex
+
 	mu     sync.Mutex
 	gen    int // counts writes: an answer asked before a write is not kept after it
 	known  bool
@@ -208,6 +212,8 @@ func (g *AttestationAttached) Achieve(ctx context.Context) error {
 	} else if att.Statement, err = g.Statement(ctx, now); err != nil {
 		return fmt.Errorf("%s: making the statement: %w", g.Name, err)
 	}
+	a.write.Lock()
+	defer a.write.Unlock()
 	defer a.forget()
 	if err := a.reg.Attach(ctx, a.signer, now, att); err != nil {
 		return fmt.Errorf("%s: %w", g.Name, err)
