@@ -22,6 +22,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
+	"github.com/shiplane/shiplane/magefiles/sign"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -139,16 +140,27 @@ func TestReleaseAll(t *testing.T) {
 	}
 	var names []string
 	var manifest lane.ReleaseManifest
+	var manifestData, manifestBundle []byte
 	for _, a := range rels[0].Assets {
 		names = append(names, a.Name)
-		if a.Name == "release-manifest.json" {
+		switch a.Name {
+		case "release-manifest.json":
+			manifestData = a.Content
 			if err := json.Unmarshal(a.Content, &manifest); err != nil {
 				t.Fatal(err)
 			}
+		case "release-manifest.json.sigstore.json":
+			manifestBundle = a.Content
 		}
 	}
 	sort.Strings(names)
-	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json scanner-0.9.0.tgz web-0.1.0.tgz"
+	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json release-manifest.json.sigstore.json scanner-0.9.0.tgz web-0.1.0.tgz"
+	// release-manifest.json is signed by the release key, and every image and chart it lists
+	// carries a signature, a provenance naming the release commit, and (images) an SBOM.
+	if err := sign.VerifyBlob(manifestBundle, manifestData, r.signingPub); err != nil {
+		t.Errorf("release-manifest.json's bundle: %v", err)
+	}
+	checkAttestations(t, r.signingPub, ws.Head.Hash, manifest)
 	if strings.Join(names, " ") != want {
 		t.Errorf("assets = %v, want %s", names, want)
 	}
