@@ -80,6 +80,20 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 // index of one image per platform (each labelled, its config naming its platform).
 func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noopRelease {
 	tb.Helper()
+	return newNoopReleaseWith(tb, n, chartEvery, platforms, noopOptions{})
+}
+
+// noopOptions vary the no-op fixture for the attestation fault tests.
+type noopOptions struct {
+	// registry wraps the registry's handler (a fault injected into some requests). Default: none.
+	registry func(http.Handler) http.Handler
+	// firstRelease, when set, receives the first ReleaseAll's error instead of the fixture
+	// failing on it (and checking the release). Default: nil.
+	firstRelease *error
+}
+
+func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o noopOptions) *noopRelease {
+	tb.Helper()
 	// No credentials of the machine are read, and none are needed.
 	cred := tb.TempDir()
 	tb.Setenv("DOCKER_CONFIG", filepath.Join(cred, "docker"))
@@ -96,7 +110,11 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 			next.ServeHTTP(w, r)
 		})
 	}
-	f.reg = registrytest.New(tb, registrytest.WithMiddleware(delay))
+	regOpts := []registrytest.Option{registrytest.WithMiddleware(delay)}
+	if o.registry != nil {
+		regOpts = append(regOpts, registrytest.WithMiddleware(o.registry))
+	}
+	f.reg = registrytest.New(tb, regOpts...)
 	f.gh = githubtest.NewFake(tb, "bench/shiplane", githubtest.RequireToken(noopToken))
 	target, err := url.Parse(f.gh.URL())
 	if err != nil {
@@ -208,7 +226,10 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 	// The rest (charts, component tags, the GitHub release and its assets) by a real release,
 	// which finds every image published and so builds nothing.
 	f.out.Reset()
-	if err := lane.ReleaseAll(ctx, f.config(0)); err != nil {
+	if err := lane.ReleaseAll(ctx, f.config(0)); o.firstRelease != nil {
+		*o.firstRelease = err
+		return f
+	} else if err != nil {
 		tb.Fatalf("first releaseAll: %v\n%s", err, f.out)
 	}
 	rels := f.gh.Releases()
