@@ -178,13 +178,14 @@ func readEnv(getenv func(string) string) Env {
 			break
 		}
 	}
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "SIGNING_KEY", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
+	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
 		if v := getenv(k); v != "" {
 			e.Secrets = append(e.Secrets, v)
 		}
 	}
-	// A PEM key spans lines, and a line of output holds at most one of them: each body line is a
-	// secret of its own (GitHub Actions masks a multi-line value line by line at best).
+	// SIGNING_KEY: a PEM key spans lines, and a line of output holds at most one of them, so each
+	// body line is a secret of its own (GitHub Actions masks a multi-line value line by line at
+	// best); its header and footer are not secret.
 	for _, line := range strings.Split(e.SigningKey, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
 			e.Secrets = append(e.Secrets, line)
