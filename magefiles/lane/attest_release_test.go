@@ -117,7 +117,7 @@ func TestReleaseRefusesWithoutTheSigningKey(t *testing.T) {
 	other, _ := newSigningKey(t)
 	for _, tc := range []struct {
 		name, key, want string
-		setup       func()
+		setup           func()
 	}{
 		{"unset", "", "SIGNING_KEY is not set", nil},
 		{"another key", other, "is not the one committed in deploy/signing.pub", nil},
