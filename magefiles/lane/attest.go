@@ -20,6 +20,7 @@ import (
 
 	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/manifest"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/published"
@@ -439,9 +440,11 @@ func (g *publishGoals) provenance(ctx context.Context, st plan.Step, subject nam
 	} else if c != nil && c.Image != nil {
 		in.BuildType = attest.BuildTypeImage
 		in.Dockerfile = c.Image.Dockerfile
-		for _, p := range w.Platforms(c) {
-			in.Platforms = append(in.Platforms, p.String())
+		plats, err := g.publishedPlatforms(ctx, c, subject)
+		if err != nil {
+			return nil, err
 		}
+		in.Platforms = plats
 		if in.Version == "" {
 			in.Version = c.Version
 		}
@@ -455,6 +458,36 @@ func (g *publishGoals) provenance(ctx context.Context, st plan.Step, subject nam
 		}
 	}
 	return attest.Provenance(in)
+}
+
+// publishedPlatforms is the platforms c's image was published for: the components file's, the
+// run's build targets when it built, else what the pushed image's config says (a run that found the
+// image published built nothing, so it does not know its daemon).
+func (g *publishGoals) publishedPlatforms(ctx context.Context, c *manifest.Component, subject name.Digest) ([]string, error) {
+	var out []string
+	switch {
+	case len(c.Image.Platforms) > 0:
+		for _, p := range c.Image.Platforms {
+			out = append(out, p.String())
+		}
+	case g.w.Targets.Manifest:
+		for _, p := range g.w.Platforms(c) {
+			out = append(out, p.String())
+		}
+	default:
+		img, err := platformImage(subject, append([]remote.Option{remote.WithContext(ctx)}, g.signing.ropts...))
+		if err != nil {
+			return nil, err
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s's config: %w", subject, err)
+		}
+		if p := cf.Platform(); p != nil && p.OS != "" {
+			out = append(out, p.String())
+		}
+	}
+	return out, nil
 }
 
 // sourceRepository is the repository's URL for provenance: the GitHub repository when known,

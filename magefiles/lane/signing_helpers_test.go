@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/sign"
 )
@@ -65,6 +67,9 @@ func checkAttestations(t *testing.T, pub []byte, commit string, m lane.ReleaseMa
 			}
 			if v.Provenance == nil || v.Provenance.Commit != commit {
 				t.Errorf("%s: provenance %+v, want commit %s", a.ref, v.Provenance, commit)
+			} else if a.sbom && (v.Provenance.InputsKey != c.Inputs || v.Provenance.BuildType != attest.BuildTypeImage ||
+				!slices.Equal(v.Provenance.SubjectDigests, []string{a.digest})) {
+				t.Errorf("%s: provenance %+v, want inputs %s and subject %s", a.ref, v.Provenance, c.Inputs, a.digest)
 			}
 			subject, err := reg.ParseDigest(repoOfRef(a.ref) + "@" + a.digest)
 			if err != nil {
