@@ -55,6 +55,8 @@ type AttestedArtifact struct {
 	// write serialises the attachments to this artifact: without a referrers API each one
 	// rewrites the same referrers tag schema index, and two at once would lose one's entry.
 	write sync.Mutex
+	// ask makes concurrent assessments one request.
+	ask sync.Mutex
 
 	mu     sync.Mutex
 	gen    int // counts writes: an answer asked before a write is not kept after it
@@ -83,6 +85,9 @@ func (a *AttestedArtifact) Seed(digest string, have []string) *AttestedArtifact 
 // Attached is what is attached and to which digest: the kept answer, or one Missing request for
 // the published digest ("" and nothing when it is not published yet).
 func (a *AttestedArtifact) Attached(ctx context.Context) (string, map[string]bool, error) {
+	// One question at a time: goals assessed together share its answer.
+	a.ask.Lock()
+	defer a.ask.Unlock()
 	a.mu.Lock()
 	if a.known {
 		defer a.mu.Unlock()
