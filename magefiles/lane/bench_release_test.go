@@ -80,6 +80,20 @@ func newNoopRelease(tb testing.TB, n, chartEvery int) *noopRelease {
 // index of one image per platform (each labelled, its config naming its platform).
 func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noopRelease {
 	tb.Helper()
+	return newNoopReleaseWith(tb, n, chartEvery, platforms, noopOptions{})
+}
+
+// noopOptions vary the no-op fixture for the attestation fault tests.
+type noopOptions struct {
+	// registry wraps the registry's handler (a fault injected into some requests). Default: none.
+	registry func(http.Handler) http.Handler
+	// firstRelease, when set, receives the first ReleaseAll's error instead of the fixture
+	// failing on it (and checking the release). Default: nil.
+	firstRelease *error
+}
+
+func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o noopOptions) *noopRelease {
+	tb.Helper()
 	// No credentials of the machine are read, and none are needed.
 	cred := tb.TempDir()
 	tb.Setenv("DOCKER_CONFIG", filepath.Join(cred, "docker"))
@@ -96,7 +110,11 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 			next.ServeHTTP(w, r)
 		})
 	}
-	f.reg = registrytest.New(tb, registrytest.WithMiddleware(delay))
+	regOpts := []registrytest.Option{registrytest.WithMiddleware(delay)}
+	if o.registry != nil {
+		regOpts = append(regOpts, registrytest.WithMiddleware(o.registry))
+	}
+	f.reg = registrytest.New(tb, regOpts...)
 	f.gh = githubtest.NewFake(tb, "bench/shiplane", githubtest.RequireToken(noopToken))
 	target, err := url.Parse(f.gh.URL())
 	if err != nil {
@@ -118,6 +136,8 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 		files["deploy/components.yaml"] = strings.Replace(files["deploy/components.yaml"], "components:\n",
 			"platforms: ["+strings.Join(platforms, ", ")+"]\ncomponents:\n", 1)
 	}
+	signingKey, signingPub := newSigningKey(tb)
+	files["deploy/signing.pub"] = signingPub
 	f.root = gittest.New(tb, files)
 	f.origin = filepath.Join(tb.TempDir(), "origin.git")
 	gittest.Git(tb, f.root, "init", "-q", "--bare", f.origin)
@@ -135,6 +155,8 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 		"DOCKER_HOST": "unix:///nonexistent/docker.sock",
 		// What this machine verified (digest → inputs) is kept here, not in the user cache.
 		"SHIPLANE_CACHE": tb.TempDir(),
+		// Every image and chart is signed, with an SBOM (images) and a provenance attached.
+		"SIGNING_KEY": signingKey,
 	}
 
 	ctx := tb.Context()
@@ -204,12 +226,15 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 	// The rest (charts, component tags, the GitHub release and its assets) by a real release,
 	// which finds every image published and so builds nothing.
 	f.out.Reset()
-	if err := lane.ReleaseAll(ctx, f.config(0)); err != nil {
+	if err := lane.ReleaseAll(ctx, f.config(0)); o.firstRelease != nil {
+		*o.firstRelease = err
+		return f
+	} else if err != nil {
 		tb.Fatalf("first releaseAll: %v\n%s", err, f.out)
 	}
 	rels := f.gh.Releases()
-	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != f.charts+2 {
-		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, f.charts+2)
+	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != f.charts+3 {
+		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, f.charts+3)
 	}
 	return f
 }
@@ -284,6 +309,10 @@ type noopCounts struct {
 	Auth int
 	// Image and Chart are by repository kind (rel/<name> and rel/charts/<name>).
 	Image, Chart noopKind
+	// Referrers and TagSchema are the attestation goals' assessment, one per artifact: the
+	// referrers API, and, where it is missing (the distribution registry), the referrers tag
+	// schema's index (GET manifests/sha256-<hex>).
+	Referrers, TagSchema int
 	// RegOther is any other registry request; RegWrites every POST, PUT, PATCH, DELETE.
 	RegOther, RegWrites int
 	// ByTag and ListAssets are the GitHub release lookup (get by tag, list its assets); Asset
@@ -297,9 +326,11 @@ type noopKind struct{ HeadManifest, GetManifest, GetBlob, Other int }
 
 func (k noopKind) total() int { return k.HeadManifest + k.GetManifest + k.GetBlob + k.Other }
 
-func (c noopCounts) registry() int { return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther }
-func (c noopCounts) github() int   { return c.ByTag + c.ListAssets + c.Asset + c.GHOther }
-func (c noopCounts) writes() int   { return c.RegWrites + c.GHWrites }
+func (c noopCounts) registry() int {
+	return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther + c.Referrers + c.TagSchema
+}
+func (c noopCounts) github() int { return c.ByTag + c.ListAssets + c.Asset + c.GHOther }
+func (c noopCounts) writes() int { return c.RegWrites + c.GHWrites }
 
 func (f *noopRelease) counts() noopCounts {
 	var c noopCounts
@@ -310,6 +341,15 @@ func (f *noopRelease) counts() noopCounts {
 		}
 		if q.Path == "/v2/" && q.Method == http.MethodGet {
 			c.Auth++
+			continue
+		}
+		// What is attached to an artifact: the referrers API, else the referrers tag schema.
+		if strings.Contains(q.Path, "/referrers/") {
+			c.Referrers++
+			continue
+		}
+		if strings.Contains(q.Path, "/manifests/sha256-") && q.Method == http.MethodGet {
+			c.TagSchema++
 			continue
 		}
 		rest := strings.TrimPrefix(q.Path, "/v2/")
@@ -577,7 +617,9 @@ func checkNoopBudget(t *testing.T, f *noopRelease) {
 	atMost(c, "registry and GitHub writes", c.writes(), 0, "a no-op release writes nothing")
 	atMost(c, "image manifest HEADs", c.Image.HeadManifest, f.images, "one per image")
 	atMost(c, "chart manifest HEADs", c.Chart.HeadManifest, f.charts, "one per chart")
-	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos, "one per repository")
+	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos+1, "one per repository, and one for the signing client")
+	atMost(c, "referrers requests", c.Referrers, repos, "one per artifact: what is attached to it")
+	atMost(c, "referrers tag schema GETs", c.TagSchema, repos, "one per artifact, where the registry has no referrers API")
 	atMost(c, "manifest GETs", c.Image.GetManifest+c.Chart.GetManifest, 0, "each digest's identity was verified on this machine")
 	atMost(c, "config GETs", c.Image.GetBlob+c.Chart.GetBlob, 0, "each digest's identity was verified on this machine")
 	atMost(c, "other registry requests", c.RegOther+c.Image.Other+c.Chart.Other, 0, "a no-op release only asks for manifest digests")
@@ -764,7 +806,7 @@ func (c noopCounts) add(o noopCounts) noopCounts {
 	}
 	return noopCounts{
 		Auth: c.Auth + o.Auth, Image: k(c.Image, o.Image), Chart: k(c.Chart, o.Chart),
-		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites,
+		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites, Referrers: c.Referrers + o.Referrers, TagSchema: c.TagSchema + o.TagSchema,
 		ByTag: c.ByTag + o.ByTag, ListAssets: c.ListAssets + o.ListAssets, Asset: c.Asset + o.Asset, GHOther: c.GHOther + o.GHOther,
 		GHWrites: c.GHWrites + o.GHWrites, Git: c.Git + o.Git,
 	}

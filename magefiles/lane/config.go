@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/docker"
 	"github.com/shiplane/shiplane/magefiles/git"
 	"github.com/shiplane/shiplane/magefiles/manifest"
@@ -114,7 +115,8 @@ type Env struct {
 	// Platforms is PLATFORMS, as written: the platforms buildAllLocal builds instead of the
 	// daemon's own ("" for the daemon's).
 	Platforms string
-	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD.
+	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD,
+	// SIGNING_KEY, ACTIONS_ID_TOKEN_REQUEST_TOKEN.
 	Secrets []string
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
@@ -136,6 +138,17 @@ type Env struct {
 	DumbTerminal bool
 	// StepSummary is GITHUB_STEP_SUMMARY: the file GitHub Actions shows as the step's summary.
 	StepSummary string
+	// SigningKey is SIGNING_KEY: the PEM private key releases sign with (a secret: redacted and
+	// masked, never printed). "" when unset.
+	SigningKey string
+	// IDTokenURL and IDTokenToken are ACTIONS_ID_TOKEN_REQUEST_URL and
+	// ACTIONS_ID_TOKEN_REQUEST_TOKEN (keyless signing under GitHub Actions; the token is a secret).
+	IDTokenURL, IDTokenToken string
+	// GitHubRun is the GitHub Actions run provenance statements name as their builder (nil
+	// outside GitHub Actions).
+	GitHubRun *attest.GitHubActions
+	// GitHubServerURL is GITHUB_SERVER_URL ("" when unset).
+	GitHubServerURL string
 	// Getenv is kept for what interpolates the environment by name (compose files, the release
 	// pipeline's ${env!…} values, settings overrides).
 	Getenv func(string) string
@@ -165,6 +178,11 @@ func readEnv(getenv func(string) string) Env {
 		NoColor:          getenv("NO_COLOR") != "",
 		DumbTerminal:     getenv("TERM") == "dumb",
 		StepSummary:      getenv("GITHUB_STEP_SUMMARY"),
+		SigningKey:       getenv("SIGNING_KEY"),
+		IDTokenURL:       getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
+		IDTokenToken:     getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+		GitHubRun:        attest.GitHubActionsFromEnv(getenv),
+		GitHubServerURL:  getenv("GITHUB_SERVER_URL"),
 		Getenv:           getenv,
 	}
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
@@ -173,9 +191,17 @@ func readEnv(getenv func(string) string) Env {
 			break
 		}
 	}
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD"} {
+	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
 		if v := getenv(k); v != "" {
 			e.Secrets = append(e.Secrets, v)
+		}
+	}
+	// SIGNING_KEY: a PEM key spans lines, and a line of output holds at most one of them, so each
+	// body line is a secret of its own (GitHub Actions masks a multi-line value line by line at
+	// best); its header and footer are not secret.
+	for _, line := range strings.Split(e.SigningKey, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
+			e.Secrets = append(e.Secrets, line)
 		}
 	}
 	return e

@@ -47,6 +47,11 @@ type publishGoals struct {
 	umbrellaDeps map[string]string
 	out          io.Writer
 
+	// signing signs and attaches the plan's attestation steps (nil: the plan has none), and plan
+	// is the release's plan (what the attestations' statements name).
+	signing *releaseSigning
+	plan    *plan.Plan
+
 	// requireOrigin makes an image count as built only when its revision is its component's
 	// Origin (Policy.RequireCommit).
 	requireOrigin bool
@@ -105,6 +110,8 @@ func (g *publishGoals) Publish(s plan.Step) goal.Goal {
 				return treesOf(c.Paths, at) == treesOf(c.Paths, w.HeadTrees), nil
 			},
 		}, g.tags, g.out)
+	case plan.Attestation:
+		return g.attestationGoal(s)
 	default:
 		return publish.NewReleasePublished(g.release, g.releases, g.out)
 	}

@@ -175,6 +175,7 @@ func TestTwoFreshClonesGiveTheSameIndexDigests(t *testing.T) {
 	gittest.Git(t, first.root, "clone", "-q", "--branch", tag, first.origin, second.root)
 	second.origin = first.origin
 	second.env["SHIPLANE_CACHE"] = t.TempDir()
+	second.env["SIGNING_KEY"] = first.env["SIGNING_KEY"] // the clone commits the first one's public key
 	if err := lane.ReleaseAll(ctx, second.config()); err != nil {
 		t.Fatalf("releaseAll from the second clone: %v\n%s", err, second.out)
 	}

@@ -33,6 +33,8 @@ type releaseRun struct {
 	// memo is this machine's memory of digests (verified identities, local images' registry
 	// digests, compressed layers), one for the run.
 	memo *publish.DigestMemo
+	// signing signs what the release publishes (attest.go).
+	signing *releaseSigning
 }
 
 // openRelease connects to the release registry, chart repository, git remote and GitHub. Every
@@ -66,13 +68,17 @@ func (w *Workspace) openRelease(ctx context.Context, needGitHub bool) (*releaseR
 	}
 	tags := publish.NewRemoteTags(w.Repo, Remote).Seed(remote)
 	memo := publish.NewDigestMemo(w.Env.memoDir())
-	return &releaseRun{ws: w, policy: p, cl: cl, tags: tags, remote: remote, memo: memo,
+	sg, err := w.openSigning(ctx)
+	if err != nil {
+		return nil, cl.red.Error(err)
+	}
+	return &releaseRun{ws: w, policy: p, cl: cl, tags: tags, remote: remote, memo: memo, signing: sg,
 		cache: publish.NewCaching(cl.reg, cl.charts, tags, gh).WithIdentities(memo)}, nil
 }
 
 // plan observes and decides the release of tag.
 func (r *releaseRun) plan(ctx context.Context, tag string, released bool) (*plan.Plan, error) {
-	pl, err := r.ws.MakePlan(ctx, r.policy, r.cache, r.remote, tag, released, r.pipelineOptions(r.services(tag))...)
+	pl, err := r.ws.makePlan(ctx, r.policy, r.cache, r.remote, tag, released, r.signing, r.pipelineOptions(r.services(tag))...)
 	if err != nil {
 		return nil, r.cl.red.Error(err)
 	}
@@ -259,7 +265,7 @@ func releaseAll(ctx context.Context, cfg Config) error {
 	tagCheck := r.tagStillAtHead(tag)
 	mk := &publishGoals{w: ws, images: r.cache, src: noLocalImages{}, charts: r.cache.Charts(), tags: r.tags, releases: r.cache,
 		byInputs: r.policy.DecideByInputs, umbrellaDeps: umbrellaDeps(pl), out: out, beforeWrite: tagCheck,
-		release: ws.releaseContent(r.cache, pl, tagCheck)}
+		release: ws.releaseContent(r.cache, pl, tagCheck, r.signing), signing: r.signing, plan: pl}
 	if buildsImages(pl) {
 		d, err := ws.Daemon(ctx)
 		if err != nil {

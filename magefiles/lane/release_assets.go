@@ -48,17 +48,23 @@ func released(pl *plan.Plan) []plan.Entry {
 // release counts as complete when it holds exactly the expected asset names and its own
 // SHA256SUMS lists each with GitHub's digest of it (one download); otherwise every asset is made
 // and compared, and what is missing is added.
-func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, beforeWrite func(context.Context, string) error) publish.ReleasePublished {
+func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, beforeWrite func(context.Context, string) error, sg *releaseSigning) publish.ReleasePublished {
 	entries := released(pl)
+	if sg != nil && (sg.signer == nil || pl.Signing == nil || pl.Signing.None) {
+		sg = nil // nothing signed: no bundle asset
+	}
 	return publish.ReleasePublished{
 		Tag: pl.Tag, Name: pl.Tag, Body: w.ReleaseNotes(pl.Tag, pl, w.changelogs), Prerelease: prerelease(w.Manifest.Platform.Version),
 		Commit: w.Head.Hash, BeforeWrite: beforeWrite,
 		Assets: func(ctx context.Context) ([]publish.Asset, error) {
-			return w.releaseAssets(ctx, cache, pl.Tag, entries)
+			return w.releaseAssets(ctx, cache, pl.Tag, entries, sg)
 		},
 		Complete: func(ctx context.Context, d github.ReleaseDetail) (bool, error) {
 			d.Assets = withoutRecords(d.Assets) // after-publish goals' records are not content
 			want := map[string]bool{"release-manifest.json": true, "SHA256SUMS": true}
+			if sg != nil {
+				want[plan.ManifestBundleAsset] = true
+			}
 			for _, e := range entries {
 				for _, s := range e.Steps {
 					if s.Kind == plan.Chart {
@@ -85,8 +91,9 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 }
 
 // releaseAssets pulls every released chart back from the chart repository (the exact published
-// bytes) and writes release-manifest.json and SHA256SUMS over them.
-func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, tag string, entries []plan.Entry) ([]publish.Asset, error) {
+// bytes) and writes release-manifest.json, its Sigstore bundle (when sg signs) and SHA256SUMS
+// over them.
+func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, tag string, entries []plan.Entry, sg *releaseSigning) ([]publish.Asset, error) {
 	m := ReleaseManifest{Tag: tag, Version: w.Manifest.Platform.Version, Commit: w.Head.Hash}
 	var assets []publish.Asset
 	for _, e := range entries {
@@ -155,7 +162,15 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 	if err != nil {
 		return nil, err
 	}
-	assets = append(assets, publish.Asset{Name: "release-manifest.json", Content: append(data, '\n')})
+	data = append(data, '\n')
+	assets = append(assets, publish.Asset{Name: "release-manifest.json", Content: data})
+	if sg != nil {
+		bundle, err := sg.signManifest(ctx, cache, tag, data)
+		if err != nil {
+			return nil, err
+		}
+		assets = append(assets, publish.Asset{Name: plan.ManifestBundleAsset, Content: bundle})
+	}
 	sort.Slice(assets, func(i, j int) bool { return assets[i].Name < assets[j].Name })
 	var sums bytes.Buffer
 	for _, a := range assets {

@@ -85,7 +85,7 @@ func TestReleaseAllowBlocked(t *testing.T) {
 		names = append(names, a.Name)
 	}
 	sort.Strings(names)
-	if got, want := strings.Join(names, " "), "SHA256SUMS release-manifest.json scanner-0.9.0.tgz web-0.1.0.tgz"; got != want {
+	if got, want := strings.Join(names, " "), "SHA256SUMS release-manifest.json release-manifest.json.sigstore.json scanner-0.9.0.tgz web-0.1.0.tgz"; got != want {
 		t.Errorf("assets = %s, want %s", got, want)
 	}
 	head := strings.TrimSpace(gittest.Git(t, r.root, "rev-parse", "HEAD"))

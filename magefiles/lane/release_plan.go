@@ -55,6 +55,12 @@ func (w *Workspace) releaseFacts(ctx context.Context, facts *guard.Facts, tag st
 // the tag must then be on the remote at HEAD. The release file is checked and listed in the plan,
 // loaded with pipeOpts and pipeline.ValidateOnly (no sh! command runs).
 func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, remote map[string]string, tag string, released bool, pipeOpts ...pipeline.Option) (*plan.Plan, error) {
+	return w.makePlan(ctx, p, st, remote, tag, released, nil, pipeOpts...)
+}
+
+// makePlan is MakePlan with the release's signing (nil: the plan signs nothing): its refusal, and
+// one assessment of what is attached to each published image and chart.
+func (w *Workspace) makePlan(ctx context.Context, p Policy, st published.State, remote map[string]string, tag string, released bool, sg *releaseSigning, pipeOpts ...pipeline.Option) (*plan.Plan, error) {
 	facts, err := w.facts(ctx, remote)
 	if err != nil {
 		return nil, err
@@ -94,6 +100,13 @@ func (w *Workspace) MakePlan(ctx context.Context, p Policy, st published.State, 
 	if err != nil {
 		return nil, err
 	}
+	if sg != nil && sg.refusal != nil {
+		in.Refusals = append(in.Refusals, sg.refusal)
+	}
+	if sg != nil && sg.absent != nil && released {
+		in.Refusals = append(in.Refusals, sg.absent)
+	}
+	in.Signing = sg.planSigning(ctx, in, snap)
 	pl, err := plan.Make(in, snap)
 	if err != nil {
 		return nil, err

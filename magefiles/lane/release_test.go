@@ -22,6 +22,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/registry"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
+	"github.com/shiplane/shiplane/magefiles/sign"
 	"github.com/shiplane/shiplane/magefiles/testenv"
 )
 
@@ -38,6 +39,8 @@ type releaseRepo struct {
 	env          map[string]string
 	out          *bytes.Buffer
 	report       string
+	// signingPub is the committed public key of the release's SIGNING_KEY.
+	signingPub []byte
 }
 
 func newReleaseRepo(t *testing.T, project string) *releaseRepo {
@@ -50,7 +53,10 @@ func newReleaseRepo(t *testing.T, project string) *releaseRepo {
 func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
 	t.Helper()
 	root := testenv.CopyRepo(t, project)
-	gittest.Write(t, root, map[string]string{"deploy/release.yaml": "verify:\n  - name: versions readable\n    run: test -s VERSION && test -s services/core/VERSION\n"})
+	// The release signs with a key made for the test; its public key is committed in the copy.
+	signingKey, signingPub := newSigningKey(t)
+	gittest.Write(t, root, map[string]string{"deploy/release.yaml": "verify:\n  - name: versions readable\n    run: test -s VERSION && test -s services/core/VERSION\n",
+		"deploy/signing.pub": signingPub})
 	gittest.Git(t, root, "add", "-A")
 	gittest.Git(t, root, "commit", "-q", "-m", "quick verification for the test")
 	origin := filepath.Join(t.TempDir(), "origin.git")
@@ -67,7 +73,10 @@ func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
 		"GITHUB_REPOSITORY":  "shiplane/shiplane",
 		"GITHUB_API_URL":     r.gh.URL(),
 		"SHIPLANE_REPORT":    r.report,
+		"SIGNING_KEY":        signingKey,
+		"SIGNING":            "",
 	}
+	r.signingPub = []byte(signingPub)
 	return r
 }
 
@@ -131,16 +140,27 @@ func TestReleaseAll(t *testing.T) {
 	}
 	var names []string
 	var manifest lane.ReleaseManifest
+	var manifestData, manifestBundle []byte
 	for _, a := range rels[0].Assets {
 		names = append(names, a.Name)
-		if a.Name == "release-manifest.json" {
+		switch a.Name {
+		case "release-manifest.json":
+			manifestData = a.Content
 			if err := json.Unmarshal(a.Content, &manifest); err != nil {
 				t.Fatal(err)
 			}
+		case "release-manifest.json.sigstore.json":
+			manifestBundle = a.Content
 		}
 	}
 	sort.Strings(names)
-	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json scanner-0.9.0.tgz web-0.1.0.tgz"
+	want := "SHA256SUMS connector-fs-0.3.0.tgz connector-webhook-0.3.0.tgz core-1.2.0.tgz platform-1.0.0.tgz release-manifest.json release-manifest.json.sigstore.json scanner-0.9.0.tgz web-0.1.0.tgz"
+	// release-manifest.json is signed by the release key, and every image and chart it lists
+	// carries a signature, a provenance naming the release commit, and (images) an SBOM.
+	if err := sign.VerifyBlob(manifestBundle, manifestData, r.signingPub); err != nil {
+		t.Errorf("release-manifest.json's bundle: %v", err)
+	}
+	checkAttestations(t, r.signingPub, ws.Head.Hash, manifest)
 	if strings.Join(names, " ") != want {
 		t.Errorf("assets = %v, want %s", names, want)
 	}

@@ -17,6 +17,8 @@ const (
 	GitTag
 	// Release is the GitHub release of the tag in Ref, with its assets.
 	Release
+	// Attestation is one signed statement (Predicate) attached to the image or chart at Ref.
+	Attestation
 )
 
 func (k Kind) String() string {
@@ -27,6 +29,8 @@ func (k Kind) String() string {
 		return "chart"
 	case GitTag:
 		return "git tag"
+	case Attestation:
+		return "attestation"
 	default:
 		return "release"
 	}
@@ -61,6 +65,10 @@ type Artifact struct {
 	// Assets are the assets a release must carry, each with the component it comes from (a
 	// blocked component's is not expected).
 	Assets []Asset
+	// Predicate is an attestation's kind (AttestSignature, AttestSBOM, AttestProvenance), and
+	// Subject the kind of the artifact it is attached to (Image or Chart).
+	Predicate string
+	Subject   Kind
 	// After lists the goals of the artifacts this one references or must follow: a chart follows
 	// the images it installs, the umbrella every chart and image, a git tag its component's
 	// artifacts, the release everything.

@@ -35,6 +35,10 @@ type jsonPlan struct {
 	// PipelineFile and Pipeline are the release file's goals, in the order they run.
 	PipelineFile string         `json:"pipelineFile,omitempty"`
 	Pipeline     []jsonPipeGoal `json:"pipeline,omitempty"`
+	// Signing is "none" (settings signing: none), "sign" (attestation steps are planned),
+	// "unassessed" (no signer on this machine: releasePlan without SIGNING_KEY) or
+	// left out (the plan does not sign).
+	Signing string `json:"signing,omitempty"`
 	// Verdict is "publish" (the release may go ahead) or "refuse".
 	Verdict string `json:"verdict"`
 	Counts  struct {
@@ -42,6 +46,11 @@ type jsonPlan struct {
 		Already int `json:"already"`
 		Blocked int `json:"blocked"`
 		Refuse  int `json:"refuse"`
+		// Attestations counts the attestation steps (the counts above leave them out).
+		Attestations *struct {
+			Publish int `json:"publish"`
+			Already int `json:"already"`
+		} `json:"attestations,omitempty"`
 	} `json:"counts"`
 }
 
@@ -67,15 +76,17 @@ type jsonEntry struct {
 }
 
 type jsonStep struct {
-	Kind     string   `json:"kind"`
-	Goal     string   `json:"goal"`
-	Ref      string   `json:"ref"`
-	Inputs   string   `json:"inputs,omitempty"`
-	Digest   string   `json:"digest,omitempty"`
-	After    []string `json:"after,omitempty"`
-	Decision string   `json:"decision"`
-	Cause    string   `json:"cause,omitempty"`
-	Error    string   `json:"error,omitempty"`
+	Kind   string   `json:"kind"`
+	Goal   string   `json:"goal"`
+	Ref    string   `json:"ref"`
+	Inputs string   `json:"inputs,omitempty"`
+	Digest string   `json:"digest,omitempty"`
+	After  []string `json:"after,omitempty"`
+	// Predicate is an attestation step's kind: signature, sbom or provenance.
+	Predicate string `json:"predicate,omitempty"`
+	Decision  string `json:"decision"`
+	Cause     string `json:"cause,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 // MarshalJSON writes the plan as data: every level, component and step with its artifact,
@@ -87,7 +98,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		for _, e := range l {
 			je := jsonEntry{Name: e.Name, Version: e.Version, Steps: []jsonStep{}}
 			for _, s := range e.Steps {
-				js := jsonStep{Kind: s.Kind.String(), Goal: s.Goal, Ref: s.Ref, Inputs: s.Inputs, Digest: s.Digest, After: s.After,
+				js := jsonStep{Kind: s.Kind.String(), Goal: s.Goal, Ref: s.Ref, Inputs: s.Inputs, Digest: s.Digest, After: s.After, Predicate: s.Predicate,
 					Decision: s.Decision.Word(), Cause: s.Cause}
 				if s.Err != nil {
 					js.Error = s.Err.Error()
@@ -115,5 +126,18 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	}
 	out.Counts.Publish, out.Counts.Already = p.Count(Publish), p.Count(AlreadyPublished)
 	out.Counts.Blocked, out.Counts.Refuse = p.Count(Blocked), p.Count(Refuse)
+	switch {
+	case p.Signing == nil:
+	case p.Signing.None:
+		out.Signing = "none"
+	case p.Signing.Unassessed != "":
+		out.Signing = "unassessed"
+	default:
+		out.Signing = "sign"
+		out.Counts.Attestations = &struct {
+			Publish int `json:"publish"`
+			Already int `json:"already"`
+		}{p.CountAttestations(Publish), p.CountAttestations(AlreadyPublished)}
+	}
 	return json.Marshal(out)
 }

@@ -66,6 +66,8 @@ type Input struct {
 	Refusals []error
 	// AllowBlocked publishes the rest when some components are blocked (ALLOW_BLOCKED=1).
 	AllowBlocked bool
+	// Signing decides the attestation steps (attest.go). Default nil: none, and no plan line.
+	Signing *Signing
 }
 
 // Step is one artifact's decision and its cause. It carries its artifact, so the goal that runs
@@ -94,6 +96,8 @@ type Plan struct {
 	// release runs them; empty when there is no release file.
 	PipelineFile string
 	Pipeline     []PipelineGoal
+	// Signing is the input's (nil: the plan does not sign).
+	Signing *Signing
 }
 
 // PipelineGoal is one goal of the release file as the plan lists it.
@@ -180,6 +184,7 @@ func (in Input) Query() published.Query {
 // same plan. An answer the snapshot could not have refuses its artifact ("cannot tell"), so the
 // plan still shows everything it could decide.
 func Make(in Input, snap *published.Snapshot) (*Plan, error) {
+	in.Components = withSignedManifest(in.Signing, in.Components)
 	nodes := make([]graph.Node, len(in.Components))
 	byName := map[string]*Component{}
 	for i := range in.Components {
@@ -204,6 +209,8 @@ func Make(in Input, snap *published.Snapshot) (*Plan, error) {
 		}
 		p.Levels = append(p.Levels, entries)
 	}
+	p.Signing = in.Signing
+	withAttestations(in.Signing, p)
 	return p, nil
 }
 
@@ -425,13 +432,22 @@ func short(commit string) string {
 	return commit
 }
 
-// Count returns how many steps have the decision.
+// Count returns how many artifact steps (attestations aside: CountAttestations) have the decision.
 func (p *Plan) Count(d Decision) int {
+	return p.count(d, func(k Kind) bool { return k != Attestation })
+}
+
+// CountAttestations returns how many attestation steps have the decision.
+func (p *Plan) CountAttestations(d Decision) int {
+	return p.count(d, func(k Kind) bool { return k == Attestation })
+}
+
+func (p *Plan) count(d Decision, kind func(Kind) bool) int {
 	n := 0
 	for _, l := range p.Levels {
 		for _, e := range l {
 			for _, s := range e.Steps {
-				if s.Decision == d {
+				if s.Decision == d && kind(s.Kind) {
 					n++
 				}
 			}
@@ -524,6 +540,9 @@ func (p *Plan) render(refusals bool) string {
 			}
 		}
 	}
+	if line := p.signingLine(); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if len(p.Pipeline) > 0 {
 		fmt.Fprintf(&b, "pipeline %s\n", p.PipelineFile)
 		for _, g := range p.Pipeline {
@@ -548,6 +567,9 @@ func (p *Plan) render(refusals bool) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "verdict: releaseAll would publish %d artifact(s); %d already published", p.Count(Publish), p.Count(AlreadyPublished))
+	if n := p.CountAttestations(Publish); n > 0 {
+		fmt.Fprintf(&b, "; %d attestation(s) to attach", n)
+	}
 	if n := p.Count(Blocked); n > 0 {
 		fmt.Fprintf(&b, "; %d blocked (ALLOW_BLOCKED=1)", n)
 	}

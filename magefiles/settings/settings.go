@@ -26,7 +26,25 @@ type Settings struct {
 	// what it newly published: a Go duration ("1h", "30m"), greater than zero. Default:
 	// DefaultRevertWindow.
 	RevertWindow Duration `yaml:"revert_window"`
+	// Signing is how releaseAll signs what it publishes: "key" (the PEM private key in the
+	// SIGNING_KEY secret), "keyless" (Sigstore's Fulcio and Rekor with the GitHub Actions OIDC
+	// token) or "none" (nothing is signed; the plan says so). Default: "key"; the environment
+	// variable SIGNING overrides it.
+	Signing string `yaml:"signing"`
+	// SigningPublicKey is the repository path of the committed public key the release signs for
+	// (key mode refuses a SIGNING_KEY whose public key differs). Default: DefaultSigningPublicKey.
+	SigningPublicKey string `yaml:"signing_public_key"`
 }
+
+// Signing modes (Settings.Signing).
+const (
+	SigningKey     = "key"
+	SigningKeyless = "keyless"
+	SigningNone    = "none"
+)
+
+// DefaultSigningPublicKey is where the release's public key is committed unless the settings say.
+const DefaultSigningPublicKey = "deploy/signing.pub"
 
 // DefaultRevertWindow is the revert window when the settings name none.
 const DefaultRevertWindow = time.Hour
@@ -94,7 +112,7 @@ func (e *Error) Location() (file string, line int) { return e.File, e.Line }
 func (e *WindowError) Location() (file string, line int) { return e.File, e.Line }
 
 var (
-	topKeys    = []string{"dev", "release", "insecure_registries", "revert_window"}
+	topKeys    = []string{"dev", "release", "insecure_registries", "revert_window", "signing", "signing_public_key"}
 	targetKeys = []string{"registry", "chart_repo"}
 )
 
@@ -129,6 +147,19 @@ func Load(root, file string, getenv func(string) string) (Settings, error) {
 	}
 	if s.RevertWindow.Duration == 0 {
 		s.RevertWindow.Duration = DefaultRevertWindow
+	}
+	switch m := strings.TrimSpace(getenv("SIGNING")); m {
+	case "":
+	case SigningKey, SigningKeyless, SigningNone:
+		s.Signing = m
+	default:
+		return s, &Error{File: "SIGNING", Problem: fmt.Sprintf("%q is not a signing mode", m), Fix: "set SIGNING to key, keyless or none, or unset it"}
+	}
+	if s.Signing == "" {
+		s.Signing = SigningKey
+	}
+	if s.SigningPublicKey == "" {
+		s.SigningPublicKey = DefaultSigningPublicKey
 	}
 	s.Dev.Registry = strings.TrimSuffix(s.Dev.Registry, "/")
 	s.Release.Registry = strings.TrimSuffix(s.Release.Registry, "/")
@@ -217,6 +248,21 @@ func parse(file string, data []byte, s *Settings, lines map[string]int) error {
 		case "insecure_registries":
 			if err := v.Decode(&s.InsecureRegistries); err != nil {
 				fail(v.Line, fmt.Sprintf("insecure_registries: expected a list of hosts, found %s", diag.NodeKind(v)), "write a list, e.g. [reg.internal:5000]")
+			}
+		case "signing", "signing_public_key":
+			if v.Kind != yaml.ScalarNode {
+				fail(v.Line, fmt.Sprintf("%s: expected a single value, found %s", k.Value, diag.NodeKind(v)), "write one value, e.g. signing: key")
+				return
+			}
+			if k.Value == "signing_public_key" {
+				s.SigningPublicKey = strings.TrimSpace(v.Value)
+				return
+			}
+			switch m := strings.TrimSpace(v.Value); m {
+			case SigningKey, SigningKeyless, SigningNone:
+				s.Signing = m
+			default:
+				fail(v.Line, fmt.Sprintf("signing: %q is not a signing mode", v.Value), "write key (SIGNING_KEY), keyless (GitHub Actions OIDC) or none")
 			}
 		case "revert_window":
 			if err := s.RevertWindow.UnmarshalYAML(v); err != nil {

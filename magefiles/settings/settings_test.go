@@ -1,6 +1,7 @@
 package settings
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,5 +38,33 @@ func TestUnknownKeyNamesFileAndFix(t *testing.T) {
 	_, err := Load(dir, DefaultFile, func(string) string { return "" })
 	if err == nil || !strings.Contains(err.Error(), "deploy/settings.yaml") || !strings.Contains(err.Error(), "registy") || !strings.Contains(err.Error(), "fix:") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestSigningSettings: the signing mode defaults to key and the public key to
+// deploy/signing.pub; the file sets both, SIGNING overrides the mode, and an unknown mode is an
+// *Error naming the line.
+func TestSigningSettings(t *testing.T) {
+	dir := t.TempDir()
+	none := func(string) string { return "" }
+	s, err := Load(dir, DefaultFile, none)
+	if err != nil || s.Signing != SigningKey || s.SigningPublicKey != DefaultSigningPublicKey {
+		t.Fatalf("defaults: %q %q %v", s.Signing, s.SigningPublicKey, err)
+	}
+	os.MkdirAll(filepath.Join(dir, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(dir, DefaultFile), []byte("signing: none\nsigning_public_key: keys/release.pub\n"), 0o644)
+	s, err = Load(dir, DefaultFile, none)
+	if err != nil || s.Signing != SigningNone || s.SigningPublicKey != "keys/release.pub" {
+		t.Fatalf("file: %q %q %v", s.Signing, s.SigningPublicKey, err)
+	}
+	s, err = Load(dir, DefaultFile, func(k string) string { return map[string]string{"SIGNING": "keyless"}[k] })
+	if err != nil || s.Signing != SigningKeyless {
+		t.Fatalf("SIGNING=keyless: %q %v", s.Signing, err)
+	}
+	os.WriteFile(filepath.Join(dir, DefaultFile), []byte("revert_window: 1h\nsigning: gpg\n"), 0o644)
+	_, err = Load(dir, DefaultFile, none)
+	var se *Error
+	if !errors.As(err, &se) || se.Line != 2 {
+		t.Fatalf("unknown mode: %v", err)
 	}
 }

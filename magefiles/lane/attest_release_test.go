@@ -1,0 +1,179 @@
+package lane_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/lane"
+)
+
+// TestReleaseAttachFaultResumes: the registry refuses every referrer manifest of one image
+// (svc-01) during the first release, so its three attestation goals fail and the GitHub release,
+// which waits for every attestation, is not published; the other artifacts' attestations are
+// attached. The re-run, fault gone, attaches exactly svc-01's three, finds every other one
+// attached, and publishes the release. Real registry in-process, real git; the GitHub API is the
+// fake (githubtest).
+func TestReleaseAttachFaultResumes(t *testing.T) {
+	var armed atomic.Bool
+	armed.Store(true)
+	fault := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if armed.Load() && r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/v2/rel/svc-01/manifests/sha256:") {
+				http.Error(w, "injected fault", http.StatusBadRequest)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	var first error
+	f := newNoopReleaseWith(t, 4, 2, nil, noopOptions{registry: fault, firstRelease: &first})
+	if first == nil {
+		t.Fatalf("the first release succeeded despite the fault\n%s", f.out)
+	}
+	rep := readNoopReport(t, f)
+	failed := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.Status == goal.Failed {
+			failed[r.Goal] = true
+		}
+		if strings.Contains(r.Goal, " attached ") && !strings.Contains(r.Goal, "/svc-01:") && r.Status != goal.NewlyAchieved {
+			t.Errorf("first run: %s", r.Line())
+		}
+	}
+	for _, what := range []string{"signature", "sbom", "provenance"} {
+		if g := what + " attached " + f.imageRef("svc-01", "1.1.0"); !failed[g] {
+			t.Errorf("first run: %s did not fail (failed: %v)", g, failed)
+		}
+	}
+	if rels := f.gh.Releases(); len(rels) == 1 && !rels[0].Draft {
+		t.Errorf("the release was published with an image unsigned")
+	}
+
+	armed.Store(false)
+	f.reg.Reset()
+	f.out.Reset()
+	if err := lane.ReleaseAll(t.Context(), f.config(0)); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, f.out)
+	}
+	rep = readNoopReport(t, f)
+	newly := 0
+	for _, r := range rep.Results {
+		if !strings.Contains(r.Goal, " attached ") {
+			continue
+		}
+		mine := strings.Contains(r.Goal, "/svc-01:")
+		switch {
+		case mine && r.Status != goal.NewlyAchieved, !mine && r.Status != goal.AlreadyAchieved:
+			t.Errorf("re-run: %s", r.Line())
+		case mine:
+			newly++
+		}
+	}
+	if newly != 3 {
+		t.Errorf("re-run attached %d of svc-01's attestations, want 3\n%s", newly, f.out)
+	}
+	if rels := f.gh.Releases(); len(rels) != 1 || rels[0].Draft || len(rels[0].Assets) != f.charts+3 {
+		t.Errorf("after the re-run, GitHub holds %+v", rels)
+	}
+	// Only svc-01 got referrers written: its three manifests (and their blobs, and its tag schema).
+	for _, q := range f.reg.Requests() {
+		if q.Method == http.MethodPut && strings.Contains(q.Path, "/manifests/") && !strings.HasPrefix(q.Path, "/v2/rel/svc-01/") {
+			t.Errorf("re-run wrote %s %s", q.Method, q.Path)
+		}
+	}
+}
+
+func readNoopReport(t *testing.T, f *noopRelease) goal.Report {
+	t.Helper()
+	var rep goal.Report
+	data, err := os.ReadFile(f.report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestReleaseRefusesWithoutTheSigningKey: releaseAll with SIGNING_KEY unset, with a key whose
+// public key is not the committed one, or with no committed public key, refuses before any write
+// (registry, GitHub, the remote's tags), with a *lane.SigningRefusal naming the fix; releasePlan
+// without the key plans no attestation and says so in one line; `signing: none` plans none and
+// says that nothing is signed.
+func TestReleaseRefusesWithoutTheSigningKey(t *testing.T) {
+	r := newReleaseRepoNoDocker(t, "shipsignrefuse")
+	ctx := t.Context()
+	if err := lane.TagRelease(ctx, r.config()); err != nil {
+		t.Fatalf("tagRelease: %v\n%s", err, r.out)
+	}
+	key := r.env["SIGNING_KEY"]
+	other, _ := newSigningKey(t)
+	for _, tc := range []struct {
+		name, key, want string
+		setup           func()
+	}{
+		{"unset", "", "SIGNING_KEY is not set", nil},
+		{"another key", other, "is not the one committed in deploy/signing.pub", nil},
+		{"not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "SIGNING_KEY: unusable signing key", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.env["SIGNING_KEY"] = tc.key
+			defer func() { r.env["SIGNING_KEY"] = key }()
+			r.out.Reset()
+			r.reg.Reset()
+			r.gh.ResetCounts()
+			tags := r.remoteTags(t)
+			err := lane.ReleaseAll(ctx, r.config())
+			var sr *lane.SigningRefusal
+			if !errors.As(err, &sr) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "fix:") {
+				t.Fatalf("releaseAll: %v, want a *lane.SigningRefusal saying %q\n%s", err, tc.want, r.out)
+			}
+			if r.reg.Writes() != 0 || r.gh.Writes() != 0 || r.remoteTags(t) != tags {
+				t.Errorf("a refused release wrote: registry %d, GitHub %d", r.reg.Writes(), r.gh.Writes())
+			}
+			if tc.key != "" && strings.Contains(r.out.String(), strings.Split(tc.key, "\n")[1]) {
+				t.Errorf("the key leaked into the output")
+			}
+		})
+	}
+
+	// releasePlan without the key: one line, no attestation step, no refusal.
+	r.env["SIGNING_KEY"] = ""
+	r.out.Reset()
+	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
+		t.Fatalf("releasePlan without SIGNING_KEY: %v\n%s", err, r.out)
+	}
+	if out := r.out.String(); strings.Count(out, "signing:") != 1 || !strings.Contains(out, "signing: not assessed here (SIGNING_KEY is not set)") || strings.Contains(out, " attached ") {
+		t.Errorf("releasePlan without SIGNING_KEY:\n%s", out)
+	}
+	// signing: none: one line saying nothing is signed, and releaseAll is not refused for it.
+	r.env["SIGNING"] = "none"
+	r.out.Reset()
+	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
+		t.Fatalf("releasePlan with signing none: %v\n%s", err, r.out)
+	}
+	if out := r.out.String(); strings.Count(out, "signing:") != 1 || !strings.Contains(out, "signing: none") || strings.Contains(out, " attached ") {
+		t.Errorf("releasePlan with signing none:\n%s", out)
+	}
+	r.env["SIGNING"] = ""
+	r.env["SIGNING_KEY"] = key
+	// With the key: the plan lists three attestations per image and two per chart.
+	r.out.Reset()
+	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
+		t.Fatalf("releasePlan: %v\n%s", err, r.out)
+	}
+	out := r.out.String()
+	if n := strings.Count(out, "sbom attached "); n != 6 {
+		t.Errorf("plan lists %d SBOM steps, want one per image (6)\n%s", n, out)
+	}
+	if n := strings.Count(out, "signature attached "); n != 6+6 {
+		t.Errorf("plan lists %d signature steps, want one per image and chart (12)\n%s", n, out)
+	}
+}
