@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -402,4 +403,67 @@ func (g *webhookNotified) Achieve(ctx context.Context) error {
 	}
 	fmt.Fprintf(svc.out, "%s: sent; recorded as asset %s of release %s\n", g.name, g.record, svc.tag)
 	return nil
+}
+
+// releaseVerified is the check "release verified": what verifyRelease checks, run at the end of
+// releaseAll against the release just published, with the repository's committed public key
+// (with.key, default deploy/signing.pub): the signed release-manifest.json, SHA256SUMS, the tag's
+// commit read from GitHub, and every image and chart's signature, SBOM, provenance and tag. It
+// reads GitHub and the registries afresh, as a consumer does, and writes nothing.
+type releaseVerified struct {
+	name string
+	key  string
+	svc  func() (*releaseServices, error)
+
+	mu     sync.Mutex
+	passed bool
+}
+
+func newReleaseVerified(spec pipeline.Spec) (goal.Goal, error) {
+	for k := range spec.With {
+		if k != "key" {
+			return nil, spec.Invalid("with", fmt.Sprintf("kind %s takes with: {key: <public key file>} only (found %q)", KindReleaseVerified, k), "remove "+k)
+		}
+	}
+	if spec.Run != "" {
+		return nil, spec.Invalid("run", fmt.Sprintf("kind %s takes no run:", KindReleaseVerified), "remove run:")
+	}
+	return &releaseVerified{name: spec.Name, key: spec.With["key"], svc: func() (*releaseServices, error) { return servicesOf(spec) }}, nil
+}
+
+func (g *releaseVerified) String() string { return g.name }
+
+func (g *releaseVerified) Assess(context.Context) (goal.State, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.passed {
+		return goal.State{Achieved: true, Detail: "every artifact verifies with the release key"}, nil
+	}
+	return goal.State{Detail: "not verified yet in this release"}, nil
+}
+
+func (g *releaseVerified) Achieve(ctx context.Context) error {
+	svc, err := g.svc()
+	if err != nil {
+		return err
+	}
+	ws := svc.ws
+	v, err := newReleaseVerifier(ws.Config.Root, g.key, ws.Env, ws.Settings, svc.out, svc.out)
+	if err != nil {
+		return err
+	}
+	if err := v.verify(ctx, svc.tag); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.passed = true
+	g.mu.Unlock()
+	return nil
+}
+
+// signingConfigured reports whether the repository commits a signing public key (deploy/signing.pub):
+// then its releases are signed, and "release verified" is on by default.
+func (w *Workspace) signingConfigured() bool {
+	_, err := os.Stat(w.Path(defaultPublicKey))
+	return err == nil
 }

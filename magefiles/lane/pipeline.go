@@ -29,12 +29,19 @@ const (
 	KindWebhook = "webhook"
 	// PublishedArtifactsGoal is the name of the default after_publish goal of KindPublishedArtifacts.
 	PublishedArtifactsGoal = "published artifacts verified"
+	// KindReleaseVerified runs verifyRelease's checks on the release just published (see
+	// releaseVerified). A release of a repository that commits a signing public key has one in
+	// after_publish: unless the file lists the kind.
+	KindReleaseVerified = "release-verified"
+	// ReleaseVerifiedGoal is the name of the default after_publish goal of KindReleaseVerified.
+	ReleaseVerifiedGoal = "release verified"
 )
 
 var registerKinds = sync.OnceValue(func() error {
 	return errors.Join(
 		pipeline.RegisterKind(KindPublishedArtifacts, pipeline.Kind{New: newPublishedArtifacts}),
 		pipeline.RegisterKind(KindWebhook, pipeline.Kind{New: newWebhook, Effectful: true, Optional: true}),
+		pipeline.RegisterKind(KindReleaseVerified, pipeline.Kind{New: newReleaseVerified}),
 	)
 })
 
@@ -99,7 +106,8 @@ func (r *releaseRun) loadPipeline(ctx context.Context, svc *releaseServices) (*p
 }
 
 // loadPipeline loads file (nil when it is "" or does not exist) with the lane's kinds and the default
-// after_publish goal "published artifacts verified".
+// after_publish goals "published artifacts verified" and, when the repository commits a signing
+// public key, "release verified".
 func (w *Workspace) loadPipeline(ctx context.Context, file string, validate bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
 	if file == "" {
 		return nil, nil
@@ -107,15 +115,18 @@ func (w *Workspace) loadPipeline(ctx context.Context, file string, validate bool
 	if _, err := os.Stat(w.Path(file)); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
-	return loadPipelineAt(ctx, w.Config.Root, file, validate, opts...)
+	return loadPipelineAt(ctx, w.Config.Root, file, validate, w.signingConfigured(), opts...)
 }
 
-// loadPipelineAt is loadPipeline for the repository at root.
-func loadPipelineAt(ctx context.Context, root, file string, validate bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
+// loadPipelineAt is loadPipeline for the repository at root; signed adds "release verified".
+func loadPipelineAt(ctx context.Context, root, file string, validate, signed bool, opts ...pipeline.Option) (*pipeline.Pipeline, error) {
 	if err := registerKinds(); err != nil {
 		return nil, err
 	}
 	opts = append(opts, pipeline.WithDefault(pipeline.Default{Section: pipeline.SectionAfterPublish, Name: PublishedArtifactsGoal, Kind: KindPublishedArtifacts}))
+	if signed {
+		opts = append(opts, pipeline.WithDefault(pipeline.Default{Section: pipeline.SectionAfterPublish, Name: ReleaseVerifiedGoal, Kind: KindReleaseVerified}))
+	}
 	if validate {
 		opts = append(opts, pipeline.ValidateOnly())
 	}

@@ -461,9 +461,12 @@ func TestPlanRefusesAMalformedPipeline(t *testing.T) {
 }
 
 // TestTheRepositoryReleaseFile loads deploy/release.yaml of this repository as releasePlan does
-// (without running it): verify, the built-ins, and the after-publish check.
+// (without running it): verify, the built-ins, and the after-publish checks ("release verified"
+// when the repository commits its signing public key).
 func TestTheRepositoryReleaseFile(t *testing.T) {
-	p, err := loadPipelineAt(t.Context(), "../..", "deploy/release.yaml", true)
+	_, err := os.Stat(filepath.Join("../..", defaultPublicKey))
+	signed := err == nil
+	p, err := loadPipelineAt(t.Context(), "../..", "deploy/release.yaml", true, signed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +476,44 @@ func TestTheRepositoryReleaseFile(t *testing.T) {
 	}
 	want := "verify: service unit tests, verify: service vet, publish: images, publish: charts, publish: component-tags, " +
 		"publish: github-release, after_publish: published artifacts verified"
+	if signed {
+		want += ", after_publish: release verified"
+	}
 	if strings.Join(got, ", ") != want {
 		t.Errorf("goals:\n%s\nwant:\n%s", strings.Join(got, ", "), want)
+	}
+}
+
+// TestReleaseVerifiedIsOnWhenTheRepositoryCommitsASigningKey: "release verified" is a default
+// after_publish goal exactly when deploy/signing.pub is committed, and the file can turn it off.
+func TestReleaseVerifiedIsOnWhenTheRepositoryCommitsASigningKey(t *testing.T) {
+	goals := func(files map[string]string) string {
+		t.Helper()
+		dir := gittest.New(t, files)
+		_, ws := scenario(t, dir, publishedtest.New())
+		p, err := ws.loadPipeline(t.Context(), "deploy/release.yaml", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, g := range pipelineGoals(p) {
+			if g.Section == "after_publish" {
+				got = append(got, g.Name+"="+fmt.Sprint(g.Enabled))
+			}
+		}
+		return strings.Join(got, ", ")
+	}
+	files := scenarioFiles()
+	files["deploy/release.yaml"] = "verify: []\n"
+	if got, want := goals(files), "published artifacts verified=true"; got != want {
+		t.Errorf("without a key: %s, want %s", got, want)
+	}
+	files["deploy/signing.pub"] = "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"
+	if got, want := goals(files), "published artifacts verified=true, release verified=true"; got != want {
+		t.Errorf("with a key: %s, want %s", got, want)
+	}
+	files["deploy/release.yaml"] = "verify: []\nafter_publish:\n  - name: release verified\n    kind: release-verified\n    enabled: false\n"
+	if got, want := goals(files), "release verified=false, published artifacts verified=true"; got != want {
+		t.Errorf("turned off: %s, want %s", got, want)
 	}
 }

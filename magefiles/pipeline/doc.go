@@ -150,7 +150,7 @@
 //
 // Every kind works in every section. A kind that acts on the caller's world (a release's
 // registry, its GitHub release) gets what it needs as Spec.Services (WithServices); the release
-// lane registers published-artifacts and webhook this way.
+// lane registers published-artifacts, release-verified and webhook this way.
 //
 // The built-in kind is shell: run: is a script run with "bash --noprofile --norc -eo pipefail -c"
 // (or "sh -ec" without bash) in the repository root, with env: laid over the goal's environment;

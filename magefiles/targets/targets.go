@@ -148,3 +148,14 @@ func RevertRelease(ctx context.Context, tag string,
 ) error {
 	return lane.RevertRelease(ctx, config(), tag, plan != nil && *plan)
 }
+
+// VerifyRelease checks the published GitHub release <tag>: its signed release-manifest.json, SHA256SUMS, the tag's commit, and every image and chart's signature, SBOM, provenance and tag; -key=<pub.pem> (default deploy/signing.pub).
+func VerifyRelease(ctx context.Context, tag string,
+	key *string, // the public key to verify with (default: the repository's deploy/signing.pub)
+) error {
+	opts := lane.VerifyOptions{}
+	if key != nil {
+		opts.KeyFile = *key
+	}
+	return lane.VerifyRelease(ctx, config(), tag, opts)
+}

@@ -1,4 +1,5 @@
-// Package githubtest holds a FAKE of the GitHub REST API's release endpoints: an httptest server
+// Package githubtest holds a FAKE of the GitHub REST API's release endpoints (and the git refs
+// and tag objects a release's tag resolves through: SeedTag, SeedAnnotatedTag): an httptest server
 // that speaks the real routes, payloads and status codes go-github uses, over in-memory state. The
 // real API cannot be reached from the build machines, so this is the only GitHub a test can talk
 // to; it models the behaviours a publisher must cope with rather than every field GitHub returns:
@@ -57,6 +58,8 @@ const (
 	RouteUploadAsset     = "POST /repos/{owner}/{repo}/releases/{release_id}/assets"
 	RouteGetAsset        = "GET /repos/{owner}/{repo}/releases/assets/{asset_id}"
 	RouteDeleteAsset     = "DELETE /repos/{owner}/{repo}/releases/assets/{asset_id}"
+	RouteGetRef          = "GET /repos/{owner}/{repo}/git/ref/{ref}"
+	RouteGetTag          = "GET /repos/{owner}/{repo}/git/tags/{tag_sha}"
 	// RouteDownload is where GetAsset with Accept: application/octet-stream redirects to; like
 	// GitHub's pre-signed storage URLs it needs no token.
 	RouteDownload = "GET /_fake/downloads/{asset_id}"
@@ -180,9 +183,13 @@ type Fake struct {
 	nextID   int64
 	releases map[int64]*release
 	assets   map[int64]*asset
-	counts   map[string]int
-	log      []Request
-	faults   []*fault
+	// refs are git refs ("tags/v1.0.0") to their object, tagObjects annotated tag objects' sha to
+	// what they point at (SeedTag, SeedAnnotatedTag).
+	refs       map[string]gitObject
+	tagObjects map[string]gitObject
+	counts     map[string]int
+	log        []Request
+	faults     []*fault
 }
 
 type release struct {
@@ -215,6 +222,7 @@ func NewFake(tb testing.TB, repo string, opts ...Option) *Fake {
 	f := &Fake{
 		tb: tb, owner: owner, name: name, digests: true, maxPerPage: 100, nextID: 1000,
 		releases: map[int64]*release{}, assets: map[int64]*asset{}, counts: map[string]int{},
+		refs: map[string]gitObject{}, tagObjects: map[string]gitObject{},
 	}
 	for _, o := range opts {
 		o(f)
@@ -435,6 +443,18 @@ func (f *Fake) match(r *http.Request) route {
 		rt.name, rt.assetID = RouteDownload, id
 		return rt
 	}
+	if len(seg) >= 6 && seg[0] == "repos" && seg[3] == "git" && rt.where != atUploads && r.Method == http.MethodGet {
+		rt.ownRepo = strings.EqualFold(seg[1], f.owner) && strings.EqualFold(seg[2], f.name)
+		switch {
+		case seg[4] == "ref":
+			rt.name, rt.tag = RouteGetRef, strings.Join(seg[5:], "/")
+		case seg[4] == "tags" && len(seg) == 6:
+			rt.name, rt.tag = RouteGetTag, seg[5]
+		default:
+			return unknown
+		}
+		return rt
+	}
 	if len(seg) < 4 || seg[0] != "repos" || seg[3] != "releases" {
 		return unknown
 	}
@@ -642,7 +662,52 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request, rt route) {
 		f.getAsset(w, r, rt)
 	case RouteDeleteAsset:
 		f.deleteAsset(w, rt)
+	case RouteGetRef:
+		f.getRef(w, rt)
+	case RouteGetTag:
+		f.getTagObject(w, rt)
 	}
+}
+
+// gitObject is what a git ref or an annotated tag object points at.
+type gitObject struct{ typ, sha string }
+
+// SeedTag makes a lightweight git tag name pointing at commit (moving it if it exists).
+func (f *Fake) SeedTag(name, commit string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs["tags/"+name] = gitObject{"commit", commit}
+}
+
+// SeedAnnotatedTag makes an annotated git tag name: a tag object objectSHA pointing at commit.
+func (f *Fake) SeedAnnotatedTag(name, objectSHA, commit string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refs["tags/"+name] = gitObject{"tag", objectSHA}
+	f.tagObjects[objectSHA] = gitObject{"commit", commit}
+}
+
+func (f *Fake) getRef(w http.ResponseWriter, rt route) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ref, err := url.PathUnescape(rt.tag)
+	o, ok := f.refs[ref]
+	if err != nil || !ok {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/refs#get-a-reference")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ref": "refs/" + ref, "object": map[string]any{"type": o.typ, "sha": o.sha}})
+}
+
+func (f *Fake) getTagObject(w http.ResponseWriter, rt route) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.tagObjects[rt.tag]
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/tags#get-a-tag")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sha": rt.tag, "object": map[string]any{"type": o.typ, "sha": o.sha}})
 }
 
 func (f *Fake) getByTag(w http.ResponseWriter, r *http.Request, rt route) {
