@@ -24,6 +24,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/published"
+	"github.com/shiplane/shiplane/magefiles/settings"
 )
 
 // manifestAsset is the release asset that records what the release published.
@@ -461,9 +462,13 @@ func (g *releaseVerified) Achieve(ctx context.Context) error {
 	return nil
 }
 
-// signingConfigured reports whether the repository commits a signing public key (deploy/signing.pub):
-// then its releases are signed, and "release verified" is on by default.
+// signingConfigured reports whether the repository's releases are signed with a key it commits
+// (settings signing: key, the default, and its signing_public_key file exists): then "release
+// verified" is on by default.
 func (w *Workspace) signingConfigured() bool {
-	_, err := os.Stat(w.Path(defaultPublicKey))
+	if w.Settings.Signing != settings.SigningKey {
+		return false
+	}
+	_, err := os.Stat(w.Path(w.Settings.SigningPublicKey))
 	return err == nil
 }

@@ -464,7 +464,7 @@ func TestPlanRefusesAMalformedPipeline(t *testing.T) {
 // (without running it): verify, the built-ins, and the after-publish checks ("release verified"
 // when the repository commits its signing public key).
 func TestTheRepositoryReleaseFile(t *testing.T) {
-	_, err := os.Stat(filepath.Join("../..", defaultPublicKey))
+	_, err := os.Stat(filepath.Join("../..", settings.DefaultSigningPublicKey))
 	signed := err == nil
 	p, err := loadPipelineAt(t.Context(), "../..", "deploy/release.yaml", true, signed)
 	if err != nil {

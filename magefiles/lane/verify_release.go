@@ -27,14 +27,12 @@ const (
 	manifestBundleAsset = manifestAsset + ".sigstore.json"
 	// sumsAsset lists the SHA-256 of the release's assets.
 	sumsAsset = "SHA256SUMS"
-	// defaultPublicKey is where the repository commits the public half of its signing key.
-	defaultPublicKey = "deploy/signing.pub"
 )
 
 // VerifyOptions configure VerifyRelease.
 type VerifyOptions struct {
 	// KeyFile is the PEM public key every signature must verify with, relative to the repository
-	// root unless absolute. Default: the repository's committed public key, deploy/signing.pub.
+	// root unless absolute. Default: the settings' signing_public_key (deploy/signing.pub).
 	KeyFile string
 }
 
@@ -97,7 +95,7 @@ var _ verifyGitHub = (*github.Client)(nil)
 // GitHub (env) and the registries (plain HTTP where settings allow it).
 func newReleaseVerifier(root, keyFile string, env Env, s settings.Settings, progress, stdout io.Writer) (*releaseVerifier, error) {
 	if keyFile == "" {
-		keyFile = defaultPublicKey
+		keyFile = s.SigningPublicKey
 	}
 	path := keyFile
 	if !filepath.IsAbs(path) {
@@ -105,7 +103,7 @@ func newReleaseVerifier(root, keyFile string, env Env, s settings.Settings, prog
 	}
 	key, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the public key %s: %w (pass -key=<pub.pem>, or commit the release's public key at %s)", keyFile, err, defaultPublicKey)
+		return nil, fmt.Errorf("reading the public key %s: %w (pass -key=<pub.pem>, or commit the release's public key at %s, the settings' signing_public_key)", keyFile, err, s.SigningPublicKey)
 	}
 	if env.GitHubRepository == "" {
 		return nil, fmt.Errorf("cannot read the release: %w (set GITHUB_REPOSITORY=owner/name; GITHUB_TOKEN only for a private repository)", publish.ErrNoGitHub)
