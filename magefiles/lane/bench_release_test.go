@@ -115,7 +115,8 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 		regOpts = append(regOpts, registrytest.WithMiddleware(o.registry))
 	}
 	f.reg = registrytest.New(tb, regOpts...)
-	f.gh = githubtest.NewFake(tb, "bench/shiplane", githubtest.RequireToken(noopToken))
+	f.origin = filepath.Join(tb.TempDir(), "origin.git")
+	f.gh = githubtest.NewFake(tb, "bench/shiplane", githubtest.RequireToken(noopToken), githubtest.WithGitRepository(f.origin))
 	target, err := url.Parse(f.gh.URL())
 	if err != nil {
 		tb.Fatal(err)
@@ -139,7 +140,6 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 	signingKey, signingPub := newSigningKey(tb)
 	files["deploy/signing.pub"] = signingPub
 	f.root = gittest.New(tb, files)
-	f.origin = filepath.Join(tb.TempDir(), "origin.git")
 	gittest.Git(tb, f.root, "init", "-q", "--bare", f.origin)
 	gittest.Git(tb, f.root, "remote", "add", "origin", f.origin)
 	gittest.Git(tb, f.root, "push", "-q", "origin", "HEAD:refs/heads/main")

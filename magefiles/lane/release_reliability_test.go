@@ -326,7 +326,8 @@ func newRelyWorld(t *testing.T, o relyOptions) *relyWorld {
 	w.front = registryFront(o.lane)
 	w.host, w.handler = w.front.host, w.front.handlerFor(w.reg, o.front)
 	w.activate()
-	w.gh = githubtest.NewFake(t, relyRepo, githubtest.RequireToken(canary))
+	w.origin = filepath.Join(t.TempDir(), "origin.git")
+	w.gh = githubtest.NewFake(t, relyRepo, githubtest.RequireToken(canary), githubtest.WithGitRepository(w.origin))
 	var front http.Handler = w.gh
 	if o.github != nil {
 		front = o.github(front)
@@ -334,7 +335,6 @@ func newRelyWorld(t *testing.T, o relyOptions) *relyWorld {
 	srv := httptest.NewServer(w.ghw.middleware(front))
 	t.Cleanup(srv.Close)
 
-	w.origin = filepath.Join(t.TempDir(), "origin.git")
 	gittest.Git(t, root, "init", "-q", "--bare", w.origin)
 	gittest.Git(t, root, "push", "-q", w.origin, "HEAD:refs/heads/main", "refs/tags/"+relyTag)
 	if o.hook != "" {

@@ -64,7 +64,7 @@ func newReleaseRepoNoDocker(t *testing.T, project string) *releaseRepo {
 	gittest.Git(t, root, "remote", "add", "origin", origin)
 	gittest.Git(t, root, "push", "-q", "origin", "HEAD:refs/heads/main")
 	r := &releaseRepo{root: root, origin: origin, reg: registrytest.New(t), out: &bytes.Buffer{}}
-	r.gh = githubtest.NewFake(t, "shiplane/shiplane", githubtest.RequireToken(canary))
+	r.gh = githubtest.NewFake(t, "shiplane/shiplane", githubtest.RequireToken(canary), githubtest.WithGitRepository(origin))
 	r.report = filepath.Join(t.TempDir(), "report.json")
 	r.env = map[string]string{
 		"RELEASE_REGISTRY":   r.reg.Host() + "/rel",
@@ -209,8 +209,10 @@ func TestReleaseAll(t *testing.T) {
 			t.Errorf("re-run: %s", res.Line())
 		}
 	}
-	if res := rep.Results[len(rep.Results)-1]; res.Goal != lane.PublishedArtifactsGoal {
-		t.Errorf("the default after-publish check did not run last: %s", res.Line())
+	// The default after-publish checks come last: the artifacts, then the signed release as a
+	// consumer verifies it (the copy commits its signing public key).
+	if n := len(rep.Results); n < 2 || rep.Results[n-2].Goal != lane.PublishedArtifactsGoal || rep.Results[n-1].Goal != lane.ReleaseVerifiedGoal {
+		t.Errorf("the default after-publish checks did not run last: %s", rep.Results[n-1].Line())
 	}
 	r.assertNoSecret(t)
 }

@@ -38,6 +38,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,6 +161,12 @@ func RequireToken(token string) Option { return func(f *Fake) { f.token = token 
 // carry "digest": "sha256:<hex>" as on github.com.
 func WithoutDigests() Option { return func(f *Fake) { f.digests = false } }
 
+// WithGitRepository makes the git refs and tag objects routes answer from the real git
+// repository at dir (the bare remote a test pushes tags to), as GitHub answers from the
+// repository it hosts: a tag pushed there is seen, a tag moved there is seen moved. Refs seeded
+// with SeedTag or SeedAnnotatedTag still win. Default: only the seeded refs exist.
+func WithGitRepository(dir string) Option { return func(f *Fake) { f.gitDir = dir } }
+
 // WithMaxPerPage caps per_page on list endpoints. Default: 100, GitHub's cap.
 func WithMaxPerPage(n int) Option {
 	return func(f *Fake) {
@@ -187,9 +194,11 @@ type Fake struct {
 	// what they point at (SeedTag, SeedAnnotatedTag).
 	refs       map[string]gitObject
 	tagObjects map[string]gitObject
-	counts     map[string]int
-	log        []Request
-	faults     []*fault
+	// gitDir, when set, is the git repository refs are also read from (WithGitRepository).
+	gitDir string
+	counts map[string]int
+	log    []Request
+	faults []*fault
 }
 
 type release struct {
@@ -672,6 +681,24 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request, rt route) {
 // gitObject is what a git ref or an annotated tag object points at.
 type gitObject struct{ typ, sha string }
 
+// gitObject reads what rev names in the WithGitRepository repository with real git: its type
+// (commit, tag) and sha; false when there is no repository or no such object.
+func (f *Fake) gitObject(rev string) (gitObject, bool) {
+	if f.gitDir == "" {
+		return gitObject{}, false
+	}
+	out, err := exec.Command("git", "-C", f.gitDir, "rev-parse", "--verify", "--quiet", rev).Output()
+	if err != nil {
+		return gitObject{}, false
+	}
+	sha := strings.TrimSpace(string(out))
+	typ, err := exec.Command("git", "-C", f.gitDir, "cat-file", "-t", sha).Output()
+	if err != nil {
+		return gitObject{}, false
+	}
+	return gitObject{strings.TrimSpace(string(typ)), sha}, true
+}
+
 // SeedTag makes a lightweight git tag name pointing at commit (moving it if it exists).
 func (f *Fake) SeedTag(name, commit string) {
 	f.mu.Lock()
@@ -692,6 +719,9 @@ func (f *Fake) getRef(w http.ResponseWriter, rt route) {
 	defer f.mu.Unlock()
 	ref, err := url.PathUnescape(rt.tag)
 	o, ok := f.refs[ref]
+	if !ok && err == nil {
+		o, ok = f.gitObject("refs/" + ref)
+	}
 	if err != nil || !ok {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/refs#get-a-reference")
 		return
@@ -703,6 +733,11 @@ func (f *Fake) getTagObject(w http.ResponseWriter, rt route) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	o, ok := f.tagObjects[rt.tag]
+	if !ok {
+		if t, found := f.gitObject(rt.tag); found && t.typ == "tag" {
+			o, ok = f.gitObject(rt.tag + "^{}")
+		}
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/tags#get-a-tag")
 		return
