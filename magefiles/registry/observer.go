@@ -117,8 +117,12 @@ func (o *observer) note(req *http.Request, resp *http.Response, sent int64) {
 			ps.mu.Lock()
 			ps.manifests++
 			ps.mu.Unlock()
-			o.c.pw.line(fmt.Sprintf("%s: pushed manifest %s (%s, %s)", where, rest,
-				short(resp.Header.Get("Docker-Content-Digest")), humanBytes(sent)))
+			if strings.Contains(rest, ":") { // pushed by digest (an index's image): one 12-character hash
+				o.c.pw.line(fmt.Sprintf("%s: pushed manifest %s (%s)", where, short(rest), humanBytes(sent)))
+			} else {
+				o.c.pw.line(fmt.Sprintf("%s: pushed manifest %s (%s, %s)", where, rest,
+					short(resp.Header.Get("Docker-Content-Digest")), humanBytes(sent)))
+			}
 		}
 	}
 }
