@@ -215,7 +215,7 @@ func TestAssessRefusesAnImageOfAnotherPlatform(t *testing.T) {
 	}
 	d.Reset()
 	var out bytes.Buffer
-	g = build.NewImageBuilt(arm, d, build.WithProgress(&out))
+	g = build.NewImageBuilt(arm, d, build.WithProgress(&out), build.WithVerbose(true)) // the step lines show the cache was not used
 	if r := goal.New().Run(ctx, []*goal.Node{{Component: "base", Goal: g}}); r.Err() != nil {
 		t.Fatalf("arm64 build: %v\n%s", r.Err(), out.String())
 	}
