@@ -1,6 +1,7 @@
 package lane_test
 
 import (
+	"github.com/shiplane/shiplane/magefiles/github/githubtest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -174,6 +175,9 @@ func TestTwoFreshClonesGiveTheSameIndexDigests(t *testing.T) {
 	tag := "v" + ws1.Manifest.Platform.Version
 	gittest.Git(t, first.root, "clone", "-q", "--branch", tag, first.origin, second.root)
 	second.origin = first.origin
+	// GitHub hosts the first clone's origin: its git refs are the tags pushed there.
+	second.gh = githubtest.NewFake(t, "shiplane/shiplane", githubtest.RequireToken(canary), githubtest.WithGitRepository(first.origin))
+	second.env["GITHUB_API_URL"] = second.gh.URL()
 	second.env["SHIPLANE_CACHE"] = t.TempDir()
 	second.env["SIGNING_KEY"] = first.env["SIGNING_KEY"] // the clone commits the first one's public key
 	if err := lane.ReleaseAll(ctx, second.config()); err != nil {

@@ -241,8 +241,14 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 	if err := r.checkCommit(ctx, tag, m); err != nil {
 		return err
 	}
+	builtAt := map[string]string{} // component → the commit its artifacts were built from
 	for _, a := range manifestArtifacts(m) {
-		r.checkArtifact(ctx, a, m.Commit)
+		commit, ok := builtAt[a.context]
+		if !ok {
+			commit = r.builtFrom(ctx, m, a)
+			builtAt[a.context] = commit
+		}
+		r.checkArtifact(ctx, a, commit)
 	}
 	if len(r.problems) > 0 {
 		return &ReleaseVerifyError{Tag: tag, Problems: r.problems}
@@ -371,6 +377,32 @@ func manifestArtifacts(m publish.ReleaseManifest) []releasedArtifact {
 		}
 	}
 	return out
+}
+
+// builtFrom is the commit a's provenance must name: the commit of its component's git tag
+// <component>/v<version>, which the release that first published that version pushed at the
+// commit it built from (a later release that finds the version published, with the same inputs,
+// reuses the artifacts and their provenance). The platform chart, and a component whose tag
+// GitHub does not have, must have been built from the release commit itself.
+func (r *verification) builtFrom(ctx context.Context, m publish.ReleaseManifest, a releasedArtifact) string {
+	if a.context == PlatformComponent {
+		return m.Commit
+	}
+	for _, c := range m.Components {
+		if c.Name != a.context {
+			continue
+		}
+		commit, err := r.v.gh.TagCommit(ctx, ComponentTag(c.Name, c.Version))
+		if err != nil {
+			if !errors.Is(err, github.ErrTagNotFound) {
+				r.fail(VerifyProblem{Artifact: a.kind + " " + a.ref, Problem: "cannot read the commit of git tag " + ComponentTag(c.Name, c.Version) + ": " + err.Error(),
+					Fix: "its provenance is checked against the release commit instead", Err: err})
+			}
+			return m.Commit
+		}
+		return commit
+	}
+	return m.Commit
 }
 
 // checkArtifact verifies one artifact's attestations by digest, and that its tag still holds

@@ -55,7 +55,7 @@ func TestGoRunMageTwoCallsAtOnce(t *testing.T) {
 	}
 
 	deadline := time.Now().Add(5 * time.Minute)
-	for !strings.Contains(regErr.String(), "local registry: serving http://") {
+	for !strings.Contains(regErr.String(), "local registry ready on ") {
 		if time.Now().After(deadline) {
 			t.Fatalf("localRegistry did not start within 5 minutes:\n%s", regErr.String())
 		}
