@@ -3,6 +3,7 @@ package lane
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shiplane/shiplane/magefiles/build"
 	"github.com/shiplane/shiplane/magefiles/goal"
@@ -10,6 +11,10 @@ import (
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry"
 )
+
+// loopbackWait is how long pushAllDev waits for a loopback dev registry that refuses connections
+// (one started a moment before, in the background).
+const loopbackWait = 15 * time.Second
 
 // PushAllDev shares the current version of everything on the dev registry without bumping any
 // version: it builds what is missing locally, pushes every image as <version> (a moving tag) and
@@ -47,7 +52,11 @@ func pushAllDev(ctx context.Context, cfg Config) error {
 	defer cl.disp.Close()
 	out := cl.out
 	for _, repo := range []string{p.Target.Registry, p.Target.ChartRepo} {
-		if err := registry.Reachable(ctx, repo); err != nil {
+		// A local registry started just before (`localRegistry &`, then pushAllDev) gets a moment.
+		waiting := func() {
+			fmt.Fprintf(out, "waiting up to %s for the registry of %s to accept connections…\n", loopbackWait, repo)
+		}
+		if err := registry.Reachable(ctx, repo, registry.WaitForLoopback(loopbackWait, waiting)); err != nil {
 			return fmt.Errorf("nothing was built or pushed: %w", err)
 		}
 	}

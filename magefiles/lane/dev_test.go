@@ -195,6 +195,10 @@ func TestPushAllDevRegistryDown(t *testing.T) {
 	if err == nil || !errors.As(err, &ue) || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "nothing was built or pushed") {
 		t.Fatalf("err = %v", err)
 	}
+	// A loopback registry gets a moment to start (localRegistry in the background), said once.
+	if n := strings.Count(out.String(), "waiting up to"); n != 1 {
+		t.Errorf("%d waiting lines for the loopback registry, want 1:\n%s", n, out.String())
+	}
 	// Refused before any goal ran: no goal, so nothing reported as pushed.
 	if _, err := os.Stat(report); !os.IsNotExist(err) {
 		t.Errorf("a report was written with the registry down (%v)", err)
