@@ -1,11 +1,7 @@
 package lane_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"slices"
 	"strings"
 	"testing"
@@ -24,20 +20,8 @@ import (
 // commits as deploy/signing.pub).
 func newSigningKey(t testing.TB) (private, public string) {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := x509.MarshalPKIXPublicKey(k.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}))
+	priv, pub := signtest.NewKey(t)
+	return string(priv), string(pub)
 }
 
 // checkAttestations verifies, with the public key alone, every image (signature, SBOM,

@@ -2,16 +2,12 @@ package lane_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -79,15 +75,8 @@ type tamper struct {
 
 func newPEMKey(t *testing.T) []byte {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	priv, _ := signtest.NewKey(t)
+	return priv
 }
 
 func newSigner(t *testing.T) *sign.Signer {

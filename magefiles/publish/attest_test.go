@@ -2,12 +2,8 @@ package publish_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"io"
 	"log"
 	"net/http"
@@ -30,15 +26,8 @@ import (
 
 func keySigner(t *testing.T) *sign.Signer {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sign.NewKeySigner(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	priv, _ := signtest.NewKey(t)
+	s, err := sign.NewKeySigner(priv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,8 @@
 package sign_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"io"
 	"log"
 	"net/http"
@@ -34,15 +30,8 @@ const (
 // newKey returns a fresh ECDSA P-256 private key as PKCS#8 PEM.
 func newKey(t *testing.T) []byte {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	priv, _ := signtest.NewKey(t)
+	return priv
 }
 
 // countingTransport counts the requests a client sends.
