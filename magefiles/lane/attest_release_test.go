@@ -1,16 +1,20 @@
 package lane_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/lane"
+	"github.com/shiplane/shiplane/magefiles/sign"
 )
 
 // TestReleaseAttachFaultResumes: the registry refuses every referrer manifest of one image
@@ -176,4 +180,103 @@ func TestReleaseRefusesWithoutTheSigningKey(t *testing.T) {
 	if n := strings.Count(out, "signature attached "); n != 6+6 {
 		t.Errorf("plan lists %d signature steps, want one per image and chart (12)\n%s", n, out)
 	}
+}
+
+// TestReleaseCrashResumesAttestations SIGKILLs a release child while it attaches attestations or
+// uploads the manifest's signature bundle, runs releaseAll again in-process, and requires the
+// state of a clean run: every image with exactly its three bundles and every chart its two (an
+// attestation whose write was carried out before the kill is found, not attached again), the
+// GitHub release published with its bundle asset, and verifyRelease passing. Real registry
+// in-process and real git; the GitHub API is the fake (githubtest); the kill is made by the
+// test's servers, never by production code.
+func TestReleaseCrashResumesAttestations(t *testing.T) {
+	for _, p := range []struct {
+		name     string
+		registry *requestKill
+		github   *requestKill
+	}{
+		{name: "svc-01: before its first referrer is written", registry: &requestKill{match: referrerPut("/v2/rel/svc-01/"), nth: 1}},
+		{name: "svc-01: its second referrer written, answer lost", registry: &requestKill{match: referrerPut("/v2/rel/svc-01/"), nth: 2, when: killAfter}},
+		{name: "chart svc-00: its first referrer written, answer lost", registry: &requestKill{match: referrerPut("/v2/rel/charts/svc-00/"), nth: 1, when: killAfter}},
+		{name: "the manifest's bundle: before its upload", github: &requestKill{match: func(r *http.Request) bool {
+			return r.Method == http.MethodPost && r.URL.Query().Get("name") == "release-manifest.json.sigstore.json"
+		}, nth: 1}},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			k := &killSwitch{}
+			var o noopOptions
+			if p.registry != nil {
+				o.registry = p.registry.middleware(k, p.name)
+			}
+			if p.github != nil {
+				o.github = p.github.middleware(k, p.name)
+			}
+			var first error
+			var out string
+			o.firstRelease = &first
+			o.runFirst = func(f *noopRelease) error {
+				var err error
+				out, err = runReleaseChild(releaseChildEnv(f.root, f.env, 0), k)
+				var ce *childError
+				if errors.As(err, &ce) {
+					t.Fatalf("%v\n%s", err, out)
+				}
+				return err
+			}
+			f := newNoopReleaseWith(t, 2, 1, nil, o)
+			if k.firedAt() == "" {
+				t.Fatalf("the release finished (%v) without reaching the kill point:\n%s", first, out)
+			}
+			if rels := f.gh.Releases(); len(rels) == 1 && !rels[0].Draft {
+				t.Fatalf("the killed release was published:\n%s", out)
+			}
+			t.Logf("killed at %s; the child said:\n%s", k.firedAt(), lastLines(out, 6))
+			removeStaleLocks(t, f.root, f.origin)
+			f.out.Reset()
+			if err := lane.ReleaseAll(t.Context(), f.config(0)); err != nil {
+				t.Fatalf("resumed run: %v\n%s", err, f.out)
+			}
+			rels := f.gh.Releases()
+			if len(rels) != 1 || rels[0].Draft || len(rels[0].Assets) != f.charts+3 {
+				t.Fatalf("after the resumed run, GitHub holds %+v", rels)
+			}
+			var m lane.ReleaseManifest
+			for _, a := range rels[0].Assets {
+				if a.Name == "release-manifest.json" {
+					if err := json.Unmarshal(a.Content, &m); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			pub, err := os.ReadFile(filepath.Join(f.root, "deploy", "signing.pub"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAttestations(t, pub, m.Commit, m) // exactly 3 bundles per image, 2 per chart, each valid
+			t.Logf("resumed run:\n%s", lastLines(f.out.String(), 8))
+			r := &released{f: f, clone: f.root, manifest: m}
+			if _, progress, err := r.verify(t); err != nil {
+				t.Errorf("verifyRelease after the resumed run: %v\n%s", err, progress)
+			}
+		})
+	}
+}
+
+// referrerPut matches the PUT of a Sigstore bundle referrer manifest under the repository path
+// prefix (e.g. /v2/rel/svc-01/); the body is read and put back.
+func referrerPut(prefix string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, prefix+"manifests/sha256:") {
+			return false
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		return bytes.Contains(body, []byte(`"artifactType":"`+sign.BundleMediaType+`"`))
+	}
+}
+
+// lastLines is the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -87,9 +87,14 @@ func newNoopReleaseOn(tb testing.TB, n, chartEvery int, platforms []string) *noo
 type noopOptions struct {
 	// registry wraps the registry's handler (a fault injected into some requests). Default: none.
 	registry func(http.Handler) http.Handler
+	// github wraps the GitHub fake's front (behind the latency). Default: none.
+	github func(http.Handler) http.Handler
 	// firstRelease, when set, receives the first ReleaseAll's error instead of the fixture
 	// failing on it (and checking the release). Default: nil.
 	firstRelease *error
+	// runFirst runs the first release instead of an in-process ReleaseAll (in a child process
+	// that a test kills, say). Default: nil, in-process.
+	runFirst func(f *noopRelease) error
 }
 
 func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o noopOptions) *noopRelease {
@@ -128,7 +133,11 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 		},
 		Transport: &http.Transport{}, // its own: the proxy's requests are not the lane's
 	}
-	ghProxy := httptest.NewServer(delay(proxy))
+	var ghFront http.Handler = proxy
+	if o.github != nil {
+		ghFront = o.github(proxy)
+	}
+	ghProxy := httptest.NewServer(delay(ghFront))
 	tb.Cleanup(ghProxy.Close)
 	f.ghURL = ghProxy.URL + "/"
 
@@ -226,7 +235,11 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 	// The rest (charts, component tags, the GitHub release and its assets) by a real release,
 	// which finds every image published and so builds nothing.
 	f.out.Reset()
-	if err := lane.ReleaseAll(ctx, f.config(0)); o.firstRelease != nil {
+	first := func() error { return lane.ReleaseAll(ctx, f.config(0)) }
+	if o.runFirst != nil {
+		first = func() error { return o.runFirst(f) }
+	}
+	if err := first(); o.firstRelease != nil {
 		*o.firstRelease = err
 		return f
 	} else if err != nil {

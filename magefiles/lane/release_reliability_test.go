@@ -464,21 +464,24 @@ func (w *relyWorld) mustRelease(what string) {
 }
 
 // childEnv is the process environment with the world's settings laid over it.
-func (w *relyWorld) childEnv() []string {
-	var env []string
+func (w *relyWorld) childEnv() []string { return releaseChildEnv(w.root, w.env, w.workers) }
+
+// releaseChildEnv is the process environment with env laid over it, for a release child of root.
+func releaseChildEnv(root string, env map[string]string, workers int) []string {
+	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, ours := w.env[k]; ours || k == relyChildEnv || k == relyRootEnv || k == relyHookEnv || k == relyWorkersEnv {
+		if _, ours := env[k]; ours || k == relyChildEnv || k == relyRootEnv || k == relyHookEnv || k == relyWorkersEnv {
 			continue
 		}
-		env = append(env, kv)
+		out = append(out, kv)
 	}
-	for k, v := range w.env {
+	for k, v := range env {
 		if v != "" {
-			env = append(env, k+"="+v)
+			out = append(out, k+"="+v)
 		}
 	}
-	return append(env, relyChildEnv+"=1", relyRootEnv+"="+w.root, relyWorkersEnv+"="+strconv.Itoa(w.workers))
+	return append(out, relyChildEnv+"=1", relyRootEnv+"="+root, relyWorkersEnv+"="+strconv.Itoa(workers))
 }
 
 // runChild runs ReleaseAll in a child process (its own process group, so a kill takes its git
@@ -515,13 +518,18 @@ type childError struct{ msg string }
 func (e *childError) Error() string { return e.msg }
 
 // child is runChild for any goroutine: it reports every problem as an error.
-func (w *relyWorld) child(k *killSwitch) (string, error) {
+func (w *relyWorld) child(k *killSwitch) (string, error) { return runReleaseChild(w.childEnv(), k) }
+
+// runReleaseChild runs one release child with the environment env (see releaseChildEnv), in its own
+// process group; k, when not nil, is armed with it. Every problem is an error; one that is not
+// the child's exit status is a *childError.
+func runReleaseChild(env []string, k *killSwitch) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", &childError{err.Error()}
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = w.childEnv()
+	cmd.Env = env
 	var out relyBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
