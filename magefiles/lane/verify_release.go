@@ -163,7 +163,11 @@ func (e *ReleaseVerifyError) Error() string {
 	for i, p := range e.Problems {
 		lines[i] = p.String()
 	}
-	return fmt.Sprintf("release %s does not verify (%d problems):\n  %s", e.Tag, len(e.Problems), strings.Join(lines, "\n  "))
+	n := fmt.Sprintf("%d problems", len(e.Problems))
+	if len(e.Problems) == 1 {
+		n = "1 problem"
+	}
+	return fmt.Sprintf("release %s does not verify (%s):\n  %s", e.Tag, n, strings.Join(lines, "\n  "))
 }
 
 // Unwrap returns the problems' causes (errors.As finds a *sign.VerifyError among them).
