@@ -232,3 +232,19 @@ func TestFallbackLegacyTagMovesBeforeTheWrite(t *testing.T) {
 		t.Errorf(".sig layers: %v, want [earlier racing ours]", got)
 	}
 }
+
+// TestFallbackNoLegacyTagsWithReferrersAPI: a registry with the referrers API gets the bundles
+// only: no .sig or .att tag.
+func TestFallbackNoLegacyTagsWithReferrersAPI(t *testing.T) {
+	f := setup(t, registries[0].start(t))
+	if n := f.attachMissing(t, f.signer, f.attestations(t, commitA)); n != 3 {
+		t.Fatalf("attached %d, want 3", n)
+	}
+	for _, tag := range []name.Tag{sign.LegacySignatureTag(f.subject), sign.LegacyAttestationTag(f.subject)} {
+		_, err := remote.Head(tag)
+		var terr *transport.Error
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+			t.Errorf("HEAD %s: %v, want a 404", tag, err)
+		}
+	}
+}
