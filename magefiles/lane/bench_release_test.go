@@ -324,8 +324,9 @@ type noopCounts struct {
 	Image, Chart noopKind
 	// Referrers and TagSchema are the attestation goals' assessment, one per artifact: the
 	// referrers API, and, where it is missing (the distribution registry), the referrers tag
-	// schema's index (GET manifests/sha256-<hex>).
-	Referrers, TagSchema int
+	// schema's index (GET manifests/sha256-<hex>). Legacy is, there too, cosign's legacy tags
+	// (GET manifests/sha256-<hex>.sig and .att).
+	Referrers, TagSchema, Legacy int
 	// RegOther is any other registry request; RegWrites every POST, PUT, PATCH, DELETE.
 	RegOther, RegWrites int
 	// ByTag and ListAssets are the GitHub release lookup (get by tag, list its assets); Asset
@@ -340,7 +341,7 @@ type noopKind struct{ HeadManifest, GetManifest, GetBlob, Other int }
 func (k noopKind) total() int { return k.HeadManifest + k.GetManifest + k.GetBlob + k.Other }
 
 func (c noopCounts) registry() int {
-	return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther + c.Referrers + c.TagSchema
+	return c.Auth + c.Image.total() + c.Chart.total() + c.RegOther + c.Referrers + c.TagSchema + c.Legacy
 }
 func (c noopCounts) github() int { return c.ByTag + c.ListAssets + c.Asset + c.GHOther }
 func (c noopCounts) writes() int { return c.RegWrites + c.GHWrites }
@@ -362,6 +363,10 @@ func (f *noopRelease) counts() noopCounts {
 			continue
 		}
 		if strings.Contains(q.Path, "/manifests/sha256-") && q.Method == http.MethodGet {
+			if strings.HasSuffix(q.Path, ".sig") || strings.HasSuffix(q.Path, ".att") {
+				c.Legacy++
+				continue
+			}
 			c.TagSchema++
 			continue
 		}
@@ -632,7 +637,8 @@ func checkNoopBudget(t *testing.T, f *noopRelease) {
 	atMost(c, "chart manifest HEADs", c.Chart.HeadManifest, f.charts, "one per chart")
 	atMost(c, "auth handshakes (GET /v2/)", c.Auth, repos+1, "one per repository, and one for the signing client")
 	atMost(c, "referrers requests", c.Referrers, repos, "one per artifact: what is attached to it")
-	atMost(c, "referrers tag schema GETs", c.TagSchema, repos, "one per artifact, where the registry has no referrers API")
+	atMost(c, "referrers tag schema GETs", c.TagSchema, repos+1, "one per artifact, where the registry has no referrers API, and one for the question whether it has (once per registry)")
+	atMost(c, "cosign legacy tag GETs", c.Legacy, 2*repos, "the .sig and the .att, where the registry has no referrers API")
 	atMost(c, "manifest GETs", c.Image.GetManifest+c.Chart.GetManifest, 0, "each digest's identity was verified on this machine")
 	atMost(c, "config GETs", c.Image.GetBlob+c.Chart.GetBlob, 0, "each digest's identity was verified on this machine")
 	atMost(c, "other registry requests", c.RegOther+c.Image.Other+c.Chart.Other, 0, "a no-op release only asks for manifest digests")
@@ -819,7 +825,7 @@ func (c noopCounts) add(o noopCounts) noopCounts {
 	}
 	return noopCounts{
 		Auth: c.Auth + o.Auth, Image: k(c.Image, o.Image), Chart: k(c.Chart, o.Chart),
-		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites, Referrers: c.Referrers + o.Referrers, TagSchema: c.TagSchema + o.TagSchema,
+		RegOther: c.RegOther + o.RegOther, RegWrites: c.RegWrites + o.RegWrites, Referrers: c.Referrers + o.Referrers, TagSchema: c.TagSchema + o.TagSchema, Legacy: c.Legacy + o.Legacy,
 		ByTag: c.ByTag + o.ByTag, ListAssets: c.ListAssets + o.ListAssets, Asset: c.Asset + o.Asset, GHOther: c.GHOther + o.GHOther,
 		GHWrites: c.GHWrites + o.GHWrites, Git: c.Git + o.Git,
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,6 +77,9 @@ type Registry struct {
 	nopts  []name.Option
 	puller *remote.Puller
 	pusher *remote.Pusher
+
+	apiMu sync.Mutex
+	api   map[string]bool // registry host → it has the referrers API (referrersAPI)
 }
 
 // NewRegistry returns a Registry.
@@ -129,18 +133,14 @@ type referrer struct {
 	annotations map[string]string
 }
 
-// bundleReferrers lists subject's bundle referrers: one request with the referrers API (two
-// with the tag schema), plus one manifest read for each bundle referrer whose index entry
+// bundleReferrers lists subject's bundle referrers: one request (the referrers API, or the tag
+// schema where the registry has no API; see referrerIndex), plus one manifest read for each bundle referrer whose index entry
 // carries no annotations (the tag schema's entries, as go-containerregistry writes them, and
 // go-containerregistry's in-process registry's answers do not).
 func (r *Registry) bundleReferrers(ctx context.Context, subject name.Digest) ([]referrer, error) {
-	idx, err := remote.Referrers(subject, remote.Reuse(r.puller), remote.WithContext(ctx))
+	im, err := r.referrerIndex(ctx, subject)
 	if err != nil {
-		return nil, fmt.Errorf("listing referrers of %s: %w", subject, err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading referrers of %s: %w", subject, err)
+		return nil, err
 	}
 	var out []referrer
 	for _, d := range im.Manifests {
@@ -165,6 +165,13 @@ func (r *Registry) bundleReferrers(ctx context.Context, subject name.Digest) ([]
 	return out, nil
 }
 
+// hasBundle reports whether refs has a bundle of predicateType signed by s (by their annotations).
+func hasBundle(refs []referrer, s *Signer, predicateType string) bool {
+	return slices.ContainsFunc(refs, func(ref referrer) bool {
+		return ref.annotations[AnnPredicateType] == predicateType && ref.annotations[AnnSigner] == s.identity
+	})
+}
+
 func (r *Registry) manifest(ctx context.Context, ref name.Digest) (*v1.Manifest, error) {
 	desc, err := r.puller.Get(ctx, ref)
 	if err != nil {
@@ -179,8 +186,11 @@ func (r *Registry) manifest(ctx context.Context, ref name.Digest) (*v1.Manifest,
 
 // Missing is the assess step: which of wants the signer has not attached to subject yet. A
 // want counts as attached when a bundle referrer of subject has its predicate type and the
-// signer's identity (a re-run with a rebuilt statement, e.g. another run id, attaches nothing).
-// It costs one referrers request (see bundleReferrers).
+// signer's identity (a re-run with a rebuilt statement, e.g. another run id, attaches nothing),
+// and, where the legacy form is kept too (key mode, no referrers API: see attachLegacy), when
+// the .sig or .att tag has a layer of that kind signed by the signer. It costs one referrers
+// request (see bundleReferrers), plus the .sig and .att reads where the legacy form is kept,
+// plus, once per registry host, the question whether it has the referrers API.
 func (r *Registry) Missing(ctx context.Context, s *Signer, subject name.Digest, wants []Attestation) ([]Attestation, error) {
 	refs, err := r.bundleReferrers(ctx, subject)
 	if err != nil {
@@ -188,18 +198,20 @@ func (r *Registry) Missing(ctx context.Context, s *Signer, subject name.Digest, 
 	}
 	var missing []Attestation
 	for _, w := range wants {
-		if !slices.ContainsFunc(refs, func(ref referrer) bool {
-			return ref.annotations[AnnPredicateType] == w.PredicateType && ref.annotations[AnnSigner] == s.identity
-		}) {
+		if !hasBundle(refs, s, w.PredicateType) {
 			missing = append(missing, w)
 		}
 	}
-	return missing, nil
+	return r.missingLegacy(ctx, s, subject, wants, missing)
 }
 
 // Attach signs att with s and pushes the bundle as a referrer of subject: the bundle layer, the
 // empty config, and the manifest (with the referrers tag schema updated where the registry has
-// no referrers API). It does not check whether att is attached already: call Missing first.
+// no referrers API). Where the registry has no referrers API and s is a key signer, it first
+// appends the legacy form to the .sig or .att tag (attachLegacy), and pushes the bundle only if
+// s has none of that kind attached yet (a re-run after a failure between the two writes adds
+// only what is missing). Otherwise it does not check whether att is attached already: call
+// Missing first.
 func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, att Attestation) error {
 	desc, err := r.puller.Head(ctx, subject)
 	if err != nil {
@@ -208,6 +220,20 @@ func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, a
 	bundle, err := s.SignStatement(ctx, att.Statement)
 	if err != nil {
 		return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+	}
+	if legacy, err := r.writesLegacy(ctx, s, subject.Context()); err != nil {
+		return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+	} else if legacy {
+		if err := r.attachLegacy(ctx, s, subject, att, bundle); err != nil {
+			return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+		}
+		refs, err := r.bundleReferrers(ctx, subject)
+		if err != nil {
+			return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+		}
+		if hasBundle(refs, s, att.PredicateType) {
+			return nil
+		}
 	}
 	repo := subject.Context()
 	layer := static.NewLayer(bundle, BundleMediaType)

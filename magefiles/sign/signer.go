@@ -3,7 +3,8 @@
 // reads by default: one referrer manifest per bundle (artifactType
 // application/vnd.dev.sigstore.bundle.v0.3+json, subject = the artifact), found through the OCI
 // referrers API, or through the referrers tag schema (tag sha256-<hex>) where the registry has no
-// referrers API. Verify checks them with sigstore-go; cosign checks them with
+// referrers API; there, in key mode, cosign's legacy sha256-<hex>.sig and .att tags are written
+// too (legacy.go). Verify checks the bundles with sigstore-go; cosign checks them with
 //
 //	cosign verify --key pub.pem --insecure-ignore-tlog=true <image@digest>
 //	cosign verify-attestation --key pub.pem --insecure-ignore-tlog=true --type slsaprovenance1 <image@digest>
