@@ -34,7 +34,7 @@ import (
 // appendForeignSignature appends to subject's .sig tag a layer another tool signed with priv (a
 // cosign simple-signing payload, with an annotation of its own), as cosign v2 would; it returns
 // the layer's descriptor as the manifest lists it.
-func appendForeignSignature(t *testing.T, subject name.Digest, priv []byte, marker string) v1.Descriptor {
+func appendForeignSignature(t testing.TB, subject name.Digest, priv []byte, marker string) v1.Descriptor {
 	t.Helper()
 	block, _ := pem.Decode(priv)
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
@@ -183,6 +183,20 @@ func TestFallbackLegacyTagsCosignReads(t *testing.T) {
 	}
 }
 
+// inHandler is a testing.TB for code run in an HTTP handler's goroutine, where FailNow must not
+// be called: Fatal reports the failure and aborts the request instead.
+type inHandler struct{ testing.TB }
+
+func (h inHandler) Fatal(args ...any) {
+	h.Error(args...)
+	panic(http.ErrAbortHandler)
+}
+
+func (h inHandler) Fatalf(format string, args ...any) {
+	h.Errorf(format, args...)
+	panic(http.ErrAbortHandler)
+}
+
 func referrerCount(t *testing.T, f *fixture) int {
 	t.Helper()
 	idx, err := remote.Referrers(f.subject)
@@ -206,7 +220,8 @@ func TestFallbackLegacyTagMovesBeforeTheWrite(t *testing.T) {
 	reg := registrytest.New(t, registrytest.WithMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodHead && strings.HasSuffix(r.URL.Path, ".sig") && subject.Load() != nil && !raced.Swap(true) {
-				appendForeignSignature(t, *subject.Load(), otherPriv, "racing")
+				// In the registry's handler goroutine: a failure is reported, and aborts this request.
+				appendForeignSignature(inHandler{t}, *subject.Load(), otherPriv, "racing")
 			}
 			next.ServeHTTP(w, r)
 		})
