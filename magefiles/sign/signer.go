@@ -113,6 +113,9 @@ type KeylessOption func(*keylessConfig)
 type keylessConfig struct {
 	fulcio, rekor string
 	transport     http.RoundTripper
+	certs         sgsign.CertificateProvider
+	tlog          sgsign.Transparency
+	keypair       sgsign.Keypair
 }
 
 // WithFulcio sets the Fulcio (certificate authority) URL. Default: https://fulcio.sigstore.dev.
@@ -124,6 +127,25 @@ func WithRekor(u string) KeylessOption { return func(c *keylessConfig) { c.rekor
 // WithKeylessTransport sets the HTTP transport to Fulcio and Rekor. Default: http.DefaultTransport.
 func WithKeylessTransport(rt http.RoundTripper) KeylessOption {
 	return func(c *keylessConfig) { c.transport = rt }
+}
+
+// WithCertificateProvider sets what certifies the signing key for the ID token instead of Fulcio
+// at WithFulcio's URL (a private certificate authority; tests use a virtual Fulcio). Default:
+// Fulcio.
+func WithCertificateProvider(p sgsign.CertificateProvider) KeylessOption {
+	return func(c *keylessConfig) { c.certs = p }
+}
+
+// WithTransparency sets the transparency log each signature is recorded in instead of Rekor at
+// WithRekor's URL (e.g. sgsign.NewRekor with a client of a private log). Default: Rekor.
+func WithTransparency(t sgsign.Transparency) KeylessOption {
+	return func(c *keylessConfig) { c.tlog = t }
+}
+
+// WithKeypair sets the signing key the certificate is made for (e.g. one held by a KMS). Default:
+// a fresh ECDSA P-256 key in memory, for this signer only.
+func WithKeypair(kp sgsign.Keypair) KeylessOption {
+	return func(c *keylessConfig) { c.keypair = kp }
 }
 
 // NewKeylessSigner signs with a fresh key per bundle, certified by Fulcio for the identity in
@@ -143,16 +165,25 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	kp, err := sgsign.NewEphemeralKeypair(nil)
-	if err != nil {
-		return nil, fmt.Errorf("keyless signing: making a key: %w", err)
+	kp := c.keypair
+	if kp == nil {
+		var err error
+		if kp, err = sgsign.NewEphemeralKeypair(nil); err != nil {
+			return nil, fmt.Errorf("keyless signing: making a key: %w", err)
+		}
+	}
+	if c.certs == nil {
+		c.certs = sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: c.fulcio, Transport: c.transport})
+	}
+	if c.tlog == nil {
+		c.tlog = sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: c.rekor})
 	}
 	return &Signer{
 		keypair: kp,
 		opts: sgsign.BundleOptions{
-			CertificateProvider:        sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: c.fulcio, Transport: c.transport}),
+			CertificateProvider:        c.certs,
 			CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: idToken},
-			TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: c.rekor})},
+			TransparencyLogs:           []sgsign.Transparency{c.tlog},
 		},
 		identity: "keyless",
 	}, nil
