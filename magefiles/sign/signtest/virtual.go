@@ -20,10 +20,10 @@ import (
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
 	"github.com/go-openapi/swag/conv"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/rekor/pkg/generated/client/entries"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	"github.com/sigstore/rekor/pkg/types"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
@@ -59,15 +59,32 @@ func NewVirtualSigstore(t testing.TB) *VirtualSigstore {
 }
 
 // TrustedRoot is the virtual Sigstore's trusted root (its Fulcio authority, Rekor log,
-// timestamping authority and CT log).
+// timestamping authority and CT log), as it reads back from trusted_root.json.
 func (v *VirtualSigstore) TrustedRoot(t testing.TB) *root.TrustedRoot {
 	t.Helper()
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, v.vs.FulcioCertificateAuthorities(), v.vs.CTLogs(),
-		v.vs.TimestampingAuthorities(), v.vs.RekorLogs())
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, v.vs.FulcioCertificateAuthorities(), rawLogIDs(t, v.vs.CTLogs()),
+		v.vs.TimestampingAuthorities(), rawLogIDs(t, v.vs.RekorLogs()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// rawLogIDs gives each log its ID as bytes: the virtual Sigstore's logs carry the hex string's
+// bytes, which survive no trip through trusted_root.json (its keyId is the raw SHA-256).
+func rawLogIDs(t testing.TB, logs map[string]*root.TransparencyLog) map[string]*root.TransparencyLog {
+	t.Helper()
+	out := make(map[string]*root.TransparencyLog, len(logs))
+	for id, l := range logs {
+		raw, err := hex.DecodeString(id)
+		if err != nil {
+			t.Fatalf("log ID %q: %v", id, err)
+		}
+		c := *l
+		c.ID = raw
+		out[id] = &c
+	}
+	return out
 }
 
 // WriteTrustedRoot writes the trusted root as trusted_root.json in dir and returns its path.
