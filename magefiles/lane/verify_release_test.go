@@ -57,10 +57,10 @@ type handRelease struct {
 	vs          *signtest.VirtualSigstore
 	trustedRoot string
 	root        string
-	image     string // host/shiplane/core:1.0.0
-	chart     string // host/shiplane/charts/core:1.0.0
-	manifest  []byte
-	assets    map[string][]byte
+	image       string // host/shiplane/core:1.0.0
+	chart       string // host/shiplane/charts/core:1.0.0
+	manifest    []byte
+	assets      map[string][]byte
 }
 
 // tamper changes what publishRelease attaches.
