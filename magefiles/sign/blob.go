@@ -43,6 +43,9 @@ func SignBlob(ctx context.Context, s *Signer, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing the blob: %w", err)
 	}
+	if err := s.checkIdentity(b); err != nil {
+		return nil, fmt.Errorf("signing the blob: %w", err)
+	}
 	out, err := protojson.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the blob's bundle: %w", err)

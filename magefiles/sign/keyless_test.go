@@ -141,3 +141,31 @@ func TestIdentityTrustNeedsIssuerAndMaterial(t *testing.T) {
 		t.Errorf("a missing trusted root file: %v", err)
 	}
 }
+
+// TestMissingKeylessCountsOnlyTheWorkflowIdentityVirtualSigstore: a keyless bundle attached by
+// another workflow does not count as this one's.
+func TestMissingKeylessCountsOnlyTheWorkflowIdentityVirtualSigstore(t *testing.T) {
+	vs := signtest.NewVirtualSigstore(t)
+	f := setup(t, registrytest.New(t).Host())
+	atts := f.attestations(t, commitA)
+	other := vs.Signer(t, "https://github.com/acme/shiplane/.github/workflows/other.yml@refs/heads/main", signtest.GitHubIssuer)
+	if n := f.attachMissing(t, other, atts); n != 3 {
+		t.Fatalf("the other workflow attached %d, want 3", n)
+	}
+	release := vs.Signer(t, signtest.GitHubIdentity, signtest.GitHubIssuer)
+	if n := f.attachMissing(t, release, atts); n != 3 {
+		t.Fatalf("the release workflow attached %d, want 3 (the other workflow's bundles are not its)", n)
+	}
+	if n := f.attachMissing(t, release, atts); n != 0 {
+		t.Errorf("a re-run attached %d, want 0", n)
+	}
+	// A signer whose certificate names another identity than it expects attaches nothing.
+	liar := vs.Signer(t, signtest.GitHubIdentity, signtest.GitHubIssuer, sign.WithIdentity("https://github.com/acme/shiplane/.github/workflows/x.yml@refs/tags/v9"))
+	err := f.reg.Attach(t.Context(), liar, f.subject, atts[0])
+	if !errors.Is(err, sign.ErrWrongIdentity) {
+		t.Errorf("Attach with a certificate of another identity: %v, want ErrWrongIdentity", err)
+	}
+	if _, err := sign.SignBlob(t.Context(), liar, []byte("x")); !errors.Is(err, sign.ErrWrongIdentity) {
+		t.Errorf("SignBlob with a certificate of another identity: %v, want ErrWrongIdentity", err)
+	}
+}

@@ -31,7 +31,9 @@ import (
 	"net/http"
 	"net/url"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -45,8 +47,34 @@ const InTotoPayloadType = "application/vnd.in-toto+json"
 type Signer struct {
 	keypair sgsign.Keypair
 	opts    sgsign.BundleOptions
-	// identity names the signer in the referrer's annotations (the key hint, or "keyless").
+	// identity names the signer in the referrer's annotations (the key hint, or "keyless", or
+	// "keyless:<certificate identity>" with WithIdentity).
 	identity string
+	// wantIdentity is the certificate identity WithIdentity requires ("" any).
+	wantIdentity string
+}
+
+// ErrWrongIdentity: the certificate authority certified another identity than WithIdentity's.
+var ErrWrongIdentity = errors.New("the certificate names another identity")
+
+// checkIdentity checks that a keyless bundle's certificate names s.wantIdentity.
+func (s *Signer) checkIdentity(b *protobundle.Bundle) error {
+	if s.wantIdentity == "" {
+		return nil
+	}
+	raw := b.GetVerificationMaterial().GetCertificate().GetRawBytes()
+	cert, err := x509.ParseCertificate(raw)
+	if err != nil {
+		return fmt.Errorf("reading the signing certificate: %w", err)
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return fmt.Errorf("reading the signing certificate: %w", err)
+	}
+	if sum.SubjectAlternativeName != s.wantIdentity {
+		return fmt.Errorf("%w: %q, want %q", ErrWrongIdentity, sum.SubjectAlternativeName, s.wantIdentity)
+	}
+	return nil
 }
 
 // ErrBadKey is returned (wrapped) when a private key cannot be used. Its message never contains
@@ -116,6 +144,17 @@ type keylessConfig struct {
 	certs         sgsign.CertificateProvider
 	tlog          sgsign.Transparency
 	keypair       sgsign.Keypair
+	identity      string
+}
+
+// WithIdentity sets the identity the certificates must name (their subject alternative name;
+// under GitHub Actions the workflow, attest.GitHubActions.BuilderID): a bundle whose certificate
+// names another is an error, not attached, and Registry.Missing counts a keyless bundle as this
+// signer's only when it was attached with this identity (a bundle by another workflow, or
+// another repository's, then does not count as ours). Default "": any identity, and any
+// keyless bundle counts.
+func WithIdentity(identity string) KeylessOption {
+	return func(c *keylessConfig) { c.identity = identity }
 }
 
 // WithFulcio sets the Fulcio (certificate authority) URL. Default: https://fulcio.sigstore.dev.
@@ -178,6 +217,10 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 	if c.tlog == nil {
 		c.tlog = sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: c.rekor})
 	}
+	identity := "keyless"
+	if c.identity != "" {
+		identity = "keyless:" + c.identity
+	}
 	return &Signer{
 		keypair: kp,
 		opts: sgsign.BundleOptions{
@@ -185,7 +228,8 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 			CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: idToken},
 			TransparencyLogs:           []sgsign.Transparency{c.tlog},
 		},
-		identity: "keyless",
+		identity:     identity,
+		wantIdentity: c.identity,
 	}, nil
 }
 
@@ -248,6 +292,9 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) ([]byte, e
 	opts.Context = ctx
 	b, err := sgsign.Bundle(&sgsign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, s.keypair, opts)
 	if err != nil {
+		return nil, fmt.Errorf("signing the statement: %w", err)
+	}
+	if err := s.checkIdentity(b); err != nil {
 		return nil, fmt.Errorf("signing the statement: %w", err)
 	}
 	out, err := protojson.Marshal(b)

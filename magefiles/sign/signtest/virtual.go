@@ -101,9 +101,11 @@ func (v *VirtualSigstore) WriteTrustedRoot(t testing.TB, dir string) string {
 	return path
 }
 
-// Signer is the production keyless signer (sign.NewKeylessSigner) with the virtual Fulcio
-// certifying its key for identity and issuer, and the virtual Rekor recording each signature.
-func (v *VirtualSigstore) Signer(t testing.TB, identity, issuer string) *sign.Signer {
+// Signer is the production keyless signer (sign.NewKeylessSigner, WithIdentity(identity)) with
+// the virtual Fulcio certifying its key for identity and issuer, and the virtual Rekor recording
+// each signature.
+// opts come after those and override them (e.g. another WithIdentity).
+func (v *VirtualSigstore) Signer(t testing.TB, identity, issuer string, opts ...sign.KeylessOption) *sign.Signer {
 	t.Helper()
 	cert, priv, err := v.vs.GenerateLeafCert(identity, issuer)
 	if err != nil {
@@ -113,10 +115,11 @@ func (v *VirtualSigstore) Signer(t testing.TB, identity, issuer string) *sign.Si
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := sign.NewKeylessSigner("virtual-oidc-token",
-		sign.WithKeypair(kp),
+	s, err := sign.NewKeylessSigner("virtual-oidc-token", append([]sign.KeylessOption{
+		sign.WithKeypair(kp), sign.WithIdentity(identity),
 		sign.WithCertificateProvider(&virtualFulcio{cert: cert}),
-		sign.WithTransparency(sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualRekor{vs: v.vs, at: cert.NotBefore.Add(time.Minute)}})))
+		sign.WithTransparency(sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualRekor{vs: v.vs, at: cert.NotBefore.Add(time.Minute)}})),
+	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
