@@ -449,7 +449,7 @@ func (g *releaseVerified) Achieve(ctx context.Context) error {
 		return err
 	}
 	ws := svc.ws
-	v, err := newReleaseVerifier(ws.Config.Root, g.key, ws.Env, ws.Settings, svc.out, svc.out)
+	v, err := newReleaseVerifier(ws.Config.Root, VerifyOptions{KeyFile: g.key}, ws.Env, ws.Settings, svc.out, svc.out)
 	if err != nil {
 		return err
 	}

@@ -124,7 +124,11 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 				Fix: "give the release job `permissions: id-token: write`, or set SIGNING_KEY and signing: key", Err: err}
 			return s, nil
 		}
-		if s.signer, err = sign.NewKeylessSigner(tok); err != nil {
+		var kopts []sign.KeylessOption
+		if r := w.Env.GitHubRun; r != nil {
+			kopts = append(kopts, sign.WithIdentity(r.BuilderID())) // Missing then counts only this workflow's bundles
+		}
+		if s.signer, err = sign.NewKeylessSigner(tok, kopts...); err != nil {
 			s.refusal = &SigningRefusal{Problem: err.Error(), Fix: "check the job's id-token permission", Err: err}
 		}
 		return s, nil

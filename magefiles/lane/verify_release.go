@@ -29,27 +29,102 @@ const (
 	sumsAsset = "SHA256SUMS"
 )
 
-// VerifyOptions configure VerifyRelease.
+// VerifyOptions configure VerifyRelease: a public key (key mode), or the identity a keyless
+// release was signed as; exactly one of the two.
 type VerifyOptions struct {
 	// KeyFile is the PEM public key every signature must verify with, relative to the repository
-	// root unless absolute. Default: the settings' signing_public_key (deploy/signing.pub).
+	// root unless absolute. Default: the settings' signing_public_key (deploy/signing.pub),
+	// unless an identity is given.
 	KeyFile string
+	// CertificateIdentity is the identity a keyless release's certificates must name (their
+	// subject alternative name), e.g. https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/tags/v1.2.0.
+	// Default "": key mode. Needs CertificateOIDCIssuer.
+	CertificateIdentity string
+	// CertificateIdentityRegexp is a regular expression (Go syntax) the identity must match,
+	// instead of CertificateIdentity. Default "": none.
+	CertificateIdentityRegexp string
+	// CertificateOIDCIssuer is the OIDC issuer the certificates must name, e.g.
+	// https://token.actions.githubusercontent.com. Default "": none (an identity without it is an
+	// error).
+	CertificateOIDCIssuer string
+	// TrustedRoot is a trusted_root.json (relative to the repository root unless absolute) whose
+	// certificate authorities and transparency logs keyless signatures must chain to and be
+	// recorded in. Default "": the Sigstore public-good trusted root, fetched through its TUF
+	// repository (needs the network).
+	TrustedRoot string
+}
+
+// keyless reports whether the options name a keyless identity.
+func (o VerifyOptions) keyless() bool {
+	return o.CertificateIdentity != "" || o.CertificateIdentityRegexp != "" || o.CertificateOIDCIssuer != ""
+}
+
+// ErrVerifyOptions: the verification options contradict each other or miss a part.
+var ErrVerifyOptions = errors.New("invalid verification options")
+
+// trust is what the options trust: the identity (with the trusted root), or the key file (default
+// the committed public key), and how the header names it.
+func (o VerifyOptions) trust(root string, s settings.Settings) (sign.Trust, []byte, string, error) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(root, p)
+	}
+	if !o.keyless() {
+		if o.TrustedRoot != "" {
+			return sign.Trust{}, nil, "", fmt.Errorf("%w: -trusted-root is for a keyless release: give -certificate-identity and -certificate-oidc-issuer too", ErrVerifyOptions)
+		}
+		keyFile := o.KeyFile
+		if keyFile == "" {
+			keyFile = s.SigningPublicKey
+		}
+		key, err := os.ReadFile(abs(keyFile))
+		if err != nil {
+			return sign.Trust{}, nil, "", fmt.Errorf("reading the public key %s: %w (pass -key=<pub.pem>, or commit the release's public key at %s, the settings' signing_public_key; for a keyless release pass -certificate-identity= and -certificate-oidc-issuer=)", keyFile, err, s.SigningPublicKey)
+		}
+		return sign.KeyTrust(key), key, "the public key " + keyFile, nil
+	}
+	switch {
+	case o.KeyFile != "":
+		return sign.Trust{}, nil, "", fmt.Errorf("%w: -key and -certificate-identity/-certificate-oidc-issuer both given: a release is signed with a key or keyless, verify with one of them", ErrVerifyOptions)
+	case o.CertificateIdentity != "" && o.CertificateIdentityRegexp != "":
+		return sign.Trust{}, nil, "", fmt.Errorf("%w: -certificate-identity and -certificate-identity-regexp both given: use one", ErrVerifyOptions)
+	case o.CertificateIdentity == "" && o.CertificateIdentityRegexp == "":
+		return sign.Trust{}, nil, "", fmt.Errorf("%w: -certificate-oidc-issuer needs -certificate-identity (or -certificate-identity-regexp): whose signature counts", ErrVerifyOptions)
+	case o.CertificateOIDCIssuer == "":
+		return sign.Trust{}, nil, "", fmt.Errorf("%w: -certificate-identity needs -certificate-oidc-issuer (under GitHub Actions https://token.actions.githubusercontent.com)", ErrVerifyOptions)
+	}
+	material, err := sign.TrustedRoot(abs(o.TrustedRoot))
+	if err != nil {
+		return sign.Trust{}, nil, "", fmt.Errorf("%w (-trusted-root=<trusted_root.json> reads one from a file)", err)
+	}
+	identity, isRegexp := o.CertificateIdentity, false
+	if identity == "" {
+		identity, isRegexp = o.CertificateIdentityRegexp, true
+	}
+	t, err := sign.IdentityTrust(material, o.CertificateOIDCIssuer, identity, isRegexp)
+	if err != nil {
+		return sign.Trust{}, nil, "", fmt.Errorf("%w: %w", ErrVerifyOptions, err)
+	}
+	return t, nil, "signed by " + t.String(), nil
 }
 
 // VerifyRelease checks the published GitHub release of tag, as a consumer with only the tag, the
-// registries and the public key can: the release (GITHUB_REPOSITORY, GITHUB_API_URL; GITHUB_TOKEN
+// registries and the public key (or the expected keyless identity, see VerifyOptions) can: the release (GITHUB_REPOSITORY, GITHUB_API_URL; GITHUB_TOKEN
 // is optional for a public repository; a draft is not a release) has release-manifest.json with
-// a signature bundle (release-manifest.json.sigstore.json) that verifies with the key, and
+// a signature bundle (release-manifest.json.sigstore.json) that verifies with the key (or was
+// signed by the identity), and
 // SHA256SUMS matching the assets it lists; the manifest's commit is the one the git tag names
 // (read from GitHub's git refs, annotated tags peeled); and every image and chart the manifest
-// lists is, by digest, signed by the key, with a provenance for that commit (and an SBOM, for an
+// lists is, by digest, signed by the key (or the identity), with a provenance for that commit (and an SBOM, for an
 // image), and its tag still holds that digest. It prints a pass or fail line per artifact on
 // Progress, "<ref@digest> verified" on Stdout for each that passed, and returns a
 // *ReleaseVerifyError naming every failure. It writes nothing anywhere.
 func VerifyRelease(ctx context.Context, cfg Config, tag string, opts VerifyOptions) error {
 	tag = strings.TrimSpace(tag)
 	if tag == "" {
-		return errors.New("verifyRelease needs the release tag: go run mage.go verifyRelease v1.2.0 (-key=<pub.pem> to use another public key)")
+		return errors.New("verifyRelease needs the release tag: go run mage.go verifyRelease v1.2.0 (-key=<pub.pem> to use another public key; -certificate-identity=<id> -certificate-oidc-issuer=<issuer> for a keyless release)")
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -65,19 +140,23 @@ func VerifyRelease(ctx context.Context, cfg Config, tag string, opts VerifyOptio
 		red.Add(v)
 	}
 	progress := red.Writer(cfg.Progress)
-	v, err := newReleaseVerifier(cfg.Root, opts.KeyFile, env, s, progress, cfg.Stdout)
+	v, err := newReleaseVerifier(cfg.Root, opts, env, s, progress, cfg.Stdout)
 	if err != nil {
 		return red.Error(err)
 	}
 	return red.Error(v.verify(ctx, tag))
 }
 
-// releaseVerifier checks one published release against a public key.
+// releaseVerifier checks one published release against a public key or a keyless identity.
 type releaseVerifier struct {
-	gh       verifyGitHub
-	reg      func(ref string) *sign.Registry
+	gh  verifyGitHub
+	reg func(ref string) *sign.Registry
+	// trust is whose signatures count; trusted says so for people ("the public key FILE", or
+	// `signed by identity "…" from issuer "…"`).
+	trust   sign.Trust
+	trusted string
+	// key is the public key's PEM in key mode (nil when keyless).
 	key      []byte
-	keyFile  string
 	progress io.Writer
 	stdout   io.Writer
 }
@@ -91,19 +170,13 @@ type verifyGitHub interface {
 
 var _ verifyGitHub = (*github.Client)(nil)
 
-// newReleaseVerifier reads the public key (keyFile, else the committed one) and connects to
-// GitHub (env) and the registries (plain HTTP where settings allow it).
-func newReleaseVerifier(root, keyFile string, env Env, s settings.Settings, progress, stdout io.Writer) (*releaseVerifier, error) {
-	if keyFile == "" {
-		keyFile = s.SigningPublicKey
-	}
-	path := keyFile
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(root, path)
-	}
-	key, err := os.ReadFile(path)
+// newReleaseVerifier reads what opts trust (the identity and trusted root, or the public key:
+// opts.KeyFile, else the committed one) and connects to GitHub (env) and the registries (plain
+// HTTP where settings allow it).
+func newReleaseVerifier(root string, opts VerifyOptions, env Env, s settings.Settings, progress, stdout io.Writer) (*releaseVerifier, error) {
+	trust, key, trusted, err := opts.trust(root, s)
 	if err != nil {
-		return nil, fmt.Errorf("reading the public key %s: %w (pass -key=<pub.pem>, or commit the release's public key at %s, the settings' signing_public_key)", keyFile, err, s.SigningPublicKey)
+		return nil, err
 	}
 	if env.GitHubRepository == "" {
 		return nil, fmt.Errorf("cannot read the release: %w (set GITHUB_REPOSITORY=owner/name; GITHUB_TOKEN only for a private repository)", publish.ErrNoGitHub)
@@ -130,7 +203,7 @@ func newReleaseVerifier(root, keyFile string, env Env, s settings.Settings, prog
 		}
 		return secure
 	}
-	return &releaseVerifier{gh: gh, reg: reg, key: key, keyFile: keyFile, progress: progress, stdout: stdout}, nil
+	return &releaseVerifier{gh: gh, reg: reg, trust: trust, trusted: trusted, key: key, progress: progress, stdout: stdout}, nil
 }
 
 // VerifyProblem is one failed check of a release: the artifact (an image or chart reference, or a
@@ -209,7 +282,11 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 		return fmt.Errorf("verifying release %s of %s: %w (a draft is not a release): nothing to verify; check the tag and GITHUB_REPOSITORY",
 			tag, d.Repo, ErrReleaseNotPublished)
 	}
-	fmt.Fprintf(v.progress, "verifying release %s of %s with the public key %s\n", tag, d.Repo, v.keyFile)
+	if v.trust.Keyless() {
+		fmt.Fprintf(v.progress, "verifying release %s of %s %s\n", tag, d.Repo, v.trusted)
+	} else {
+		fmt.Fprintf(v.progress, "verifying release %s of %s with %s\n", tag, d.Repo, v.trusted)
+	}
 	r := &verification{v: v}
 	assets := map[string][]byte{}
 	read := func(name string) ([]byte, bool, error) {
@@ -271,12 +348,12 @@ func (r *verification) checkManifestSignature(read func(string) ([]byte, bool, e
 		r.fail(VerifyProblem{Artifact: manifestAsset, Problem: "its signature " + manifestBundleAsset + " is missing from the release",
 			Fix: "the digests it lists cannot be trusted; ask the publisher to re-run releaseAll with signing on"})
 	default:
-		if err := sign.VerifyBlob(bundle, manifestData, r.v.key); err != nil {
-			r.fail(VerifyProblem{Artifact: manifestAsset, Problem: fmt.Sprintf("its signature does not verify with %s: %v", r.v.keyFile, err),
-				Fix: "it was edited after signing, or another key signed it: do not trust the digests it lists", Err: err})
+		if err := sign.VerifyBlobWith(bundle, manifestData, r.v.trust); err != nil {
+			r.fail(VerifyProblem{Artifact: manifestAsset, Problem: fmt.Sprintf("its signature does not verify (trusted: %s): %v", r.v.trusted, err),
+				Fix: "it was edited after signing, or another key or identity signed it: do not trust the digests it lists", Err: err})
 			return
 		}
-		r.pass(manifestAsset, "signed by the key")
+		r.pass(manifestAsset, "signed by "+r.v.trust.String())
 	}
 }
 
@@ -420,7 +497,7 @@ func (r *verification) checkArtifact(ctx context.Context, a releasedArtifact, co
 	}
 	reg := r.v.reg(a.ref)
 	failed := false
-	_, err := reg.Verify(ctx, byDigest, r.v.key, sign.Expect{Digest: a.digest, Commit: commit, SBOM: a.sbom})
+	_, err := reg.VerifyWith(ctx, byDigest, r.v.trust, sign.Expect{Digest: a.digest, Commit: commit, SBOM: a.sbom})
 	if err != nil {
 		failed = true
 		ves := verifyErrors(err)
@@ -476,11 +553,11 @@ func fixFor(ve *sign.VerifyError) string {
 	case errors.Is(ve, sign.ErrDigestMismatch):
 		return "the registry serves another artifact under this reference: do not deploy it"
 	case ve.Check == sign.CheckSignature:
-		return "no signature by the release key: it was not signed by the release, or replaced since; do not deploy it"
+		return "no signature by the release's key or identity: it was not signed by the release, or replaced since; do not deploy it"
 	case ve.Check == sign.CheckSBOM:
-		return "no SBOM signed by the release key (missing or replaced): what it contains is not attested"
+		return "no SBOM signed by the release's key or identity (missing or replaced): what it contains is not attested"
 	case ve.Check == sign.CheckProvenance:
-		return "no provenance signed by the release key: where it was built is not attested; do not deploy it"
+		return "no provenance signed by the release's key or identity: where it was built is not attested; do not deploy it"
 	}
 	return "do not deploy it"
 }

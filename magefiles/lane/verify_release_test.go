@@ -52,11 +52,15 @@ type handRelease struct {
 	signer    *sign.Signer
 	reg       *sign.Registry
 	keyFile   string
-	root      string
-	image     string // host/shiplane/core:1.0.0
-	chart     string // host/shiplane/charts/core:1.0.0
-	manifest  []byte
-	assets    map[string][]byte
+	// vs is the virtual Sigstore (FAKE Fulcio and Rekor) of a keyless release, trustedRoot its
+	// trusted_root.json; both unset for a key-mode release.
+	vs          *signtest.VirtualSigstore
+	trustedRoot string
+	root        string
+	image       string // host/shiplane/core:1.0.0
+	chart       string // host/shiplane/charts/core:1.0.0
+	manifest    []byte
+	assets      map[string][]byte
 }
 
 // tamper changes what publishRelease attaches.
@@ -71,6 +75,9 @@ type tamper struct {
 	assets func(h *handRelease)
 	// draft makes the GitHub release a draft, never published.
 	draft bool
+	// keyless signs everything keyless, as signtest.GitHubIdentity from signtest.GitHubIssuer,
+	// through a virtual Sigstore (FAKE Fulcio and Rekor), instead of with a key.
+	keyless bool
 }
 
 func newPEMKey(t *testing.T) []byte {
@@ -136,7 +143,14 @@ func provenance(t *testing.T, subject name.Digest, buildType, commit string) []b
 // publishRelease publishes release v1.0.0 by hand (see handRelease), altered by tm.
 func publishRelease(t *testing.T, tm tamper) *handRelease {
 	t.Helper()
-	h := &handRelease{host: registrytest.New(t).Host(), fake: githubtest.NewFake(t, vrRepo), signer: newSigner(t), root: t.TempDir(), assets: map[string][]byte{}}
+	h := &handRelease{host: registrytest.New(t).Host(), fake: githubtest.NewFake(t, vrRepo), root: t.TempDir(), assets: map[string][]byte{}}
+	if tm.keyless {
+		h.vs = signtest.NewVirtualSigstore(t)
+		h.signer = h.vs.Signer(t, signtest.GitHubIdentity, signtest.GitHubIssuer)
+		h.trustedRoot = h.vs.WriteTrustedRoot(t, h.root)
+	} else {
+		h.signer = newSigner(t)
+	}
 	var err error
 	if h.reg, err = sign.NewRegistry(sign.WithInsecure()); err != nil {
 		t.Fatal(err)
@@ -196,13 +210,15 @@ func publishRelease(t *testing.T, tm tamper) *handRelease {
 	h.setManifest(t, h.manifest)
 	h.fake.SeedAnnotatedTag(vrTag, vrTagSHA, vrCommit)
 
-	pub, err := h.signer.PublicKeyPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.keyFile = filepath.Join(h.root, "signing.pub")
-	if err := os.WriteFile(h.keyFile, pub, 0o644); err != nil {
-		t.Fatal(err)
+	if !tm.keyless {
+		pub, err := h.signer.PublicKeyPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.keyFile = filepath.Join(h.root, "signing.pub")
+		if err := os.WriteFile(h.keyFile, pub, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if tm.assets != nil {
 		tm.assets(h)
@@ -251,10 +267,16 @@ func (h *handRelease) publish(t *testing.T, draft bool) {
 // key file; no token.
 func (h *handRelease) verify(t *testing.T) (stdout, progress string, err error) {
 	t.Helper()
+	return h.verifyWith(t, lane.VerifyOptions{KeyFile: h.keyFile})
+}
+
+// verifyWith runs VerifyRelease as a consumer with opts.
+func (h *handRelease) verifyWith(t *testing.T, opts lane.VerifyOptions) (stdout, progress string, err error) {
+	t.Helper()
 	var out, prog bytes.Buffer
 	env := map[string]string{"GITHUB_REPOSITORY": vrRepo, "GITHUB_API_URL": h.fake.URL()}
 	cfg := lane.Config{Root: h.root, Getenv: func(k string) string { return env[k] }, Stdout: &out, Progress: &prog}
-	err = lane.VerifyRelease(t.Context(), cfg, vrTag, lane.VerifyOptions{KeyFile: h.keyFile})
+	err = lane.VerifyRelease(t.Context(), cfg, vrTag, opts)
 	return out.String(), prog.String(), err
 }
 

@@ -206,6 +206,8 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"buildAllLocal", "-only=core"}, []string{"buildAllLocal", "-only=core"}, false, "", true},
 		{[]string{"-v", "-t", "5m", "pushAllDev"}, []string{"-v", "-t", "5m", "pushAllDev"}, false, "", true},
 		{[]string{"-l"}, []string{"-l"}, false, "", true},
+		{[]string{"verifyRelease", "v1.0.0", "-certificate-identity=https://x/a-b", "-trusted-root=/t-r.json", "-key=a-b.pub"},
+			[]string{"verifyRelease", "v1.0.0", "-certificateidentity=https://x/a-b", "-trustedroot=/t-r.json", "-key=a-b.pub"}, false, "", true},
 		{[]string{"-f", "-h", "bump"}, []string{"-h", "bump"}, true, "", true},
 		{[]string{"-compile", "/tmp/x"}, nil, false, "/tmp/x", true},
 		{[]string{"-compile=/tmp/x"}, nil, false, "/tmp/x", true},

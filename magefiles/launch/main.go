@@ -51,7 +51,9 @@ func parseArgs(args []string) (c call, ok bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
-			c.args = append(c.args, args[i:]...)
+			for _, t := range args[i:] {
+				c.args = append(c.args, optionName(t))
+			}
 			return c, true
 		}
 		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
@@ -80,6 +82,17 @@ func parseArgs(args []string) (c call, ok bool) {
 		}
 	}
 	return c, true
+}
+
+// optionName drops the dashes inside a target option's name (-certificate-identity=X becomes
+// -certificateidentity=X), which mage's option names, Go parameter names matched without case,
+// cannot have: the dashed names other tools use (cosign's) work too. The value is kept as is.
+func optionName(a string) string {
+	name, value, ok := strings.Cut(a, "=")
+	if !ok || !strings.HasPrefix(name, "-") || strings.HasPrefix(name, "--") || !strings.Contains(name[1:], "-") {
+		return a
+	}
+	return "-" + strings.ReplaceAll(name[1:], "-", "") + "=" + value
 }
 
 func (l *Launcher) main(ctx context.Context, c call) int {

@@ -21,7 +21,7 @@ var (
 	ErrPublicKeyUnusable = errors.New("unusable public key")
 	// ErrBlobSignature: the bundle's signature does not verify for these bytes and this key (the
 	// blob was edited, or another key signed it).
-	ErrBlobSignature = errors.New("signature does not match the data and the key")
+	ErrBlobSignature = errors.New("signature does not match the data and the trusted signer")
 )
 
 // SignBlob signs data (a file's bytes, e.g. release-manifest.json) with s and returns the
@@ -43,6 +43,9 @@ func SignBlob(ctx context.Context, s *Signer, data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing the blob: %w", err)
 	}
+	if err := s.checkIdentity(b); err != nil {
+		return nil, fmt.Errorf("signing the blob: %w", err)
+	}
 	out, err := protojson.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the blob's bundle: %w", err)
@@ -51,10 +54,17 @@ func SignBlob(ctx context.Context, s *Signer, data []byte) ([]byte, error) {
 }
 
 // VerifyBlob checks that bundleJSON (what SignBlob returned) is a signature over data by the key
-// publicKeyPEM. It needs no network. Its error wraps ErrBundleUnreadable, ErrPublicKeyUnusable or
-// ErrBlobSignature.
+// publicKeyPEM: VerifyBlobWith(bundleJSON, data, KeyTrust(publicKeyPEM)). It needs no network.
 func VerifyBlob(bundleJSON, data, publicKeyPEM []byte) error {
-	v, err := keyVerifier(publicKeyPEM)
+	return VerifyBlobWith(bundleJSON, data, KeyTrust(publicKeyPEM))
+}
+
+// VerifyBlobWith checks that bundleJSON (what SignBlob returned) is a signature over data, signed
+// as trust requires (a key, or a keyless identity with its certificate and transparency log
+// entry). Its error wraps ErrBundleUnreadable, ErrPublicKeyUnusable (the trust's key cannot be
+// used, or the trust is empty) or ErrBlobSignature (also: another key or identity signed it).
+func VerifyBlobWith(bundleJSON, data []byte, trust Trust) error {
+	v, trustPolicy, err := trust.verifier()
 	if err != nil {
 		return fmt.Errorf("verifying the blob: %w: %v", ErrPublicKeyUnusable, err)
 	}
@@ -62,8 +72,8 @@ func VerifyBlob(bundleJSON, data, publicKeyPEM []byte) error {
 	if err := b.UnmarshalJSON(bundleJSON); err != nil {
 		return fmt.Errorf("verifying the blob: %w: %v", ErrBundleUnreadable, err)
 	}
-	if _, err := v.Verify(&b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(data)), verify.WithKey())); err != nil {
-		return fmt.Errorf("verifying the blob: %w: %v", ErrBlobSignature, err)
+	if _, err := v.Verify(&b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(data)), trustPolicy)); err != nil {
+		return fmt.Errorf("verifying the blob: %w (trusted: %s): %v", ErrBlobSignature, trust, err)
 	}
 	return nil
 }

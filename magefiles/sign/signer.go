@@ -32,7 +32,9 @@ import (
 	"net/http"
 	"net/url"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -46,8 +48,34 @@ const InTotoPayloadType = "application/vnd.in-toto+json"
 type Signer struct {
 	keypair sgsign.Keypair
 	opts    sgsign.BundleOptions
-	// identity names the signer in the referrer's annotations (the key hint, or "keyless").
+	// identity names the signer in the referrer's annotations (the key hint, or "keyless", or
+	// "keyless:<certificate identity>" with WithIdentity).
 	identity string
+	// wantIdentity is the certificate identity WithIdentity requires ("" any).
+	wantIdentity string
+}
+
+// ErrWrongIdentity: the certificate authority certified another identity than WithIdentity's.
+var ErrWrongIdentity = errors.New("the certificate names another identity")
+
+// checkIdentity checks that a keyless bundle's certificate names s.wantIdentity.
+func (s *Signer) checkIdentity(b *protobundle.Bundle) error {
+	if s.wantIdentity == "" {
+		return nil
+	}
+	raw := b.GetVerificationMaterial().GetCertificate().GetRawBytes()
+	cert, err := x509.ParseCertificate(raw)
+	if err != nil {
+		return fmt.Errorf("reading the signing certificate: %w", err)
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return fmt.Errorf("reading the signing certificate: %w", err)
+	}
+	if sum.SubjectAlternativeName != s.wantIdentity {
+		return fmt.Errorf("%w: %q, want %q", ErrWrongIdentity, sum.SubjectAlternativeName, s.wantIdentity)
+	}
+	return nil
 }
 
 // ErrBadKey is returned (wrapped) when a private key cannot be used. Its message never contains
@@ -114,6 +142,20 @@ type KeylessOption func(*keylessConfig)
 type keylessConfig struct {
 	fulcio, rekor string
 	transport     http.RoundTripper
+	certs         sgsign.CertificateProvider
+	tlog          sgsign.Transparency
+	keypair       sgsign.Keypair
+	identity      string
+}
+
+// WithIdentity sets the identity the certificates must name (their subject alternative name;
+// under GitHub Actions the workflow, attest.GitHubActions.BuilderID): a bundle whose certificate
+// names another is an error, not attached, and Registry.Missing counts a keyless bundle as this
+// signer's only when it was attached with this identity (a bundle by another workflow, or
+// another repository's, then does not count as ours). Default "": any identity, and any
+// keyless bundle counts.
+func WithIdentity(identity string) KeylessOption {
+	return func(c *keylessConfig) { c.identity = identity }
 }
 
 // WithFulcio sets the Fulcio (certificate authority) URL. Default: https://fulcio.sigstore.dev.
@@ -125,6 +167,25 @@ func WithRekor(u string) KeylessOption { return func(c *keylessConfig) { c.rekor
 // WithKeylessTransport sets the HTTP transport to Fulcio and Rekor. Default: http.DefaultTransport.
 func WithKeylessTransport(rt http.RoundTripper) KeylessOption {
 	return func(c *keylessConfig) { c.transport = rt }
+}
+
+// WithCertificateProvider sets what certifies the signing key for the ID token instead of Fulcio
+// at WithFulcio's URL (a private certificate authority; tests use a virtual Fulcio). Default:
+// Fulcio.
+func WithCertificateProvider(p sgsign.CertificateProvider) KeylessOption {
+	return func(c *keylessConfig) { c.certs = p }
+}
+
+// WithTransparency sets the transparency log each signature is recorded in instead of Rekor at
+// WithRekor's URL (e.g. sgsign.NewRekor with a client of a private log). Default: Rekor.
+func WithTransparency(t sgsign.Transparency) KeylessOption {
+	return func(c *keylessConfig) { c.tlog = t }
+}
+
+// WithKeypair sets the signing key the certificate is made for (e.g. one held by a KMS). Default:
+// a fresh ECDSA P-256 key in memory, for this signer only.
+func WithKeypair(kp sgsign.Keypair) KeylessOption {
+	return func(c *keylessConfig) { c.keypair = kp }
 }
 
 // NewKeylessSigner signs with a fresh key per bundle, certified by Fulcio for the identity in
@@ -144,18 +205,32 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 	for _, o := range opts {
 		o(&c)
 	}
-	kp, err := sgsign.NewEphemeralKeypair(nil)
-	if err != nil {
-		return nil, fmt.Errorf("keyless signing: making a key: %w", err)
+	kp := c.keypair
+	if kp == nil {
+		var err error
+		if kp, err = sgsign.NewEphemeralKeypair(nil); err != nil {
+			return nil, fmt.Errorf("keyless signing: making a key: %w", err)
+		}
+	}
+	if c.certs == nil {
+		c.certs = sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: c.fulcio, Transport: c.transport})
+	}
+	if c.tlog == nil {
+		c.tlog = sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: c.rekor})
+	}
+	identity := "keyless"
+	if c.identity != "" {
+		identity = "keyless:" + c.identity
 	}
 	return &Signer{
 		keypair: kp,
 		opts: sgsign.BundleOptions{
-			CertificateProvider:        sgsign.NewFulcio(&sgsign.FulcioOptions{BaseURL: c.fulcio, Transport: c.transport}),
+			CertificateProvider:        c.certs,
 			CertificateProviderOptions: &sgsign.CertificateProviderOptions{IDToken: idToken},
-			TransparencyLogs:           []sgsign.Transparency{sgsign.NewRekor(&sgsign.RekorOptions{BaseURL: c.rekor})},
+			TransparencyLogs:           []sgsign.Transparency{c.tlog},
 		},
-		identity: "keyless",
+		identity:     identity,
+		wantIdentity: c.identity,
 	}, nil
 }
 
@@ -218,6 +293,9 @@ func (s *Signer) SignStatement(ctx context.Context, statement []byte) ([]byte, e
 	opts.Context = ctx
 	b, err := sgsign.Bundle(&sgsign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, s.keypair, opts)
 	if err != nil {
+		return nil, fmt.Errorf("signing the statement: %w", err)
+	}
+	if err := s.checkIdentity(b); err != nil {
 		return nil, fmt.Errorf("signing the statement: %w", err)
 	}
 	out, err := protojson.Marshal(b)

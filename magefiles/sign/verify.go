@@ -33,9 +33,9 @@ const (
 
 // Reasons a check fails; a VerifyError wraps one of them (errors.Is).
 var (
-	// ErrMissing: no bundle of that kind verifies against the key (none attached, or only ones
-	// with a bad signature or about another digest).
-	ErrMissing = errors.New("missing or not signed by the key")
+	// ErrMissing: no bundle of that kind verifies against the trust (none attached, or only ones
+	// with a bad signature, by another key or identity, or about another digest).
+	ErrMissing = errors.New("missing or not signed by the trusted signer")
 	// ErrCommitMismatch: the provenance names another commit than the expected one.
 	ErrCommitMismatch = errors.New("provenance commit differs")
 	// ErrDigestMismatch: the reference resolves to another digest than the expected one.
@@ -73,13 +73,21 @@ type Verified struct {
 	SBOM []byte
 }
 
-// Verify checks ref (a tag or digest reference) against publicKeyPEM: a signature over its
-// digest, a provenance whose commit is want.Commit, and, with want.SBOM, an SBOM attestation,
-// each a Sigstore bundle attached as a referrer, signed by the key and about this digest. Every
-// failed check is a *VerifyError naming the artifact (several are joined).
+// Verify checks ref against the public key publicKeyPEM: VerifyWith(ctx, ref,
+// KeyTrust(publicKeyPEM), want).
 func (r *Registry) Verify(ctx context.Context, ref string, publicKeyPEM []byte, want Expect) (*Verified, error) {
+	return r.VerifyWith(ctx, ref, KeyTrust(publicKeyPEM), want)
+}
+
+// VerifyWith checks ref (a tag or digest reference) against trust (a key, or a keyless identity):
+// a signature over its digest, a provenance whose commit is want.Commit, and, with want.SBOM, an
+// SBOM attestation, each a Sigstore bundle attached as a referrer, signed as trust requires and
+// about this digest. Every failed check is a *VerifyError naming the artifact (several are
+// joined); a missing one wraps ErrMissing and says what was trusted.
+func (r *Registry) VerifyWith(ctx context.Context, ref string, trust Trust, want Expect) (*Verified, error) {
 	fail := func(c Check, err error) error { return &VerifyError{Artifact: ref, Check: c, Err: err} }
-	verifier, err := keyVerifier(publicKeyPEM)
+	missing := fmt.Errorf("%w (trusted: %s)", ErrMissing, trust)
+	verifier, trustPolicy, err := trust.verifier()
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: %w", ref, err)
 	}
@@ -98,7 +106,7 @@ func (r *Registry) Verify(ctx context.Context, ref string, publicKeyPEM []byte, 
 	if err != nil {
 		return nil, fmt.Errorf("verifying %s: digest %s: %w", ref, subject.DigestStr(), err)
 	}
-	policy := verify.NewPolicy(verify.WithArtifactDigest("sha256", hexDigest), verify.WithKey())
+	policy := verify.NewPolicy(verify.WithArtifactDigest("sha256", hexDigest), trustPolicy)
 
 	out := &Verified{Digest: subject}
 	var sigOK bool
@@ -106,7 +114,7 @@ func (r *Registry) Verify(ctx context.Context, ref string, publicKeyPEM []byte, 
 	for _, rf := range refs {
 		statement, predicateType, err := r.verifyBundle(ctx, subject, rf, verifier, policy)
 		if err != nil {
-			continue // not signed by this key, or not about this digest: it does not count
+			continue // not signed as trusted, or not about this digest: it does not count
 		}
 		switch predicateType {
 		case SignaturePredicateType:
@@ -128,16 +136,16 @@ func (r *Registry) Verify(ctx context.Context, ref string, publicKeyPEM []byte, 
 	}
 	var errs []error
 	if !sigOK {
-		errs = append(errs, fail(CheckSignature, ErrMissing))
+		errs = append(errs, fail(CheckSignature, missing))
 	}
 	if want.SBOM && out.SBOM == nil {
-		errs = append(errs, fail(CheckSBOM, ErrMissing))
+		errs = append(errs, fail(CheckSBOM, missing))
 	}
 	if out.Provenance == nil {
 		if len(provErrs) > 0 {
 			errs = append(errs, fail(CheckProvenance, errors.Join(provErrs...)))
 		} else {
-			errs = append(errs, fail(CheckProvenance, ErrMissing))
+			errs = append(errs, fail(CheckProvenance, missing))
 		}
 	}
 	if len(errs) > 0 {

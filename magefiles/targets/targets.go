@@ -150,12 +150,30 @@ func RevertRelease(ctx context.Context, tag string,
 }
 
 // VerifyRelease checks the published GitHub release <tag>: its signed release-manifest.json, SHA256SUMS, the tag's commit, and every image and chart's signature, SBOM, provenance and tag; -key=<pub.pem> (default deploy/signing.pub).
+//
+// A keyless release is verified by who signed it instead of a key: -certificate-identity=<id> (or
+// -certificate-identity-regexp=<re>) and -certificate-oidc-issuer=<issuer>, with
+// -trusted-root=<trusted_root.json> (default: the Sigstore public-good trusted root, fetched; needs
+// the network). The options take cosign's names; mage matches option names without case and
+// without dashes (go run mage.go drops them), so -certificateIdentity= works too.
 func VerifyRelease(ctx context.Context, tag string,
 	key *string, // the public key to verify with (default: the repository's deploy/signing.pub)
+	certificateIdentity *string, // keyless: the identity the certificates must name (the release workflow: https://github.com/OWNER/REPO/.github/workflows/FILE@refs/tags/TAG)
+	certificateIdentityRegexp *string, // keyless: a regular expression the identity must match, instead
+	certificateOidcIssuer *string, // keyless: the OIDC issuer the certificates must name (GitHub Actions: https://token.actions.githubusercontent.com)
+	trustedRoot *string, // keyless: a trusted_root.json to trust (default: the Sigstore public-good one, fetched; needs the network)
 ) error {
-	opts := lane.VerifyOptions{}
-	if key != nil {
-		opts.KeyFile = *key
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
 	}
-	return lane.VerifyRelease(ctx, config(), tag, opts)
+	return lane.VerifyRelease(ctx, config(), tag, lane.VerifyOptions{
+		KeyFile:                   str(key),
+		CertificateIdentity:       str(certificateIdentity),
+		CertificateIdentityRegexp: str(certificateIdentityRegexp),
+		CertificateOIDCIssuer:     str(certificateOidcIssuer),
+		TrustedRoot:               str(trustedRoot),
+	})
 }
