@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/shiplane/shiplane/magefiles/attest"
@@ -113,6 +115,15 @@ func (r *released) replaceAttestation(t *testing.T, subject name.Digest, predica
 	}
 	if deleted != 1 {
 		t.Fatalf("%s had %d referrers of %s, want 1", subject, deleted, predicateType)
+	}
+	// Where the registry has no referrers API, the list is the referrers tag schema's index:
+	// the deletion takes the entry out of it too, as a registry client's delete does.
+	schema := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	if old, err := remote.Index(schema, remote.WithContext(ctx)); err == nil {
+		pruned := mutate.RemoveManifests(old, func(d v1.Descriptor) bool { return d.Annotations[sign.AnnPredicateType] == predicateType })
+		if err := remote.WriteIndex(schema, pruned, remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	reg, err := sign.NewRegistry(sign.WithInsecure())
 	if err != nil {
