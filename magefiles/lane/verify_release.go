@@ -34,6 +34,10 @@ type VerifyOptions struct {
 	// KeyFile is the PEM public key every signature must verify with, relative to the repository
 	// root unless absolute. Default: the settings' signing_public_key (deploy/signing.pub).
 	KeyFile string
+	// HelmKeyring is the OpenPGP keyring (binary) every chart archive's .prov must verify with,
+	// relative to the repository root unless absolute. Default: the settings' helm_keyring
+	// (deploy/helm-keyring.gpg) when it exists; else .prov files are not checked.
+	HelmKeyring string
 }
 
 // VerifyRelease checks the published GitHub release of tag, as a consumer with only the tag, the
@@ -69,6 +73,9 @@ func VerifyRelease(ctx context.Context, cfg Config, tag string, opts VerifyOptio
 	if err != nil {
 		return red.Error(err)
 	}
+	if v.helmKeyring, err = readHelmKeyring(cfg.Root, opts.HelmKeyring, s); err != nil {
+		return red.Error(err)
+	}
 	return red.Error(v.verify(ctx, tag))
 }
 
@@ -80,6 +87,8 @@ type releaseVerifier struct {
 	keyFile  string
 	progress io.Writer
 	stdout   io.Writer
+	// helmKeyring checks the charts' Helm .prov files (verify_prov.go); nil: not checked.
+	helmKeyring *helmKeyring
 }
 
 // verifyGitHub is what verification reads of GitHub; *github.Client is one.
@@ -231,6 +240,9 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 	}
 	r.checkManifestSignature(read, manifestData)
 	if err := r.checkSums(read, assets); err != nil {
+		return err
+	}
+	if err := r.checkHelmProv(d, read, assets); err != nil {
 		return err
 	}
 	var m publish.ReleaseManifest
