@@ -152,10 +152,14 @@ func RevertRelease(ctx context.Context, tag string,
 // VerifyRelease checks the published GitHub release <tag>: its signed release-manifest.json, SHA256SUMS, the tag's commit, and every image and chart's signature, SBOM, provenance and tag; -key=<pub.pem> (default deploy/signing.pub).
 func VerifyRelease(ctx context.Context, tag string,
 	key *string, // the public key to verify with (default: the repository's deploy/signing.pub)
+	keyring *string, // the OpenPGP keyring the charts' .prov files must verify with (default: deploy/helm-keyring.gpg when committed)
 ) error {
 	opts := lane.VerifyOptions{}
 	if key != nil {
 		opts.KeyFile = *key
+	}
+	if keyring != nil {
+		opts.HelmKeyring = *keyring
 	}
 	return lane.VerifyRelease(ctx, config(), tag, opts)
 }
