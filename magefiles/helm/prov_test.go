@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -161,4 +162,51 @@ func entityOf(t *testing.T, armored string) *openpgp.Entity {
 		t.Fatalf("reading the key: %v", err)
 	}
 	return ring[0]
+}
+
+// TestProvSignerGPGKey: a key made as RELEASING.md says (gpg --quick-gen-key ed25519, exported
+// armored and binary, here with a passphrase) signs, and gpg itself verifies the clearsigned .prov
+// with the exported keyring, as VerifyProv does.
+func TestProvSignerGPGKey(t *testing.T) {
+	if _, err := exec.LookPath("gpg"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("gpg is not installed (.ci/run installs it)")
+		}
+		t.Skip("gpg is not installed")
+	}
+	home := t.TempDir()
+	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() }) // the agent gpg started
+	gpg := func(stdin []byte, args ...string) []byte {
+		t.Helper()
+		cmd := exec.CommandContext(t.Context(), "gpg", append([]string{"--batch", "--homedir", home}, args...)...)
+		cmd.Stdin = bytes.NewReader(stdin)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gpg %v: %v\n%s", args, err, stderr.String())
+		}
+		return out
+	}
+	gpg(nil, "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--quick-gen-key", "ACME charts <charts@acme.example>", "ed25519", "sign", "never")
+	keyring := gpg(nil, "--export", "ACME charts")
+	private := gpg(nil, "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--armor", "--export-secret-keys", "ACME charts")
+	s, err := helm.NewProvSigner(private, []byte("s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.InKeyring(keyring); !ok || err != nil {
+		t.Fatalf("InKeyring = %v, %v", ok, err)
+	}
+	name, tgz := provChart(t, "2.0.0")
+	prov, err := s.Sign(name, tgz, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := helm.VerifyProv(keyring, name, tgz, prov); err != nil {
+		t.Fatalf("VerifyProv: %v", err)
+	}
+	ring := filepath.Join(t.TempDir(), "ring.gpg")
+	os.WriteFile(ring, keyring, 0o644)
+	gpg(prov, "--no-default-keyring", "--keyring", ring, "--verify")
 }
