@@ -453,6 +453,9 @@ func (g *releaseVerified) Achieve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if v.helmKeyring, err = readHelmKeyring(ws.Config.Root, "", ws.Settings); err != nil {
+		return err
+	}
 	if err := v.verify(ctx, svc.tag); err != nil {
 		return err
 	}

@@ -62,6 +62,8 @@ type releaseSigning struct {
 
 	mu        sync.Mutex
 	artifacts map[string]*publish.AttestedArtifact
+	// helm signs the charts' Helm .prov files (helm_prov.go), whatever the mode.
+	helm *helmProv
 }
 
 // openSigning reads the signing mode and makes the signer: SIGNING_KEY (key mode, checked
@@ -69,6 +71,11 @@ type releaseSigning struct {
 // is a refusal, never an error that stops the plan: releasePlan shows it with the rest.
 func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 	s := &releaseSigning{mode: w.Settings.Signing, source: w.Config.Settings, artifacts: map[string]*publish.AttestedArtifact{}}
+	hp, err := w.openHelmProv()
+	if err != nil {
+		return nil, err
+	}
+	s.helm = hp
 	if s.mode == settings.SigningNone {
 		return s, nil
 	}

@@ -157,6 +157,10 @@ func TestReleaseRefusesWithoutTheSigningKey(t *testing.T) {
 	if out := r.out.String(); strings.Count(out, "signing:") != 1 || !strings.Contains(out, "signing: not assessed here (SIGNING_KEY is not set)") || strings.Contains(out, " attached ") {
 		t.Errorf("releasePlan without SIGNING_KEY:\n%s", out)
 	}
+	// No deploy/helm-keyring.gpg: no .prov, and one line says so.
+	if out := r.out.String(); strings.Count(out, "helm provenance:") != 1 || !strings.Contains(out, "helm provenance: none (no deploy/helm-keyring.gpg committed)") {
+		t.Errorf("releasePlan without a Helm keyring:\n%s", out)
+	}
 	// signing: none: one line saying nothing is signed, and releaseAll is not refused for it.
 	r.env["SIGNING"] = "none"
 	r.out.Reset()

@@ -95,6 +95,11 @@ type noopOptions struct {
 	// runFirst runs the first release instead of an in-process ReleaseAll (in a child process
 	// that a test kills, say). Default: nil, in-process.
 	runFirst func(f *noopRelease) error
+	// helmKeyring, when set, is committed as deploy/helm-keyring.gpg and helmKey (an armored
+	// OpenPGP private key, or "") is HELM_SIGNING_KEY: the release attaches a .prov beside each
+	// chart. Default: none (no keyring, no .prov).
+	helmKeyring []byte
+	helmKey     string
 }
 
 func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o noopOptions) *noopRelease {
@@ -148,6 +153,9 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 	}
 	signingKey, signingPub := newSigningKey(tb)
 	files["deploy/signing.pub"] = signingPub
+	if o.helmKeyring != nil {
+		files["deploy/helm-keyring.gpg"] = string(o.helmKeyring)
+	}
 	f.root = gittest.New(tb, files)
 	gittest.Git(tb, f.root, "init", "-q", "--bare", f.origin)
 	gittest.Git(tb, f.root, "remote", "add", "origin", f.origin)
@@ -166,6 +174,9 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 		"SHIPLANE_CACHE": tb.TempDir(),
 		// Every image and chart is signed, with an SBOM (images) and a provenance attached.
 		"SIGNING_KEY": signingKey,
+	}
+	if o.helmKey != "" {
+		f.env["HELM_SIGNING_KEY"] = o.helmKey
 	}
 
 	ctx := tb.Context()
@@ -235,6 +246,8 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 	// The rest (charts, component tags, the GitHub release and its assets) by a real release,
 	// which finds every image published and so builds nothing.
 	f.out.Reset()
+	f.reg.Reset() // the first release's own requests only (the images above are not its)
+	f.gh.ResetCounts()
 	first := func() error { return lane.ReleaseAll(ctx, f.config(0)) }
 	if o.runFirst != nil {
 		first = func() error { return o.runFirst(f) }
@@ -246,8 +259,12 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 		tb.Fatalf("first releaseAll: %v\n%s", err, f.out)
 	}
 	rels := f.gh.Releases()
-	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != f.charts+3 {
-		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, f.charts+3)
+	want := f.charts + 3
+	if o.helmKeyring != nil {
+		want += f.charts // a .prov each
+	}
+	if len(rels) != 1 || rels[0].Draft || rels[0].Tag != "v1.0.0" || len(rels[0].Assets) != want {
+		tb.Fatalf("after the first release, GitHub holds %+v; want v1.0.0 published with %d assets", rels, want)
 	}
 	return f
 }

@@ -116,7 +116,7 @@ type Env struct {
 	// daemon's own ("" for the daemon's).
 	Platforms string
 	// Secrets are values no output may show: GITHUB_TOKEN, REGISTRY_PASSWORD, DOCKER_PASSWORD,
-	// SIGNING_KEY, ACTIONS_ID_TOKEN_REQUEST_TOKEN.
+	// SIGNING_KEY, ACTIONS_ID_TOKEN_REQUEST_TOKEN, HELM_SIGNING_KEY, HELM_SIGNING_PASSPHRASE.
 	Secrets []string
 	// Kubeconfig, DeployNamespace, DeployWait and DeployTimeout are KUBECONFIG, DEPLOY_NAMESPACE,
 	// DEPLOY_WAIT and DEPLOY_TIMEOUT, as written (the deploy lane validates them).
@@ -144,6 +144,10 @@ type Env struct {
 	// IDTokenURL and IDTokenToken are ACTIONS_ID_TOKEN_REQUEST_URL and
 	// ACTIONS_ID_TOKEN_REQUEST_TOKEN (keyless signing under GitHub Actions; the token is a secret).
 	IDTokenURL, IDTokenToken string
+	// HelmSigningKey and HelmSigningPassphrase are HELM_SIGNING_KEY (the ASCII-armored OpenPGP
+	// private key released charts' .prov files are signed with) and HELM_SIGNING_PASSPHRASE (its
+	// passphrase, when it has one): secrets, redacted and masked, never printed. "" when unset.
+	HelmSigningKey, HelmSigningPassphrase string
 	// GitHubRun is the GitHub Actions run provenance statements name as their builder (nil
 	// outside GitHub Actions).
 	GitHubRun *attest.GitHubActions
@@ -185,13 +189,14 @@ func readEnv(getenv func(string) string) Env {
 		GitHubServerURL:  getenv("GITHUB_SERVER_URL"),
 		Getenv:           getenv,
 	}
+	e.HelmSigningKey, e.HelmSigningPassphrase = getenv("HELM_SIGNING_KEY"), getenv("HELM_SIGNING_PASSPHRASE")
 	for _, k := range []string{"RELEASE_TAG", "GITHUB_REF_NAME"} {
 		if t := strings.TrimSpace(getenv(k)); t != "" {
 			e.ReleaseTag = t
 			break
 		}
 	}
-	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
+	for _, k := range []string{"GITHUB_TOKEN", "REGISTRY_PASSWORD", "DOCKER_PASSWORD", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "HELM_SIGNING_PASSPHRASE"} {
 		if v := getenv(k); v != "" {
 			e.Secrets = append(e.Secrets, v)
 		}
@@ -201,6 +206,13 @@ func readEnv(getenv func(string) string) Env {
 	// best); its header and footer are not secret.
 	for _, line := range strings.Split(e.SigningKey, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") {
+			e.Secrets = append(e.Secrets, line)
+		}
+	}
+	// HELM_SIGNING_KEY, an armored OpenPGP key, likewise: each body line (base64, its checksum
+	// line included), not its BEGIN/END lines nor its "Name: value" armor headers.
+	for _, line := range strings.Split(e.HelmSigningKey, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "-----") && !strings.Contains(line, ": ") {
 			e.Secrets = append(e.Secrets, line)
 		}
 	}

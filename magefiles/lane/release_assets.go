@@ -50,6 +50,10 @@ func released(pl *plan.Plan) []plan.Entry {
 // and compared, and what is missing is added.
 func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, beforeWrite func(context.Context, string) error, sg *releaseSigning) publish.ReleasePublished {
 	entries := released(pl)
+	hp := sg.helmProv() // signed whatever the Sigstore mode
+	if !hp.signs() {
+		hp = nil
+	}
 	if sg != nil && (sg.signer == nil || pl.Signing == nil || pl.Signing.None) {
 		sg = nil // nothing signed: no bundle asset
 	}
@@ -57,7 +61,7 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 		Tag: pl.Tag, Name: pl.Tag, Body: w.ReleaseNotes(pl.Tag, pl, w.changelogs), Prerelease: prerelease(w.Manifest.Platform.Version),
 		Commit: w.Head.Hash, BeforeWrite: beforeWrite,
 		Assets: func(ctx context.Context) ([]publish.Asset, error) {
-			return w.releaseAssets(ctx, cache, pl.Tag, entries, sg)
+			return w.releaseAssets(ctx, cache, pl.Tag, entries, sg, hp)
 		},
 		Complete: func(ctx context.Context, d github.ReleaseDetail) (bool, error) {
 			d.Assets = withoutRecords(d.Assets) // after-publish goals' records are not content
@@ -69,6 +73,9 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 				for _, s := range e.Steps {
 					if s.Kind == plan.Chart {
 						want[releaseChartAsset(s.Name, s.Version)] = true
+						if hp != nil {
+							want[releaseChartAsset(s.Name, s.Version)+plan.HelmProvSuffix] = true
+						}
 					}
 				}
 			}
@@ -91,9 +98,9 @@ func (w *Workspace) releaseContent(cache *publish.Caching, pl *plan.Plan, before
 }
 
 // releaseAssets pulls every released chart back from the chart repository (the exact published
-// bytes) and writes release-manifest.json, its Sigstore bundle (when sg signs) and SHA256SUMS
-// over them.
-func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, tag string, entries []plan.Entry, sg *releaseSigning) ([]publish.Asset, error) {
+// bytes), each with its Helm .prov (when hp signs), and writes release-manifest.json, its Sigstore
+// bundle (when sg signs) and SHA256SUMS over them all.
+func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, tag string, entries []plan.Entry, sg *releaseSigning, hp *helmProv) ([]publish.Asset, error) {
 	m := ReleaseManifest{Tag: tag, Version: w.Manifest.Platform.Version, Commit: w.Head.Hash}
 	var assets []publish.Asset
 	for _, e := range entries {
@@ -126,6 +133,13 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 					return nil, err
 				}
 				assets = append(assets, publish.Asset{Name: releaseChartAsset(s.Name, s.Version), Content: data})
+				if hp != nil {
+					prov, err := hp.prov(ctx, cache, tag, releaseChartAsset(s.Name, s.Version), data)
+					if err != nil {
+						return nil, err
+					}
+					assets = append(assets, publish.Asset{Name: releaseChartAsset(s.Name, s.Version) + plan.HelmProvSuffix, Content: prov})
+				}
 				ch, err := cache.Chart(ctx, s.Repo, s.Name, s.Version)
 				if err != nil {
 					return nil, err

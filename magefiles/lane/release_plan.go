@@ -1,6 +1,7 @@
 package lane
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -106,7 +107,10 @@ func (w *Workspace) makePlan(ctx context.Context, p Policy, st published.State, 
 	if sg != nil && sg.absent != nil && released {
 		in.Refusals = append(in.Refusals, sg.absent)
 	}
-	in.Signing = sg.planSigning(ctx, in, snap)
+	if hp := sg.helmProv(); hp != nil && (hp.refusal != nil || hp.absent != nil && released) {
+		in.Refusals = append(in.Refusals, cmp.Or(hp.refusal, hp.absent))
+	}
+	in.Signing, in.HelmProv = sg.planSigning(ctx, in, snap), sg.helmProv().planInput()
 	pl, err := plan.Make(in, snap)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,10 @@ type VerifyOptions struct {
 	// recorded in. Default "": the Sigstore public-good trusted root, fetched through its TUF
 	// repository (needs the network).
 	TrustedRoot string
+	// HelmKeyring is the OpenPGP keyring (binary) every chart archive's .prov must verify with,
+	// relative to the repository root unless absolute. Default: the settings' helm_keyring
+	// (deploy/helm-keyring.gpg) when it exists; else .prov files are not checked.
+	HelmKeyring string
 }
 
 // keyless reports whether the options name a keyless identity.
@@ -144,6 +148,9 @@ func VerifyRelease(ctx context.Context, cfg Config, tag string, opts VerifyOptio
 	if err != nil {
 		return red.Error(err)
 	}
+	if v.helmKeyring, err = readHelmKeyring(cfg.Root, opts.HelmKeyring, s); err != nil {
+		return red.Error(err)
+	}
 	return red.Error(v.verify(ctx, tag))
 }
 
@@ -159,6 +166,8 @@ type releaseVerifier struct {
 	key      []byte
 	progress io.Writer
 	stdout   io.Writer
+	// helmKeyring checks the charts' Helm .prov files (verify_prov.go); nil: not checked.
+	helmKeyring *helmKeyring
 }
 
 // verifyGitHub is what verification reads of GitHub; *github.Client is one.
@@ -312,6 +321,9 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 	}
 	r.checkManifestSignature(read, manifestData)
 	if err := r.checkSums(read, assets); err != nil {
+		return err
+	}
+	if err := r.checkHelmProv(d, read, assets); err != nil {
 		return err
 	}
 	var m publish.ReleaseManifest

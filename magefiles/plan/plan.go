@@ -68,6 +68,9 @@ type Input struct {
 	AllowBlocked bool
 	// Signing decides the attestation steps (attest.go). Default nil: none, and no plan line.
 	Signing *Signing
+	// HelmProv decides the release's .prov assets (helmprov.go). Default nil: none, and no plan
+	// line.
+	HelmProv *HelmProv
 }
 
 // Step is one artifact's decision and its cause. It carries its artifact, so the goal that runs
@@ -98,6 +101,8 @@ type Plan struct {
 	Pipeline     []PipelineGoal
 	// Signing is the input's (nil: the plan does not sign).
 	Signing *Signing
+	// HelmProv is the input's (nil: no .prov assets, no plan line).
+	HelmProv *HelmProv
 }
 
 // PipelineGoal is one goal of the release file as the plan lists it.
@@ -185,6 +190,7 @@ func (in Input) Query() published.Query {
 // plan still shows everything it could decide.
 func Make(in Input, snap *published.Snapshot) (*Plan, error) {
 	in.Components = withSignedManifest(in.Signing, in.Components)
+	in.Components = withHelmProv(in.HelmProv, in.Components)
 	nodes := make([]graph.Node, len(in.Components))
 	byName := map[string]*Component{}
 	for i := range in.Components {
@@ -209,7 +215,7 @@ func Make(in Input, snap *published.Snapshot) (*Plan, error) {
 		}
 		p.Levels = append(p.Levels, entries)
 	}
-	p.Signing = in.Signing
+	p.Signing, p.HelmProv = in.Signing, in.HelmProv
 	withAttestations(in.Signing, p)
 	return p, nil
 }
@@ -541,6 +547,9 @@ func (p *Plan) render(refusals bool) string {
 		}
 	}
 	if line := p.signingLine(); line != "" {
+		b.WriteString(line + "\n")
+	}
+	if line := p.helmProvLine(); line != "" {
 		b.WriteString(line + "\n")
 	}
 	if len(p.Pipeline) > 0 {

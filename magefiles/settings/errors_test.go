@@ -56,6 +56,7 @@ func TestFileErrors(t *testing.T) {
 		{"unclosed-bracket", "insecure_registries: [reg.internal:5000\nrevert_window: 1h\n"},
 		{"duplicate-key", good + "dev:\n  registry: other:5000/dev\n"},
 		{"unknown-key", "dev:\n  registy: localhost:5000/dev\n"},
+		{"helm-keyring-list", "signing: key\nhelm_keyring: [deploy/a.gpg, deploy/b.gpg]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -34,6 +34,11 @@ type Settings struct {
 	// SigningPublicKey is the repository path of the committed public key the release signs for
 	// (key mode refuses a SIGNING_KEY whose public key differs). Default: DefaultSigningPublicKey.
 	SigningPublicKey string `yaml:"signing_public_key"`
+	// HelmKeyring is the repository path of the committed OpenPGP public keyring (binary, as
+	// `gpg --export KEYID` writes it) whose key signs each released chart's Helm .prov file.
+	// When the file exists, releaseAll signs with HELM_SIGNING_KEY and refuses without it; when
+	// it does not, no .prov is made. Default: DefaultHelmKeyring.
+	HelmKeyring string `yaml:"helm_keyring"`
 }
 
 // Signing modes (Settings.Signing).
@@ -45,6 +50,9 @@ const (
 
 // DefaultSigningPublicKey is where the release's public key is committed unless the settings say.
 const DefaultSigningPublicKey = "deploy/signing.pub"
+
+// DefaultHelmKeyring is where the Helm provenance keyring is committed unless the settings say.
+const DefaultHelmKeyring = "deploy/helm-keyring.gpg"
 
 // DefaultRevertWindow is the revert window when the settings name none.
 const DefaultRevertWindow = time.Hour
@@ -112,7 +120,7 @@ func (e *Error) Location() (file string, line int) { return e.File, e.Line }
 func (e *WindowError) Location() (file string, line int) { return e.File, e.Line }
 
 var (
-	topKeys    = []string{"dev", "release", "insecure_registries", "revert_window", "signing", "signing_public_key"}
+	topKeys    = []string{"dev", "release", "insecure_registries", "revert_window", "signing", "signing_public_key", "helm_keyring"}
 	targetKeys = []string{"registry", "chart_repo"}
 )
 
@@ -160,6 +168,9 @@ func Load(root, file string, getenv func(string) string) (Settings, error) {
 	}
 	if s.SigningPublicKey == "" {
 		s.SigningPublicKey = DefaultSigningPublicKey
+	}
+	if s.HelmKeyring == "" {
+		s.HelmKeyring = DefaultHelmKeyring
 	}
 	s.Dev.Registry = strings.TrimSuffix(s.Dev.Registry, "/")
 	s.Release.Registry = strings.TrimSuffix(s.Release.Registry, "/")
@@ -249,13 +260,17 @@ func parse(file string, data []byte, s *Settings, lines map[string]int) error {
 			if err := v.Decode(&s.InsecureRegistries); err != nil {
 				fail(v.Line, fmt.Sprintf("insecure_registries: expected a list of hosts, found %s", diag.NodeKind(v)), "write a list, e.g. [reg.internal:5000]")
 			}
-		case "signing", "signing_public_key":
+		case "signing", "signing_public_key", "helm_keyring":
 			if v.Kind != yaml.ScalarNode {
-				fail(v.Line, fmt.Sprintf("%s: expected a single value, found %s", k.Value, diag.NodeKind(v)), "write one value, e.g. signing: key")
+				fail(v.Line, fmt.Sprintf("%s: expected a single value, found %s", k.Value, diag.NodeKind(v)), "write one value, e.g. "+k.Value+": "+example[k.Value])
 				return
 			}
-			if k.Value == "signing_public_key" {
+			switch k.Value {
+			case "signing_public_key":
 				s.SigningPublicKey = strings.TrimSpace(v.Value)
+				return
+			case "helm_keyring":
+				s.HelmKeyring = strings.TrimSpace(v.Value)
 				return
 			}
 			switch m := strings.TrimSpace(v.Value); m {
@@ -276,6 +291,9 @@ func parse(file string, data []byte, s *Settings, lines map[string]int) error {
 	})
 	return errors.Join(errs...)
 }
+
+// example is a value of each single-valued key, for the fix of a key written as a list or map.
+var example = map[string]string{"signing": SigningKey, "signing_public_key": DefaultSigningPublicKey, "helm_keyring": DefaultHelmKeyring}
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 

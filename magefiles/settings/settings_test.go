@@ -68,3 +68,20 @@ func TestSigningSettings(t *testing.T) {
 		t.Fatalf("unknown mode: %v", err)
 	}
 }
+
+// TestHelmKeyringSetting: the Helm provenance keyring defaults to deploy/helm-keyring.gpg and the
+// file names another.
+func TestHelmKeyringSetting(t *testing.T) {
+	dir := t.TempDir()
+	none := func(string) string { return "" }
+	s, err := Load(dir, DefaultFile, none)
+	if err != nil || s.HelmKeyring != DefaultHelmKeyring || DefaultHelmKeyring != "deploy/helm-keyring.gpg" {
+		t.Fatalf("default: %q %v", s.HelmKeyring, err)
+	}
+	os.MkdirAll(filepath.Join(dir, "deploy"), 0o755)
+	os.WriteFile(filepath.Join(dir, DefaultFile), []byte("helm_keyring: keys/charts.gpg\n"), 0o644)
+	s, err = Load(dir, DefaultFile, none)
+	if err != nil || s.HelmKeyring != "keys/charts.gpg" {
+		t.Fatalf("file: %q %v", s.HelmKeyring, err)
+	}
+}

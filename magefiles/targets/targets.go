@@ -162,6 +162,7 @@ func VerifyRelease(ctx context.Context, tag string,
 	certificateIdentityRegexp *string, // keyless: a regular expression the identity must match, instead
 	certificateOidcIssuer *string, // keyless: the OIDC issuer the certificates must name (GitHub Actions: https://token.actions.githubusercontent.com)
 	trustedRoot *string, // keyless: a trusted_root.json to trust (default: the Sigstore public-good one, fetched; needs the network)
+	keyring *string, // the OpenPGP keyring the charts' .prov files must verify with (default: deploy/helm-keyring.gpg when committed)
 ) error {
 	str := func(p *string) string {
 		if p == nil {
@@ -175,5 +176,6 @@ func VerifyRelease(ctx context.Context, tag string,
 		CertificateIdentityRegexp: str(certificateIdentityRegexp),
 		CertificateOIDCIssuer:     str(certificateOidcIssuer),
 		TrustedRoot:               str(trustedRoot),
+		HelmKeyring:               str(keyring),
 	})
 }
