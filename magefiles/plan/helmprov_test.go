@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -40,14 +41,15 @@ func TestHelmProvAssets(t *testing.T) {
 		hp   *plan.HelmProv
 		prov bool
 		line string
+		json string // the JSON plan's helmProvenance
 	}{
 		{"signed", &plan.HelmProv{Keyring: "deploy/helm-keyring.gpg", Signer: "ABCD"}, true,
-			"helm provenance: 1 .prov file(s), one per chart, signed by ABCD (a key of deploy/helm-keyring.gpg)"},
+			"helm provenance: 1 .prov file(s), one per chart, signed by ABCD (a key of deploy/helm-keyring.gpg)", "sign"},
 		{"no key here", &plan.HelmProv{Keyring: "deploy/helm-keyring.gpg", Unassessed: "HELM_SIGNING_KEY is not set"}, true,
-			"helm provenance: not assessed here (HELM_SIGNING_KEY is not set); releaseAll attaches 1 .prov file(s)"},
+			"helm provenance: not assessed here (HELM_SIGNING_KEY is not set); releaseAll attaches 1 .prov file(s)", "unassessed"},
 		{"no keyring", &plan.HelmProv{Keyring: "deploy/helm-keyring.gpg", Off: true}, false,
-			"helm provenance: none (no deploy/helm-keyring.gpg committed)"},
-		{"not a release", nil, false, ""},
+			"helm provenance: none (no deploy/helm-keyring.gpg committed)", "none"},
+		{"not a release", nil, false, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := makePlan(t, publishedtest.New(), in(tc.hp))
@@ -57,6 +59,22 @@ func TestHelmProvAssets(t *testing.T) {
 			out := p.String()
 			if n := strings.Count(out, "helm provenance:"); (tc.line == "" && n != 0) || (tc.line != "" && (n != 1 || !strings.Contains(out, tc.line))) {
 				t.Errorf("plan:\n%s\nwant one line with %q", out, tc.line)
+			}
+			data, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var j struct {
+				HelmProvenance *string `json:"helmProvenance"`
+			}
+			if err := json.Unmarshal(data, &j); err != nil {
+				t.Fatal(err)
+			}
+			if got := ""; (j.HelmProvenance == nil) != (tc.json == "") || (j.HelmProvenance != nil && *j.HelmProvenance != tc.json) {
+				if j.HelmProvenance != nil {
+					got = *j.HelmProvenance
+				}
+				t.Errorf("JSON plan: helmProvenance %q, want %q", got, tc.json)
 			}
 		})
 	}

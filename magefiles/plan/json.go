@@ -39,6 +39,10 @@ type jsonPlan struct {
 	// "unassessed" (no signer on this machine: releasePlan without SIGNING_KEY) or
 	// left out (the plan does not sign).
 	Signing string `json:"signing,omitempty"`
+	// HelmProvenance is "none" (no Helm keyring committed), "sign" (a .prov asset per chart
+	// archive, signed by this run), "unassessed" (the .prov assets are planned, but this machine
+	// has no HELM_SIGNING_KEY) or left out (not a release).
+	HelmProvenance string `json:"helmProvenance,omitempty"`
 	// Verdict is "publish" (the release may go ahead) or "refuse".
 	Verdict string `json:"verdict"`
 	Counts  struct {
@@ -138,6 +142,15 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 			Publish int `json:"publish"`
 			Already int `json:"already"`
 		}{p.CountAttestations(Publish), p.CountAttestations(AlreadyPublished)}
+	}
+	switch hp := p.HelmProv; {
+	case hp == nil:
+	case hp.Off:
+		out.HelmProvenance = "none"
+	case hp.Unassessed != "":
+		out.HelmProvenance = "unassessed"
+	default:
+		out.HelmProvenance = "sign"
 	}
 	return json.Marshal(out)
 }
