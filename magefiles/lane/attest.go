@@ -59,6 +59,9 @@ type releaseSigning struct {
 	pub   []byte
 	reg   *sign.Registry
 	ropts []remote.Option
+	// memo remembers the bundles verified as the release key's (with the release's other
+	// verified digests), so that a re-run on this machine reads only each artifact's referrers.
+	memo sign.Memo
 
 	mu        sync.Mutex
 	artifacts map[string]*publish.AttestedArtifact
@@ -70,7 +73,8 @@ type releaseSigning struct {
 // against the committed public key), or a GitHub Actions OIDC token (keyless). What cannot sign
 // is a refusal, never an error that stops the plan: releasePlan shows it with the rest.
 func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
-	s := &releaseSigning{mode: w.Settings.Signing, source: w.Config.Settings, artifacts: map[string]*publish.AttestedArtifact{}}
+	s := &releaseSigning{mode: w.Settings.Signing, source: w.Config.Settings, artifacts: map[string]*publish.AttestedArtifact{},
+		memo: publish.NewDigestMemo(w.Env.memoDir())}
 	hp, err := w.openHelmProv()
 	if err != nil {
 		return nil, err
@@ -175,7 +179,7 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 }
 
 func (s *releaseSigning) newRegistry(insecure bool) (*sign.Registry, error) {
-	opts := []sign.Option{sign.WithRemoteOptions(s.ropts...)}
+	opts := []sign.Option{sign.WithRemoteOptions(s.ropts...), sign.WithMemo(s.memo)}
 	if insecure {
 		opts = append(opts, sign.WithInsecure())
 	}

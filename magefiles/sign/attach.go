@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 
@@ -80,6 +79,10 @@ type Registry struct {
 
 	apiMu sync.Mutex
 	api   map[string]bool // registry host → it has the referrers API (referrersAPI)
+
+	// memo and seen remember the bundle referrers verified as a signer's (ours.go).
+	memo Memo
+	seen memMemo
 }
 
 // NewRegistry returns a Registry.
@@ -165,13 +168,6 @@ func (r *Registry) bundleReferrers(ctx context.Context, subject name.Digest) ([]
 	return out, nil
 }
 
-// hasBundle reports whether refs has a bundle of predicateType signed by s (by their annotations).
-func hasBundle(refs []referrer, s *Signer, predicateType string) bool {
-	return slices.ContainsFunc(refs, func(ref referrer) bool {
-		return ref.annotations[AnnPredicateType] == predicateType && ref.annotations[AnnSigner] == s.identity
-	})
-}
-
 func (r *Registry) manifest(ctx context.Context, ref name.Digest) (*v1.Manifest, error) {
 	desc, err := r.puller.Get(ctx, ref)
 	if err != nil {
@@ -186,7 +182,9 @@ func (r *Registry) manifest(ctx context.Context, ref name.Digest) (*v1.Manifest,
 
 // Missing is the assess step: which of wants the signer has not attached to subject yet. A
 // want counts as attached when a bundle referrer of subject has its predicate type and the
-// signer's identity (a re-run with a rebuilt statement, e.g. another run id, attaches nothing),
+// signer's identity (a re-run with a rebuilt statement, e.g. another run id, attaches nothing)
+// and, for a key signer, its bundle verifies with the signer's key (see hasOurBundle; verified
+// once per referrer, then remembered: WithMemo),
 // and, where the legacy form is kept too (key mode, no referrers API: see attachLegacy), when
 // the .sig or .att tag has a layer of that kind signed by the signer. It costs one referrers
 // request (see bundleReferrers), plus the .sig and .att reads where the legacy form is kept,
@@ -198,7 +196,11 @@ func (r *Registry) Missing(ctx context.Context, s *Signer, subject name.Digest, 
 	}
 	var missing []Attestation
 	for _, w := range wants {
-		if !hasBundle(refs, s, w.PredicateType) {
+		ok, err := r.hasOurBundle(ctx, s, subject, refs, w.PredicateType)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			missing = append(missing, w)
 		}
 	}
@@ -231,7 +233,9 @@ func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, a
 		if err != nil {
 			return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
 		}
-		if hasBundle(refs, s, att.PredicateType) {
+		if ok, err := r.hasOurBundle(ctx, s, subject, refs, att.PredicateType); err != nil {
+			return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
+		} else if ok {
 			return nil
 		}
 	}
@@ -274,6 +278,9 @@ func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, a
 	}
 	if err := r.pusher.Put(ctx, repo.Digest(h.String()), rawManifest(raw)); err != nil {
 		return fmt.Errorf("attaching %s to %s: pushing the referrer: %w", att.PredicateType, subject, err)
+	}
+	if s.opts.CertificateProvider == nil {
+		r.remember(s, subject, h, att.PredicateType) // signed here, by this key
 	}
 	if err := r.annotateTagSchema(ctx, subject, h, m.Annotations); err != nil {
 		return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)
