@@ -55,6 +55,10 @@ type releaseSigning struct {
 	// refuses releaseAll, while releasePlan and tagRelease plan without attestations and say so.
 	absent error
 	signer *sign.Signer
+	// assessor, when this machine cannot sign in key mode (absent), is the committed public key's
+	// signer: it assesses what the key attached, so the plan shows the steps a run with the key
+	// runs. nil otherwise.
+	assessor *sign.Signer
 	// pub is the committed public key (key mode); nil for keyless.
 	pub   []byte
 	reg   *sign.Registry
@@ -148,6 +152,9 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 	if w.Env.SigningKey == "" {
 		s.absent = &SigningRefusal{Problem: "SIGNING_KEY is not set",
 			Fix: fmt.Sprintf("set SIGNING_KEY to the PEM private key whose public key is %s (RELEASING.md, Signing), or write signing: none in %s to release unsigned", pubFile, s.source)}
+		if committed, err := os.ReadFile(w.Path(pubFile)); err == nil {
+			s.assessor, _ = sign.NewPublicKeySigner(committed) // unreadable: nothing to assess with, said as unassessed
+		}
 		return s, nil
 	}
 	signer, err := sign.NewKeySigner([]byte(w.Env.SigningKey))
@@ -211,10 +218,14 @@ func (s *releaseSigning) planSigning(ctx context.Context, in plan.Input, snap *p
 	if s.mode == settings.SigningNone {
 		return &plan.Signing{None: true, Source: s.source}
 	}
+	var cannot string
 	if s.absent != nil && s.refusal == nil {
-		return &plan.Signing{Unassessed: s.absent.(*SigningRefusal).Problem}
+		if s.assessor == nil {
+			return &plan.Signing{Unassessed: s.absent.(*SigningRefusal).Problem}
+		}
+		cannot = s.absent.(*SigningRefusal).Problem
 	}
-	if s.signer == nil {
+	if s.assessing() == nil {
 		return nil
 	}
 	type subject struct {
@@ -243,7 +254,7 @@ func (s *releaseSigning) planSigning(ctx context.Context, in plan.Input, snap *p
 			}
 		}
 	}
-	sg := &plan.Signing{Attached: make(map[string]plan.Attached, len(subjects))}
+	sg := &plan.Signing{Attached: make(map[string]plan.Attached, len(subjects)), CannotSign: cannot}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
@@ -270,6 +281,15 @@ func (s *releaseSigning) planSigning(ctx context.Context, in plan.Input, snap *p
 	return sg
 }
 
+// assessing is the signer whose attachments are assessed: the release's, or, on a machine that
+// cannot sign, the committed public key's.
+func (s *releaseSigning) assessing() *sign.Signer {
+	if s.signer != nil {
+		return s.signer
+	}
+	return s.assessor
+}
+
 // artifact is the one shared assessment of ref's attestations (made on first use).
 func (s *releaseSigning) artifact(ref string, kinds []string, digest func(context.Context) (string, error)) *publish.AttestedArtifact {
 	s.mu.Lock()
@@ -277,7 +297,7 @@ func (s *releaseSigning) artifact(ref string, kinds []string, digest func(contex
 	if a, ok := s.artifacts[ref]; ok {
 		return a
 	}
-	a := publish.NewAttestedArtifact(ref, kinds, digest, s.reg, s.signer)
+	a := publish.NewAttestedArtifact(ref, kinds, digest, s.reg, s.assessing())
 	s.artifacts[ref] = a
 	return a
 }

@@ -4,14 +4,22 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/sign"
@@ -148,14 +156,37 @@ func TestReleaseRefusesWithoutTheSigningKey(t *testing.T) {
 		})
 	}
 
-	// releasePlan without the key: one line, no attestation step, no refusal.
+	// releasePlan without the key: the plan a run with the key makes (its attestation steps
+	// assessed with the committed public key), one line saying this machine cannot sign, and no
+	// refusal.
+	r.out.Reset()
+	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
+		t.Fatalf("releasePlan with SIGNING_KEY: %v\n%s", err, r.out)
+	}
+	withKey := r.out.String()
 	r.env["SIGNING_KEY"] = ""
 	r.out.Reset()
 	if err := lane.ReleasePlan(ctx, r.config()); err != nil {
 		t.Fatalf("releasePlan without SIGNING_KEY: %v\n%s", err, r.out)
 	}
-	if out := r.out.String(); strings.Count(out, "signing:") != 1 || !strings.Contains(out, "signing: not assessed here (SIGNING_KEY is not set)") || strings.Contains(out, " attached ") {
-		t.Errorf("releasePlan without SIGNING_KEY:\n%s", out)
+	withoutKey := r.out.String()
+	if strings.Count(withoutKey, "signing:") != 1 || !strings.Contains(withoutKey, "(assessed with the public key; this machine cannot sign them: SIGNING_KEY is not set)") {
+		t.Errorf("releasePlan without SIGNING_KEY:\n%s", withoutKey)
+	}
+	steps := func(out string) []string {
+		var keep []string
+		for _, l := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "signing:") {
+				keep = append(keep, l)
+			}
+		}
+		return keep
+	}
+	if a, b := steps(withKey), steps(withoutKey); !slices.Equal(a, b) {
+		t.Errorf("releasePlan without SIGNING_KEY plans other steps than with it:\nwith:\n%s\nwithout:\n%s", withKey, withoutKey)
+	}
+	if !strings.Contains(withoutKey, "signature attached ") {
+		t.Errorf("releasePlan without SIGNING_KEY lists no attestation:\n%s", withoutKey)
 	}
 	// No deploy/helm-keyring.gpg: no .prov, and one line says so.
 	if out := r.out.String(); strings.Count(out, "helm provenance:") != 1 || !strings.Contains(out, "helm provenance: none (no deploy/helm-keyring.gpg committed)") {
@@ -284,3 +315,137 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestReleasePlanWithoutTheKeyAssessesWithThePublicKey: after a signed release, releasePlan on a
+// machine without SIGNING_KEY (a developer's) finds every attestation attached, by verifying
+// each bundle with the committed public key, and plans nothing to attach or publish; after one
+// provenance is replaced by a bundle of another key carrying the release key's annotations, it
+// plans exactly that one attestation again.
+func TestReleasePlanWithoutTheKeyAssessesWithThePublicKey(t *testing.T) {
+	f := newNoopRelease(t, 2, 1)
+	ctx := t.Context()
+	f.env["SIGNING_KEY"] = ""
+	f.env["SHIPLANE_CACHE"] = t.TempDir() // a developer's machine: nothing verified before
+	plan := func() string {
+		t.Helper()
+		f.out.Reset()
+		if err := lane.ReleasePlan(ctx, f.config(0)); err != nil {
+			t.Fatalf("releasePlan without SIGNING_KEY: %v\n%s", err, f.out)
+		}
+		return f.out.String()
+	}
+	attestations := 3*f.images + 2*f.charts
+	out := plan()
+	if want := fmt.Sprintf("signing: 0 attestation(s) to attach, %d attached (assessed with the public key; this machine cannot sign them: SIGNING_KEY is not set)", attestations); !strings.Contains(out, want) {
+		t.Fatalf("releasePlan after the release:\n%s\nwant %q", out, want)
+	}
+	if strings.Contains(out, ": publish (") {
+		t.Errorf("releasePlan after the release plans a publication:\n%s", out)
+	}
+
+	// A forged provenance on svc-01: another key's bundle, annotated as the release key's.
+	r := &released{f: f, clone: f.root}
+	if err := json.Unmarshal(r.asset(t, "release-manifest.json"), &r.manifest); err != nil {
+		t.Fatal(err)
+	}
+	_, subject := r.image(t)
+	forger, err := sign.NewKeySigner(newPEMKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := attest.Provenance(attest.ProvenanceInput{SubjectName: subject.Context().Name(), SubjectDigest: subject.DigestStr(),
+		BuildType: attest.BuildTypeImage, SourceRepository: "https://example.com/bench", Commit: r.manifest.Commit, Component: "svc-01", Version: "1.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.replaceAttestation(t, subject, attest.ProvenancePredicateType, forger, prov)
+	reannotate(t, subject, attest.ProvenancePredicateType, releaseIdentity(t, subject))
+	f.env["SHIPLANE_CACHE"] = t.TempDir()
+	out = plan()
+	t.Logf("releasePlan after the forgery:\n%s", out)
+	if want := fmt.Sprintf("signing: 1 attestation(s) to attach, %d attached", attestations-1); !strings.Contains(out, want) {
+		t.Errorf("releasePlan after the forgery:\n%s\nwant %q", out, want)
+	}
+	if !strings.Contains(out, "provenance attached "+f.imageRef("svc-01", "1.1.0")+": publish") {
+		t.Errorf("releasePlan does not plan svc-01's provenance again:\n%s", out)
+	}
+}
+
+// releaseIdentity is the signer annotation of subject's signature referrer (the release key's).
+func releaseIdentity(t *testing.T, subject name.Digest) string {
+	t.Helper()
+	for _, m := range referrerManifests(t, subject) {
+		if m.Annotations[sign.AnnPredicateType] == sign.SignaturePredicateType {
+			return m.Annotations[sign.AnnSigner]
+		}
+	}
+	t.Fatalf("%s has no signature referrer", subject)
+	return ""
+}
+
+// reannotate re-pushes subject's referrer of predicateType with its signer annotation set to
+// identity, and deletes the original: what anyone who can write to the registry can do.
+func reannotate(t *testing.T, subject name.Digest, predicateType, identity string) {
+	t.Helper()
+	ctx := t.Context()
+	for _, m := range referrerManifests(t, subject) {
+		if m.Annotations[sign.AnnPredicateType] != predicateType {
+			continue
+		}
+		old := m.digest
+		m.Annotations[sign.AnnSigner] = identity
+		raw, err := json.Marshal(m.Manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, err := v1.SHA256(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Put(subject.Context().Digest(h.String()), rawOCIManifest(raw), remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Delete(subject.Context().Digest(old.String()), remote.WithContext(ctx)); err != nil {
+			t.Fatal(err)
+		}
+		pruneTagSchema(t, subject, func(d v1.Descriptor) bool { return d.Digest == old })
+		return
+	}
+	t.Fatalf("%s has no %s referrer", subject, predicateType)
+}
+
+type referrerManifest struct {
+	*v1.Manifest
+	digest v1.Hash
+}
+
+func referrerManifests(t *testing.T, subject name.Digest) []referrerManifest {
+	t.Helper()
+	idx, err := remote.Referrers(subject, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []referrerManifest
+	for _, d := range im.Manifests {
+		desc, err := remote.Get(subject.Context().Digest(d.Digest.String()), remote.WithContext(t.Context()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, referrerManifest{m, d.Digest})
+	}
+	return out
+}
+
+// rawOCIManifest is an OCI image manifest pushed as its exact bytes.
+type rawOCIManifest []byte
+
+func (m rawOCIManifest) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawOCIManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }

@@ -116,20 +116,28 @@ func (r *released) replaceAttestation(t *testing.T, subject name.Digest, predica
 	if deleted != 1 {
 		t.Fatalf("%s had %d referrers of %s, want 1", subject, deleted, predicateType)
 	}
-	// Where the registry has no referrers API, the list is the referrers tag schema's index:
-	// the deletion takes the entry out of it too, as a registry client's delete does.
-	schema := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
-	if old, err := remote.Index(schema, remote.WithContext(ctx)); err == nil {
-		pruned := mutate.RemoveManifests(old, func(d v1.Descriptor) bool { return d.Annotations[sign.AnnPredicateType] == predicateType })
-		if err := remote.WriteIndex(schema, pruned, remote.WithContext(ctx)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pruneTagSchema(t, subject, func(d v1.Descriptor) bool { return d.Annotations[sign.AnnPredicateType] == predicateType })
 	reg, err := sign.NewRegistry(sign.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := reg.Attach(ctx, signer, subject, sign.Attestation{PredicateType: predicateType, Statement: statement}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pruneTagSchema takes the entries drop matches out of subject's referrers tag schema index,
+// where the registry has no referrers API (there the list is that index), as a registry client's
+// delete of those referrers does.
+func pruneTagSchema(t *testing.T, subject name.Digest, drop func(v1.Descriptor) bool) {
+	t.Helper()
+	ctx := t.Context()
+	schema := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	old, err := remote.Index(schema, remote.WithContext(ctx))
+	if err != nil {
+		return // the referrers API: nothing to prune
+	}
+	if err := remote.WriteIndex(schema, mutate.RemoveManifests(old, drop), remote.WithContext(ctx)); err != nil {
 		t.Fatal(err)
 	}
 }

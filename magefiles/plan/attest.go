@@ -40,6 +40,11 @@ type Signing struct {
 	// Unassessed, when set, says why this run cannot sign or assess (no key on this machine):
 	// the plan has no attestation step and says so in one line (releaseAll refuses instead).
 	Unassessed string
+	// CannotSign, when set, says why this run cannot sign (SIGNING_KEY is not set) although it
+	// could assess what is attached (with the committed public key): the attestation steps are
+	// planned as a run with the key runs them, and the signing line says this machine cannot run
+	// them. Default "": the run signs.
+	CannotSign string
 	// Attached is, for each published image or chart reference (Artifact.Ref), what one
 	// assessment of its digest found attached by the release's signer. An artifact the plan
 	// finds published with no answer here cannot be told.
@@ -145,7 +150,11 @@ func (p *Plan) signingLine() string {
 	case p.Signing.Unassessed != "":
 		return "signing: not assessed here (" + p.Signing.Unassessed + "); releaseAll attaches a signature, SBOM and provenance to each image, a signature and provenance to each chart"
 	}
-	return fmt.Sprintf("signing: %d attestation(s) to attach, %d attached", p.CountAttestations(Publish), p.CountAttestations(AlreadyPublished))
+	line := fmt.Sprintf("signing: %d attestation(s) to attach, %d attached", p.CountAttestations(Publish), p.CountAttestations(AlreadyPublished))
+	if p.Signing.CannotSign != "" {
+		line += " (assessed with the public key; this machine cannot sign them: " + p.Signing.CannotSign + ")"
+	}
+	return line
 }
 
 // ManifestBundleAsset is the release asset holding the Sigstore bundle of release-manifest.json.

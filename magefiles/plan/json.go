@@ -36,8 +36,10 @@ type jsonPlan struct {
 	PipelineFile string         `json:"pipelineFile,omitempty"`
 	Pipeline     []jsonPipeGoal `json:"pipeline,omitempty"`
 	// Signing is "none" (settings signing: none), "sign" (attestation steps are planned),
-	// "unassessed" (no signer on this machine: releasePlan without SIGNING_KEY) or
-	// left out (the plan does not sign).
+	// "assessed" (attestation steps are planned, assessed with the committed public key, but this
+	// machine cannot sign them: releasePlan without SIGNING_KEY), "unassessed" (no signer and
+	// nothing to assess with on this machine: keyless outside GitHub Actions) or left out (the
+	// plan does not sign).
 	Signing string `json:"signing,omitempty"`
 	// HelmProvenance is "none" (no Helm keyring committed), "sign" (a .prov asset per chart
 	// archive, signed by this run), "unassessed" (the .prov assets are planned, but this machine
@@ -138,6 +140,9 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		out.Signing = "unassessed"
 	default:
 		out.Signing = "sign"
+		if p.Signing.CannotSign != "" {
+			out.Signing = "assessed"
+		}
 		out.Counts.Attestations = &struct {
 			Publish int `json:"publish"`
 			Already int `json:"already"`

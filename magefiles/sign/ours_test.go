@@ -3,6 +3,7 @@ package sign_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -211,4 +212,26 @@ func readManifest(t *testing.T, ref name.Digest) *v1.Manifest {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestPublicKeySignerAssessesButCannotSign: the public key's signer finds what the private key
+// attached, and signing with it fails with ErrNoPrivateKey.
+func TestPublicKeySignerAssessesButCannotSign(t *testing.T) {
+	f := setup(t, registries[0].start(t))
+	atts := f.attestations(t, commitA)
+	f.attachMissing(t, f.signer, atts[:2])
+	assessor, err := sign.NewPublicKeySigner(f.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := newRun(t, nil, nil).Missing(t.Context(), assessor, f.subject, atts)
+	if err != nil || len(missing) != 1 || missing[0].PredicateType != atts[2].PredicateType {
+		t.Fatalf("Missing with the public key = %d, %v; want the provenance only", len(missing), err)
+	}
+	if err := f.reg.Attach(t.Context(), assessor, f.subject, atts[2]); !errors.Is(err, sign.ErrNoPrivateKey) {
+		t.Errorf("Attach with the public key: %v, want ErrNoPrivateKey", err)
+	}
+	if _, err := sign.NewPublicKeySigner([]byte("not a key")); !errors.Is(err, sign.ErrBadKey) {
+		t.Errorf("NewPublicKeySigner(garbage) = %v, want ErrBadKey", err)
+	}
 }

@@ -90,6 +90,25 @@ func NewKeySigner(pemKey []byte) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	return keySigner(priv)
+}
+
+// ErrNoPrivateKey: a signer made by NewPublicKeySigner was asked to sign.
+var ErrNoPrivateKey = errors.New("this signer has the public key only: it assesses what the key attached, and cannot sign")
+
+// NewPublicKeySigner is the signer of the private key whose public key is publicKeyPEM, for
+// assessing only: Registry.Missing finds what that key attached (as NewKeySigner's signer would),
+// while signing fails with ErrNoPrivateKey. releasePlan uses it on a machine without the key.
+func NewPublicKeySigner(publicKeyPEM []byte) (*Signer, error) {
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(publicKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the public key: %v", ErrBadKey, err)
+	}
+	return keySigner(publicOnly{pub})
+}
+
+// keySigner signs with priv; its identity is the hint of its public key.
+func keySigner(priv crypto.Signer) (*Signer, error) {
 	details, err := signature.GetDefaultAlgorithmDetails(priv.Public())
 	if err != nil {
 		return nil, fmt.Errorf("%w: no signing algorithm for its type (%T)", ErrBadKey, priv.Public())
@@ -101,6 +120,14 @@ func NewKeySigner(pemKey []byte) (*Signer, error) {
 	sum := sha256.Sum256(der)
 	hint := base64.StdEncoding.EncodeToString(sum[:])
 	return &Signer{keypair: &keyPair{priv: priv, alg: details, hint: []byte(hint)}, identity: "key:" + hint}, nil
+}
+
+// publicOnly is a crypto.Signer without its private half: it cannot sign.
+type publicOnly struct{ pub crypto.PublicKey }
+
+func (p publicOnly) Public() crypto.PublicKey { return p.pub }
+func (p publicOnly) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return nil, ErrNoPrivateKey
 }
 
 func parsePrivateKey(pemKey []byte) (crypto.Signer, error) {
