@@ -141,7 +141,14 @@ func (w *Workspace) openSigning(ctx context.Context) (*releaseSigning, error) {
 		}
 		var kopts []sign.KeylessOption
 		if r := w.Env.GitHubRun; r != nil {
-			kopts = append(kopts, sign.WithIdentity(r.BuilderID())) // Missing then counts only this workflow's bundles
+			// What Fulcio certifies: the workflow file that runs the job (for a reusable workflow,
+			// the called one), from the token; else the run's workflow. Missing then counts only
+			// this workflow's bundles.
+			id, ok := sign.TokenWorkflowIdentity(tok, r.ServerURL)
+			if !ok {
+				id = r.BuilderID()
+			}
+			kopts = append(kopts, sign.WithIdentity(id))
 		}
 		if s.signer, err = sign.NewKeylessSigner(tok, kopts...); err != nil {
 			s.refusal = &SigningRefusal{Problem: err.Error(), Fix: "check the job's id-token permission", Err: err}

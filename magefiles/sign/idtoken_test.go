@@ -1,6 +1,7 @@
 package sign_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -33,5 +34,25 @@ func TestGitHubIDTokenFakeActionsServer(t *testing.T) {
 	}
 	if _, err := sign.NewKeylessSigner(""); !errors.Is(err, sign.ErrBadKey) {
 		t.Errorf("NewKeylessSigner(\"\") err = %v, want ErrBadKey", err)
+	}
+}
+
+// TestTokenWorkflowIdentityReadsJobWorkflowRef: the identity is the job_workflow_ref claim (a
+// reusable workflow's own file), under the server URL; a token without it, or not a JWT, gives
+// none. The tokens are made here (a fake of GitHub's, unsigned: only the claim is read).
+func TestTokenWorkflowIdentityReadsJobWorkflowRef(t *testing.T) {
+	jwt := func(claims string) string {
+		enc := base64.RawURLEncoding.EncodeToString
+		return enc([]byte(`{"alg":"RS256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+	}
+	called := "acme/pipelines/.github/workflows/release.yml@refs/heads/main"
+	tok := jwt(`{"workflow_ref":"acme/shiplane/.github/workflows/ci.yml@refs/tags/v1.0.0","job_workflow_ref":"` + called + `","aud":"sigstore"}`)
+	if got, ok := sign.TokenWorkflowIdentity(tok, "https://github.com/"); !ok || got != "https://github.com/"+called {
+		t.Errorf("identity = %q, %v; want https://github.com/%s", got, ok, called)
+	}
+	for _, bad := range []string{jwt(`{"aud":"sigstore"}`), "not-a-token", jwt(`not json`)} {
+		if got, ok := sign.TokenWorkflowIdentity(bad, "https://github.com"); ok {
+			t.Errorf("TokenWorkflowIdentity(%q) = %q, want none", bad, got)
+		}
 	}
 }

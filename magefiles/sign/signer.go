@@ -31,6 +31,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
@@ -379,4 +380,27 @@ func (k *keyPair) SignData(_ context.Context, data []byte) ([]byte, []byte, erro
 		return nil, nil, fmt.Errorf("signing: %w", err)
 	}
 	return sig, toSign, nil
+}
+
+// TokenWorkflowIdentity is the identity Fulcio certifies for a GitHub Actions OIDC token:
+// serverURL + "/" + its job_workflow_ref claim (the workflow file that runs the job, which, for a
+// reusable workflow, is the called one, not the caller named by GITHUB_WORKFLOW_REF). It reads
+// the claim without checking the token's signature (Fulcio does that); ok is false when the token
+// has no such claim. The token is a secret: nothing of it is returned but that claim.
+func TokenWorkflowIdentity(idToken, serverURL string) (identity string, ok bool) {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return "", false
+	}
+	var claims struct {
+		JobWorkflowRef string `json:"job_workflow_ref"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.JobWorkflowRef == "" {
+		return "", false
+	}
+	return strings.TrimRight(serverURL, "/") + "/" + claims.JobWorkflowRef, true
 }
