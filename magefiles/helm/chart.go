@@ -93,6 +93,11 @@ type Puller interface {
 	PullChart(ctx context.Context, repo, name, version string) ([]byte, error)
 }
 
+// DigestPuller fetches a published chart archive by its manifest's digest. *Client is one.
+type DigestPuller interface {
+	PullChartAt(ctx context.Context, repo, name, version, digest string) ([]byte, error)
+}
+
 // PackageOption configures PackageChart.
 type PackageOption func(*packageConfig)
 

@@ -275,6 +275,33 @@ func (c *Client) PullChart(ctx context.Context, repo, name, version string) ([]b
 	return pr.Chart.Data, nil
 }
 
+// PullChartAt returns the archive of the chart manifest digest (name at version in repo, as
+// published): the bytes that digest names, whatever the version tag holds now (the registry
+// client checks each blob against its digest). A digest the repository does not hold is an
+// error wrapping ErrChartNotFound.
+func (c *Client) PullChartAt(ctx context.Context, repo, name, version, digest string) ([]byte, error) {
+	ref, err := chartRef(repo, name, version)
+	if err != nil {
+		return nil, fmt.Errorf("pulling chart %s %s: %w", name, version, err)
+	}
+	byDigest := ref[:strings.LastIndex(ref, ":")] + "@" + digest
+	hc, err := c.helmClient(ctx, ref, nil)
+	if err != nil {
+		return nil, fmt.Errorf("pulling chart %s: %w", byDigest, err)
+	}
+	pr, err := hc.Pull(byDigest)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("pulling chart %s: %w: %v", byDigest, ErrChartNotFound, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pulling chart %s: %w", byDigest, err)
+	}
+	if pr.Manifest.Digest != digest {
+		return nil, fmt.Errorf("pulling chart %s: the registry answered manifest %s", byDigest, pr.Manifest.Digest)
+	}
+	return pr.Chart.Data, nil
+}
+
 // helmClient returns a Helm registry client whose every request is bound to ctx. (The Helm v3
 // registry client takes no context; it uses context.Background() inside.) With a guard, a
 // manifest PUT to ref's repository by tag is sent only if guard, run right before, returns nil;

@@ -1,12 +1,14 @@
 package helm_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,5 +168,45 @@ func TestRepositoryMustBeOCI(t *testing.T) {
 		if _, err := c.Chart(context.Background(), repo, "core", "1.0.0"); err == nil || errors.Is(err, published.ErrUnknown) {
 			t.Errorf("Chart(%q): %v; want a plain refusal", repo, err)
 		}
+	}
+}
+
+// TestPullChartAtReadsTheDigestNotTheTag: after the version tag is moved to another artifact (as
+// anyone who can write to the registry can), PullChartAt of the digest that was published
+// returns the published archive byte for byte, and PullChart of the tag does not.
+func TestPullChartAtReadsTheDigestNotTheTag(t *testing.T) {
+	isolateCredentials(t)
+	reg := registrytest.New(t)
+	c, err := helm.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	p := packageCore(t)
+	repo := "oci://" + reg.Host() + "/charts"
+	if _, err := c.Push(ctx, p, repo); err != nil {
+		t.Fatal(err)
+	}
+	published, err := c.Chart(ctx, repo, p.Name, p.Version)
+	if err != nil || !published.Present {
+		t.Fatalf("Chart = %+v, %v", published, err)
+	}
+	want, err := os.ReadFile(p.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registrytest.PushRandom(t, reg.Host()+"/charts/"+p.Name+":"+p.Version)
+	got, err := c.PullChartAt(ctx, repo, p.Name, p.Version, published.Digest)
+	if err != nil {
+		t.Fatalf("PullChartAt: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("PullChartAt returned %d bytes, not the published archive (%d bytes)", len(got), len(want))
+	}
+	if now, err := c.Chart(ctx, repo, p.Name, p.Version); err == nil && now.Digest == published.Digest {
+		t.Fatalf("the tag was not moved")
+	}
+	if _, err := c.PullChartAt(ctx, repo, p.Name, p.Version, "sha256:"+strings.Repeat("0", 64)); !errors.Is(err, helm.ErrChartNotFound) {
+		t.Errorf("PullChartAt of a digest the repository does not hold: %v, want ErrChartNotFound", err)
 	}
 }

@@ -128,7 +128,14 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 				}
 				rc.Image, rc.ImageDigest, rc.ImagePlatforms = s.Ref, d, plats
 			case plan.Chart:
-				data, err := cache.PullChart(ctx, s.Repo, s.Name, s.Version)
+				ch, err := cache.Chart(ctx, s.Repo, s.Name, s.Version)
+				if err != nil {
+					return nil, err
+				}
+				// The archive of the digest the manifest lists (and its attestations are about), not
+				// whatever the version tag holds by now: these are the bytes the release carries and
+				// its .prov signs.
+				data, err := cache.PullChartAt(ctx, s.Repo, s.Name, s.Version, ch.Digest)
 				if err != nil {
 					return nil, err
 				}
@@ -139,10 +146,6 @@ func (w *Workspace) releaseAssets(ctx context.Context, cache *publish.Caching, t
 						return nil, err
 					}
 					assets = append(assets, publish.Asset{Name: releaseChartAsset(s.Name, s.Version) + plan.HelmProvSuffix, Content: prov})
-				}
-				ch, err := cache.Chart(ctx, s.Repo, s.Name, s.Version)
-				if err != nil {
-					return nil, err
 				}
 				// The chart's identity: its files and the digests of the images it pins.
 				var derr error

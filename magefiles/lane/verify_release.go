@@ -270,6 +270,9 @@ var ErrReleaseNotPublished = errors.New("no published release")
 type verification struct {
 	v        *releaseVerifier
 	problems []VerifyProblem
+	// verified are the artifacts ("ref@digest") whose checks passed; they are printed on stdout
+	// only when the whole release verifies.
+	verified []string
 }
 
 func (r *verification) fail(p VerifyProblem) {
@@ -343,8 +346,16 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 		}
 		r.checkArtifact(ctx, a, commit)
 	}
+	if err := r.checkAssets(ctx, d, m, read, assets); err != nil {
+		return err
+	}
 	if len(r.problems) > 0 {
 		return &ReleaseVerifyError{Tag: tag, Problems: r.problems}
+	}
+	// Machine output, only for a release that verified whole: a manifest that does not verify
+	// may list older, genuinely signed artifacts, and a pipe must not take those.
+	for _, ref := range r.verified {
+		fmt.Fprintf(v.stdout, "%s verified\n", ref)
 	}
 	fmt.Fprintf(v.progress, "release %s verified: %d artifacts, commit %s\n", tag, len(manifestArtifacts(m)), m.Commit)
 	return nil
@@ -537,7 +548,7 @@ func (r *verification) checkArtifact(ctx context.Context, a releasedArtifact, co
 			what = "signature, SBOM, provenance for " + commit
 		}
 		r.pass(name, what+"; tag "+a.ref+" holds it")
-		fmt.Fprintf(r.v.stdout, "%s verified\n", byDigest)
+		r.verified = append(r.verified, byDigest)
 	}
 }
 

