@@ -153,27 +153,6 @@ func (r *Registry) legacyManifest(ctx context.Context, tag name.Tag) (*remote.De
 	return desc, m, nil
 }
 
-// hasLegacy reports whether m (a .sig or .att manifest) has a layer of predicateType signed by s,
-// by the layers' annotations (as Missing trusts the bundle referrers' annotations; Verify and
-// cosign check the signatures).
-func hasLegacy(m *v1.Manifest, s *Signer, predicateType string) bool {
-	if m == nil {
-		return false
-	}
-	for _, l := range m.Layers {
-		if l.Annotations[AnnSigner] != s.identity {
-			continue
-		}
-		if predicateType == SignaturePredicateType && l.MediaType == SimpleSigningMediaType {
-			return true
-		}
-		if predicateType != SignaturePredicateType && l.MediaType == DSSEEnvelopeMediaType && l.Annotations[AnnLegacyPredicateType] == predicateType {
-			return true
-		}
-	}
-	return false
-}
-
 // missingLegacy adds to missing the wants whose bundle is attached but whose legacy form is not,
 // where the legacy form is kept (writesLegacy). It reads the .sig tag when a signature is
 // wanted and the .att tag when another attestation is: at most two requests.
@@ -196,7 +175,11 @@ func (r *Registry) missingLegacy(ctx context.Context, s *Signer, subject name.Di
 			}
 			read[tag.TagStr()] = m
 		}
-		if !hasLegacy(m, s, w.PredicateType) {
+		ok, err := r.hasOurLegacy(ctx, m, s, subject, w.PredicateType)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			out = append(out, w)
 		}
 	}
@@ -213,7 +196,7 @@ func containsPredicate(atts []Attestation, predicateType string) bool {
 }
 
 // attachLegacy appends att's legacy form, signed by s, to subject's .sig or .att tag, unless a
-// layer of that kind signed by s is there already. bundle is att's Sigstore bundle: an .att layer
+// layer of that kind signed by s is there already (verified: hasOurLegacy). bundle is att's Sigstore bundle: an .att layer
 // is its DSSE envelope (the same signature); a .sig layer is the simple-signing payload signed
 // apart. Every layer already there is kept, and so are the manifest's annotations.
 //
@@ -233,7 +216,9 @@ func (r *Registry) attachLegacy(ctx context.Context, s *Signer, subject name.Dig
 		if err != nil {
 			return err
 		}
-		if hasLegacy(m, s, att.PredicateType) {
+		if ok, err := r.hasOurLegacy(ctx, m, s, subject, att.PredicateType); err != nil {
+			return err
+		} else if ok {
 			return nil
 		}
 		var base v1.Image = mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
@@ -281,6 +266,9 @@ func (r *Registry) attachLegacy(ctx context.Context, s *Signer, subject name.Dig
 		}
 		if err := r.pusher.Put(ctx, tag, typedManifest{raw: raw, mt: mt}); err != nil {
 			return fmt.Errorf("appending to %s: %w", tag, err)
+		}
+		if d, err := layer.Digest(); err == nil {
+			r.remember(s, subject, d, "legacy "+att.PredicateType) // signed here, by this key
 		}
 		return nil
 	}

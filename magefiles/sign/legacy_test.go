@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,6 +37,13 @@ import (
 // the layer's descriptor as the manifest lists it.
 func appendForeignSignature(t testing.TB, subject name.Digest, priv []byte, marker string) v1.Descriptor {
 	t.Helper()
+	return appendSignatureLayer(t, subject, priv, map[string]string{"example.com/foreign": marker})
+}
+
+// appendSignatureLayer appends to subject's .sig tag a simple-signing layer signed with priv,
+// with the signature annotation and ann.
+func appendSignatureLayer(t testing.TB, subject name.Digest, priv []byte, ann map[string]string) v1.Descriptor {
+	t.Helper()
 	block, _ := pem.Decode(priv)
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
@@ -60,7 +68,8 @@ func appendForeignSignature(t testing.TB, subject name.Digest, priv []byte, mark
 	case !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound:
 		t.Fatal(err)
 	}
-	ann := map[string]string{sign.AnnCosignSignature: base64.StdEncoding.EncodeToString(sig), "example.com/foreign": marker}
+	ann = maps.Clone(ann)
+	ann[sign.AnnCosignSignature] = base64.StdEncoding.EncodeToString(sig)
 	img, err = mutate.Append(base, mutate.Addendum{Layer: static.NewLayer(p, sign.SimpleSigningMediaType), Annotations: ann})
 	if err != nil {
 		t.Fatal(err)
@@ -261,5 +270,34 @@ func TestFallbackNoLegacyTagsWithReferrersAPI(t *testing.T) {
 		if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
 			t.Errorf("HEAD %s: %v, want a 404", tag, err)
 		}
+	}
+}
+
+// TestFallbackLegacyForgedLayerIsNotOurs: before the release, a writer to the registry puts in
+// the .sig tag a layer signed by their key but annotated as the release key's (the annotation is
+// not signed, and the key's hint is public). Attach does not take it for ours: it appends its own
+// layer, keeping theirs, and a later run finds everything attached.
+func TestFallbackLegacyForgedLayerIsNotOurs(t *testing.T) {
+	reg := registrytest.New(t)
+	f := setup(t, reg.Host())
+	otherPriv, _ := signtest.NewKey(t)
+	block, _ := pem.Decode(f.pub)
+	sum := sha256.Sum256(block.Bytes)
+	ours := "key:" + base64.StdEncoding.EncodeToString(sum[:])
+	appendSignatureLayer(t, f.subject, otherPriv, map[string]string{sign.AnnSigner: ours})
+	atts := f.attestations(t, commitA)
+	if n := f.attachMissing(t, f.signer, atts); n != 3 {
+		t.Fatalf("attached %d, want 3", n)
+	}
+	layers := legacyLayers(t, sign.LegacySignatureTag(f.subject))
+	if len(layers) != 2 {
+		t.Fatalf(".sig has %d layers, want the forged one kept and ours appended", len(layers))
+	}
+	if n := f.attachMissing(t, f.signer, atts); n != 0 {
+		t.Errorf("re-run attached %d, want 0", n)
+	}
+	missing, err := newRun(t, nil, nil).Missing(t.Context(), f.signer, f.subject, atts)
+	if err != nil || len(missing) != 0 {
+		t.Errorf("a fresh run finds %d missing (%v), want none", len(missing), err)
 	}
 }
