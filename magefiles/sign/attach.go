@@ -279,8 +279,8 @@ func (r *Registry) Attach(ctx context.Context, s *Signer, subject name.Digest, a
 	if err := r.pusher.Put(ctx, repo.Digest(h.String()), rawManifest(raw)); err != nil {
 		return fmt.Errorf("attaching %s to %s: pushing the referrer: %w", att.PredicateType, subject, err)
 	}
-	if s.opts.CertificateProvider == nil {
-		r.remember(s, subject, h, att.PredicateType) // signed here, by this key
+	if s.opts.CertificateProvider == nil || s.wantIdentity != "" {
+		r.remember(s, subject, h, att.PredicateType) // signed here, by this key or identity
 	}
 	if err := r.annotateTagSchema(ctx, subject, h, m.Annotations); err != nil {
 		return fmt.Errorf("attaching %s to %s: %w", att.PredicateType, subject, err)

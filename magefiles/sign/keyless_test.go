@@ -1,9 +1,14 @@
 package sign_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 	"github.com/shiplane/shiplane/magefiles/sign"
@@ -167,5 +172,56 @@ func TestMissingKeylessCountsOnlyTheWorkflowIdentityVirtualSigstore(t *testing.T
 	}
 	if _, err := sign.SignBlob(t.Context(), liar, []byte("x")); !errors.Is(err, sign.ErrWrongIdentity) {
 		t.Errorf("SignBlob with a certificate of another identity: %v, want ErrWrongIdentity", err)
+	}
+}
+
+// TestMissingKeylessDoesNotAdoptAForgedReferrerVirtualSigstore: a writer to the registry pushes a
+// bundle signed by their own key, annotated as the release workflow's keyless bundle (the
+// annotation is not signed, and the identity is predictable). The release workflow's signer
+// verifies candidates against its trusted root, identity and issuer: it does not count it, and
+// attaches its own.
+func TestMissingKeylessDoesNotAdoptAForgedReferrerVirtualSigstore(t *testing.T) {
+	vs := signtest.NewVirtualSigstore(t)
+	f := setup(t, registrytest.New(t).Host())
+	ctx := t.Context()
+	atts := f.attestations(t, commitA)
+	if err := f.reg.Attach(ctx, f.signer, f.subject, atts[2]); err != nil { // a key's provenance
+		t.Fatal(err)
+	}
+	d := referrersOf(t, f.subject)[0].Digest
+	m := readManifest(t, f.subject.Context().Digest(d.String()))
+	m.Annotations[sign.AnnSigner] = "keyless:" + signtest.GitHubIdentity
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(f.subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	release := vs.Signer(t, signtest.GitHubIdentity, signtest.GitHubIssuer)
+	missing, err := newRun(t, nil, nil).Missing(ctx, release, f.subject, atts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 3 {
+		t.Fatalf("Missing = %d, want 3: the forged provenance is not the release workflow's", len(missing))
+	}
+	if n := f.attachMissing(t, release, atts); n != 3 {
+		t.Fatalf("attached %d, want 3", n)
+	}
+	if missing, err := newRun(t, nil, nil).Missing(ctx, release, f.subject, atts); err != nil || len(missing) != 0 {
+		t.Errorf("after attaching: Missing = %d, %v; want none (its own bundles verify)", len(missing), err)
+	}
+	// Without an expected identity, nothing counts as the signer's.
+	anyone, err := sign.NewKeylessSigner("token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing, err := newRun(t, nil, nil).Missing(ctx, anyone, f.subject, atts); err != nil || len(missing) != 3 {
+		t.Errorf("a keyless signer without an identity: Missing = %d, %v; want 3", len(missing), err)
 	}
 }

@@ -82,12 +82,13 @@ func (r *Registry) remembered(s *Signer, subject name.Digest, rf v1.Hash, predic
 
 // hasOurBundle reports whether refs holds a bundle of predicateType that s attached. The
 // annotations only pick the candidates: whoever can write to the registry can write them. A key
-// signer's candidate counts when its bundle verifies with s's public key, about subject, with
-// that predicate type (remembered once verified, see WithMemo): a referrer someone else pushed
-// with our annotations, or one deleted since (a stale entry of the referrers tag schema), does
-// not count, and the attestation is attached again. A keyless signer's candidates count by their
-// annotations (its certificate identity), as verifying them needs the trusted root. A registry
-// error other than "not found" is returned, not taken for absence.
+// candidate counts when its bundle verifies, about subject, with that predicate type: with a key
+// signer's public key, or, for a keyless signer, with a certificate for its expected identity and
+// issuer chaining to its trusted root, with a transparency-log entry (see keylessTrust; a keyless
+// signer without an expected identity counts none). A referrer someone else pushed with our
+// annotations does not count, and the attestation is attached again; nor does one deleted since,
+// unless this machine verified it before (WithMemo): then `release verified`, which reads every
+// bundle, reports it. A registry error other than "not found" is returned, not taken for absence.
 func (r *Registry) hasOurBundle(ctx context.Context, s *Signer, subject name.Digest, refs []referrer, predicateType string) (bool, error) {
 	var candidates []referrer
 	for _, ref := range refs {
@@ -98,19 +99,27 @@ func (r *Registry) hasOurBundle(ctx context.Context, s *Signer, subject name.Dig
 	if len(candidates) == 0 {
 		return false, nil
 	}
-	if s.opts.CertificateProvider != nil {
-		return true, nil
-	}
 	for _, c := range candidates {
 		if r.remembered(s, subject, c.digest, predicateType) {
 			return true, nil
 		}
 	}
-	pub, err := s.PublicKeyPEM()
-	if err != nil {
-		return false, err
+	var trust Trust
+	if s.opts.CertificateProvider != nil {
+		var err error
+		if trust, err = s.keylessTrust(); errors.Is(err, errNoIdentity) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	} else {
+		pub, err := s.PublicKeyPEM()
+		if err != nil {
+			return false, err
+		}
+		trust = KeyTrust(pub)
 	}
-	v, err := keyVerifier(pub)
+	v, trustPolicy, err := trust.verifier()
 	if err != nil {
 		return false, err
 	}
@@ -118,7 +127,7 @@ func (r *Registry) hasOurBundle(ctx context.Context, s *Signer, subject name.Dig
 	if err != nil {
 		return false, fmt.Errorf("digest %s: %w", subject.DigestStr(), err)
 	}
-	policy := verify.NewPolicy(verify.WithArtifactDigest("sha256", hexDigest), verify.WithKey())
+	policy := verify.NewPolicy(verify.WithArtifactDigest("sha256", hexDigest), trustPolicy)
 	for _, c := range candidates {
 		_, pt, err := r.verifyBundle(ctx, subject, c, v, policy)
 		switch {

@@ -32,10 +32,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -54,6 +56,32 @@ type Signer struct {
 	identity string
 	// wantIdentity is the certificate identity WithIdentity requires ("" any).
 	wantIdentity string
+	// wantIssuer and material are what Registry.Missing verifies a keyless signer's bundles
+	// with (WithIssuer, WithTrustedMaterial); material is fetched on first need when not given.
+	wantIssuer string
+	mu         sync.Mutex
+	material   root.TrustedMaterial
+}
+
+// errNoIdentity: a keyless signer without WithIdentity cannot tell its bundles from others'.
+var errNoIdentity = errors.New("a keyless signer without an expected identity cannot tell its bundles from another's")
+
+// keylessTrust is what a keyless signer's own bundles verify with: its expected identity and
+// issuer, on its trusted material (the Sigstore public-good root, fetched once, by default).
+func (s *Signer) keylessTrust() (Trust, error) {
+	if s.wantIdentity == "" {
+		return Trust{}, errNoIdentity
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.material == nil {
+		m, err := TrustedRoot("")
+		if err != nil {
+			return Trust{}, fmt.Errorf("assessing what is attached: %w", err)
+		}
+		s.material = m
+	}
+	return IdentityTrust(s.material, s.wantIssuer, s.wantIdentity, false)
 }
 
 // ErrWrongIdentity: the certificate authority certified another identity than WithIdentity's.
@@ -174,14 +202,31 @@ type keylessConfig struct {
 	tlog          sgsign.Transparency
 	keypair       sgsign.Keypair
 	identity      string
+	issuer        string
+	material      root.TrustedMaterial
+}
+
+// GitHubActionsIssuer is the OIDC issuer of GitHub Actions' ID tokens.
+const GitHubActionsIssuer = "https://token.actions.githubusercontent.com"
+
+// WithIssuer sets the OIDC issuer the certificates name, which Registry.Missing requires of this
+// signer's bundles. Default: GitHubActionsIssuer.
+func WithIssuer(issuer string) KeylessOption { return func(c *keylessConfig) { c.issuer = issuer } }
+
+// WithTrustedMaterial sets the trusted root (certificate authorities, transparency logs)
+// Registry.Missing verifies this signer's bundles against. Default: the Sigstore public-good
+// trusted root, fetched through its TUF repository on first need (TrustedRoot("")).
+func WithTrustedMaterial(m root.TrustedMaterial) KeylessOption {
+	return func(c *keylessConfig) { c.material = m }
 }
 
 // WithIdentity sets the identity the certificates must name (their subject alternative name;
 // under GitHub Actions the workflow, attest.GitHubActions.BuilderID): a bundle whose certificate
 // names another is an error, not attached, and Registry.Missing counts a keyless bundle as this
-// signer's only when it was attached with this identity (a bundle by another workflow, or
-// another repository's, then does not count as ours). Default "": any identity, and any
-// keyless bundle counts.
+// signer's only when its certificate, chaining to the trusted root (WithTrustedMaterial), names
+// this identity and the issuer (WithIssuer): a bundle by another workflow, another repository's,
+// or one only annotated as ours, does not count. Default "": any identity is signed with, and
+// Missing counts no keyless bundle as this signer's.
 func WithIdentity(identity string) KeylessOption {
 	return func(c *keylessConfig) { c.identity = identity }
 }
@@ -229,7 +274,7 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 	if idToken == "" {
 		return nil, fmt.Errorf("keyless signing: %w: empty ID token", ErrBadKey)
 	}
-	c := keylessConfig{fulcio: "https://fulcio.sigstore.dev", rekor: "https://rekor.sigstore.dev"}
+	c := keylessConfig{fulcio: "https://fulcio.sigstore.dev", rekor: "https://rekor.sigstore.dev", issuer: GitHubActionsIssuer}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -259,6 +304,8 @@ func NewKeylessSigner(idToken string, opts ...KeylessOption) (*Signer, error) {
 		},
 		identity:     identity,
 		wantIdentity: c.identity,
+		wantIssuer:   c.issuer,
+		material:     c.material,
 	}, nil
 }
 

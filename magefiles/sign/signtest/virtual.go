@@ -116,7 +116,7 @@ func (v *VirtualSigstore) Signer(t testing.TB, identity, issuer string, opts ...
 		t.Fatal(err)
 	}
 	s, err := sign.NewKeylessSigner("virtual-oidc-token", append([]sign.KeylessOption{
-		sign.WithKeypair(kp), sign.WithIdentity(identity),
+		sign.WithKeypair(kp), sign.WithIdentity(identity), sign.WithIssuer(issuer), sign.WithTrustedMaterial(v.TrustedRoot(t)),
 		sign.WithCertificateProvider(&virtualFulcio{cert: cert}),
 		sign.WithTransparency(sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualRekor{vs: v.vs, at: cert.NotBefore.Add(time.Minute)}})),
 	}, opts...)...)
