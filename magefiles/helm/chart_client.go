@@ -257,20 +257,9 @@ func (c *Client) Chart(ctx context.Context, repo, name, version string) (publish
 // PullChart returns the archive of name at version in repo. A version the repository does not
 // hold is an error wrapping ErrChartNotFound.
 func (c *Client) PullChart(ctx context.Context, repo, name, version string) ([]byte, error) {
-	ref, err := chartRef(repo, name, version)
+	pr, err := c.pull(ctx, repo, name, version, "")
 	if err != nil {
-		return nil, fmt.Errorf("pulling chart %s %s: %w", name, version, err)
-	}
-	hc, err := c.helmClient(ctx, ref, nil)
-	if err != nil {
-		return nil, fmt.Errorf("pulling chart %s: %w", ref, err)
-	}
-	pr, err := hc.Pull(ref)
-	if isNotFound(err) {
-		return nil, fmt.Errorf("pulling chart %s: %w: %v", ref, ErrChartNotFound, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pulling chart %s: %w", ref, err)
+		return nil, err
 	}
 	return pr.Chart.Data, nil
 }
@@ -280,26 +269,37 @@ func (c *Client) PullChart(ctx context.Context, repo, name, version string) ([]b
 // client checks each blob against its digest). A digest the repository does not hold is an
 // error wrapping ErrChartNotFound.
 func (c *Client) PullChartAt(ctx context.Context, repo, name, version, digest string) ([]byte, error) {
+	pr, err := c.pull(ctx, repo, name, version, digest)
+	if err != nil {
+		return nil, err
+	}
+	if pr.Manifest.Digest != digest {
+		return nil, fmt.Errorf("pulling chart %s %s@%s: the registry answered manifest %s", name, version, digest, pr.Manifest.Digest)
+	}
+	return pr.Chart.Data, nil
+}
+
+// pull pulls name at version in repo, by its manifest digest unless digest is "".
+func (c *Client) pull(ctx context.Context, repo, name, version, digest string) (*registry.PullResult, error) {
 	ref, err := chartRef(repo, name, version)
 	if err != nil {
 		return nil, fmt.Errorf("pulling chart %s %s: %w", name, version, err)
 	}
-	byDigest := ref[:strings.LastIndex(ref, ":")] + "@" + digest
 	hc, err := c.helmClient(ctx, ref, nil)
 	if err != nil {
-		return nil, fmt.Errorf("pulling chart %s: %w", byDigest, err)
+		return nil, fmt.Errorf("pulling chart %s: %w", ref, err)
 	}
-	pr, err := hc.Pull(byDigest)
+	if digest != "" {
+		ref = ref[:strings.LastIndex(ref, ":")] + "@" + digest
+	}
+	pr, err := hc.Pull(ref)
 	if isNotFound(err) {
-		return nil, fmt.Errorf("pulling chart %s: %w: %v", byDigest, ErrChartNotFound, err)
+		return nil, fmt.Errorf("pulling chart %s: %w: %v", ref, ErrChartNotFound, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("pulling chart %s: %w", byDigest, err)
+		return nil, fmt.Errorf("pulling chart %s: %w", ref, err)
 	}
-	if pr.Manifest.Digest != digest {
-		return nil, fmt.Errorf("pulling chart %s: the registry answered manifest %s", byDigest, pr.Manifest.Digest)
-	}
-	return pr.Chart.Data, nil
+	return pr, nil
 }
 
 // helmClient returns a Helm registry client whose every request is bound to ctx. (The Helm v3

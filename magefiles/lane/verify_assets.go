@@ -33,12 +33,9 @@ func (r *verification) checkAssets(ctx context.Context, d github.ReleaseDetail, 
 		repo, version, _ := strings.Cut(a.ref[strings.LastIndex(a.ref, "/")+1:], ":")
 		name := releaseChartAsset(path.Base(repo), version)
 		expected[name], expected[name+helm.ProvSuffix] = true, true
-		data, ok := assets[name]
-		if !ok {
-			var err error
-			if data, ok, err = read(name); err != nil {
-				return err
-			}
+		data, ok, err := read(name)
+		if err != nil {
+			return err
 		}
 		if !ok {
 			continue // not carried by this release: the chart repository is where it is

@@ -70,12 +70,7 @@ func (r *verification) checkHelmProv(d github.ReleaseDetail, read func(string) (
 		}
 		return nil
 	}
-	get := func(name string) ([]byte, bool, error) {
-		if data, ok := assets[name]; ok {
-			return data, true, nil
-		}
-		return read(name)
-	}
+	get := read // each asset is downloaded once
 	for _, name := range charts {
 		prov := name + helm.ProvSuffix
 		tgz, ok, err := get(name)

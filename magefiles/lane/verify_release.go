@@ -301,7 +301,11 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 	}
 	r := &verification{v: v}
 	assets := map[string][]byte{}
+	// read downloads an asset once: a second read of it answers from assets.
 	read := func(name string) ([]byte, bool, error) {
+		if data, ok := assets[name]; ok {
+			return data, true, nil
+		}
 		a, ok := d.Asset(name)
 		if !ok {
 			return nil, false, nil
@@ -412,12 +416,9 @@ func (r *verification) checkSums(read func(string) ([]byte, bool, error), assets
 	}
 	bad := false
 	for _, name := range order {
-		data, ok := assets[name]
-		if !ok {
-			var err error
-			if data, ok, err = read(name); err != nil {
-				return err
-			}
+		data, ok, err := read(name)
+		if err != nil {
+			return err
 		}
 		if !ok {
 			r.fail(VerifyProblem{Artifact: name, Problem: sumsAsset + " lists it, the release does not have it", Fix: "an asset was removed after the release; ask the publisher"})

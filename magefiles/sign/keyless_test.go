@@ -1,14 +1,9 @@
 package sign_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 	"github.com/shiplane/shiplane/magefiles/sign"
@@ -190,18 +185,7 @@ func TestMissingKeylessDoesNotAdoptAForgedReferrerVirtualSigstore(t *testing.T) 
 	}
 	d := referrersOf(t, f.subject)[0].Digest
 	m := readManifest(t, f.subject.Context().Digest(d.String()))
-	m.Annotations[sign.AnnSigner] = "keyless:" + signtest.GitHubIdentity
-	raw, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _, err := v1.SHA256(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Put(f.subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(ctx)); err != nil {
-		t.Fatal(err)
-	}
+	pushAnnotatedAs(t, f.subject, m, "keyless:"+signtest.GitHubIdentity)
 	release := vs.Signer(t, signtest.GitHubIdentity, signtest.GitHubIssuer)
 	missing, err := newRun(t, nil, nil).Missing(ctx, release, f.subject, atts)
 	if err != nil {

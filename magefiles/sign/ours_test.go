@@ -74,18 +74,7 @@ func TestMissingDoesNotAdoptAForgedReferrer(t *testing.T) {
 			if theirs == nil {
 				t.Fatal("the intruder's referrer is not listed")
 			}
-			theirs.Annotations[sign.AnnSigner] = ours.Annotations[sign.AnnSigner]
-			raw, err := json.Marshal(theirs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, _, err := v1.SHA256(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := remote.Put(f.subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(ctx)); err != nil {
-				t.Fatal(err)
-			}
+			pushAnnotatedAs(t, f.subject, theirs, ours.Annotations[sign.AnnSigner])
 			fresh := newRun(t, nil, nil) // another run: nothing remembered
 			missing, err := fresh.Missing(ctx, f.signer, f.subject, atts)
 			if err != nil {
@@ -199,6 +188,24 @@ func newRun(t *testing.T, count *countingTransport, memo sign.Memo) *sign.Regist
 		t.Fatal(err)
 	}
 	return r
+}
+
+// pushAnnotatedAs pushes referrer manifest m of subject again, with its signer annotation set to
+// signer: what anyone who can write to the registry can do (the annotations are not signed).
+func pushAnnotatedAs(t *testing.T, subject name.Digest, m *v1.Manifest, signer string) {
+	t.Helper()
+	m.Annotations[sign.AnnSigner] = signer
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readManifest(t *testing.T, ref name.Digest) *v1.Manifest {
