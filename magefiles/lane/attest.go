@@ -452,6 +452,26 @@ func platformImage(ref name.Digest, opts []remote.Option) (v1.Image, error) {
 	return idx.Image(im.Manifests[0].Digest)
 }
 
+// builtFrom is the commit a component's artifacts were built from, as verifyRelease expects it:
+// the commit of its tag <component>/v<version> when the remote has it (the release that first
+// published that version pushed it there; a later release that finds the version published,
+// with the same inputs, attaches what is missing about the same artifacts, signing on or off
+// then), else this release's commit (it builds them now, and pushes the tag here). The platform
+// chart is always this release's.
+func (g *publishGoals) builtFrom(ctx context.Context, c *manifest.Component) (string, error) {
+	if c == nil || g.tags == nil {
+		return g.w.Head.Hash, nil
+	}
+	tags, err := g.tags.Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	if commit := tags[ComponentTag(c.Name, c.Version)]; commit != "" {
+		return commit, nil
+	}
+	return g.w.Head.Hash, nil
+}
+
 // imageRefOf is the release reference of component name's image, from the plan's artifacts.
 func (g *publishGoals) imageRefOf(component string) string {
 	for _, d := range []plan.Decision{plan.Publish, plan.AlreadyPublished} {
@@ -464,19 +484,23 @@ func (g *publishGoals) imageRefOf(component string) string {
 	return ""
 }
 
-// provenance is the SLSA v1 statement about subject: the release commit, the component's inputs
-// key, its platforms and Dockerfile, the base image's digest, the Go toolchain and the GitHub
-// Actions run (read once with the environment).
+// provenance is the SLSA v1 statement about subject: the commit it was built from (builtFrom),
+// the component's inputs key, its platforms and Dockerfile, the base image's digest, the Go
+// toolchain and the GitHub Actions run (read once with the environment).
 func (g *publishGoals) provenance(ctx context.Context, st plan.Step, subject name.Digest) ([]byte, error) {
 	w := g.w
 	src, err := w.sourceRepository(ctx)
 	if err != nil {
 		return nil, err
 	}
-	in := attest.ProvenanceInput{SubjectName: subject.Context().Name(), SubjectDigest: subject.DigestStr(),
-		SourceRepository: src, Commit: w.Head.Hash, Component: st.Component, Version: st.Version,
-		InputsKey: st.Inputs, GoVersion: runtime.Version(), GitHub: w.Env.GitHubRun}
 	c := w.Manifest.Component(st.Component)
+	commit, err := g.builtFrom(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	in := attest.ProvenanceInput{SubjectName: subject.Context().Name(), SubjectDigest: subject.DigestStr(),
+		SourceRepository: src, Commit: commit, Component: st.Component, Version: st.Version,
+		InputsKey: st.Inputs, GoVersion: runtime.Version(), GitHub: w.Env.GitHubRun}
 	if st.Subject == plan.Chart {
 		in.BuildType = attest.BuildTypeChart
 	} else if c != nil && c.Image != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/shiplane/shiplane/magefiles/attest"
+	"github.com/shiplane/shiplane/magefiles/git/gittest"
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/sign"
@@ -449,3 +450,40 @@ type rawOCIManifest []byte
 
 func (m rawOCIManifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m rawOCIManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// TestSigningTurnedOnLaterNamesTheBuildCommit: release v1.0.0 is published unsigned (signing:
+// none); v1.0.1, with signing on, finds every component published with the same inputs and
+// attaches their attestations. Their provenance names the commit they were built from (their
+// component tags', v1.0.0's), not v1.0.1's, and v1.0.1 verifies.
+func TestSigningTurnedOnLaterNamesTheBuildCommit(t *testing.T) {
+	var first error
+	f := newNoopReleaseWith(t, 2, 1, nil, noopOptions{env: map[string]string{"SIGNING": "none"}, firstRelease: &first})
+	if first != nil {
+		t.Fatalf("the unsigned release: %v\n%s", first, f.out)
+	}
+	ctx := t.Context()
+	built := strings.TrimSpace(gittest.Git(t, f.root, "rev-parse", "HEAD"))
+	delete(f.env, "SIGNING")
+	if err := lane.Bump(ctx, f.config(0), "platform", "patch"); err != nil {
+		t.Fatal(err)
+	}
+	gittest.Git(t, f.root, "commit", "-qam", "platform 1.0.1")
+	gittest.Git(t, f.root, "push", "-q", "origin", "HEAD:refs/heads/main")
+	f.out.Reset()
+	if err := lane.TagRelease(ctx, f.config(0)); err != nil {
+		t.Fatalf("tagRelease v1.0.1: %v\n%s", err, f.out)
+	}
+	f.out.Reset()
+	if err := lane.ReleaseAll(ctx, f.config(0)); err != nil {
+		t.Fatalf("releaseAll v1.0.1: %v\n%s", err, f.out)
+	}
+	var out, prog bytes.Buffer
+	env := map[string]string{"GITHUB_REPOSITORY": "bench/shiplane", "GITHUB_API_URL": f.ghURL, "GITHUB_TOKEN": noopToken}
+	cfg := lane.Config{Root: f.root, Getenv: func(k string) string { return env[k] }, Stdout: &out, Progress: &prog}
+	if err := lane.VerifyRelease(ctx, cfg, "v1.0.1", lane.VerifyOptions{}); err != nil {
+		t.Fatalf("verifyRelease v1.0.1: %v\n%s", err, prog.String())
+	}
+	if !strings.Contains(prog.String(), "provenance for "+built) {
+		t.Errorf("no artifact's provenance names the build commit %s:\n%s", built, prog.String())
+	}
+}

@@ -95,6 +95,8 @@ type noopOptions struct {
 	// runFirst runs the first release instead of an in-process ReleaseAll (in a child process
 	// that a test kills, say). Default: nil, in-process.
 	runFirst func(f *noopRelease) error
+	// env is laid over the fixture's environment (SIGNING=none, say). Default: none.
+	env map[string]string
 	// helmKeyring, when set, is committed as deploy/helm-keyring.gpg and helmKey (an armored
 	// OpenPGP private key, or "") is HELM_SIGNING_KEY: the release attaches a .prov beside each
 	// chart. Default: none (no keyring, no .prov).
@@ -175,6 +177,7 @@ func newNoopReleaseWith(tb testing.TB, n, chartEvery int, platforms []string, o 
 		// Every image and chart is signed, with an SBOM (images) and a provenance attached.
 		"SIGNING_KEY": signingKey,
 	}
+	maps.Copy(f.env, o.env)
 	if o.helmKey != "" {
 		f.env["HELM_SIGNING_KEY"] = o.helmKey
 	}
