@@ -3,36 +3,13 @@ package attest_test
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/attest"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n%s", name, got)
-	}
-}
 
 func input() attest.ProvenanceInput {
 	return attest.ProvenanceInput{
@@ -76,7 +53,7 @@ func TestProvenanceGitHubActions(t *testing.T) {
 	if !bytes.Equal(got, again) {
 		t.Fatal("two statements from one input differ")
 	}
-	golden(t, "provenance-github.golden", got)
+	golden.File(t, filepath.Join("testdata", "provenance-github.golden"), string(got))
 
 	s, err := attest.ParseProvenance(got)
 	if err != nil {
@@ -99,7 +76,7 @@ func TestProvenanceLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "provenance-local.golden", got)
+	golden.File(t, filepath.Join("testdata", "provenance-local.golden"), string(got))
 }
 
 func TestProvenanceRequiresCommit(t *testing.T) {

@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,43 +14,10 @@ import (
 	"github.com/shiplane/shiplane/magefiles/deploy"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/testenv"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
 
-// -update rewrites testdata/*.golden. The flag may already be registered by a dependency
-// (gotest.tools registers one of that name); it is then shared.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata/*.golden with the rendered output")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
 var componentCharts = []string{"core", "connector-fs", "connector-webhook", "scanner", "web"}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the rendered output (go test -run %s -update rewrites it); got:\n%s", path, t.Name(), got)
-	}
-}
 
 // localReleases are the releases the local lane would install from the repository as it is.
 func localReleases(t *testing.T) map[string]*deploy.Release {
@@ -81,7 +47,7 @@ func TestDeployRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+"-default", got)
+			golden.Check(t, name+"-default", got)
 		})
 		t.Run(name+"/local", func(t *testing.T) {
 			r := local[name]
@@ -92,7 +58,7 @@ func TestDeployRenderGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, name+"-local", got)
+			golden.Check(t, name+"-local", got)
 		})
 	}
 	t.Run("platform/default", func(t *testing.T) {
@@ -104,7 +70,7 @@ func TestDeployRenderGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "platform-default", got)
+		golden.Check(t, "platform-default", got)
 	})
 }
 

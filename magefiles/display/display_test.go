@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,26 +16,8 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/plan"
 	"github.com/shiplane/shiplane/magefiles/progress"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s:\n--- got ---\n%s\n--- want ---\n%s", name, path, got, want)
-	}
-}
 
 // clock is a fake clock moving 1.5s on each reading.
 func clock() func() time.Time {
@@ -115,13 +96,13 @@ func TestPlainOutputGolden(t *testing.T) {
 	if anyEscape.MatchString(out.String()) {
 		t.Errorf("plain output holds an escape:\n%q", out.String())
 	}
-	golden(t, "plain", out.String())
+	golden.Check(t, "plain", out.String())
 }
 
 func TestSummaryTableGolden(t *testing.T) {
 	var out bytes.Buffer
 	rep := script(goal.ObserverFunc(func(goal.Event) {}), display.New(&out, display.Options{}))
-	golden(t, "table", display.Table(rep, refs()))
+	golden.Check(t, "table", display.Table(rep, refs()))
 }
 
 func testPlan() *plan.Plan {
@@ -164,12 +145,12 @@ func TestGitHubActionsOutputGolden(t *testing.T) {
 	if anyEscape.MatchString(out.String()) {
 		t.Errorf("GitHub Actions output holds an escape:\n%q", out.String())
 	}
-	golden(t, "github-actions", out.String())
+	golden.Check(t, "github-actions", out.String())
 	md, err := os.ReadFile(summary)
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "step-summary", string(md))
+	golden.Check(t, "step-summary", string(md))
 	if strings.Contains(string(md), "unauthorized") {
 		t.Errorf("the step summary was not redacted:\n%s", md)
 	}

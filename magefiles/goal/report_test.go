@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,28 +12,8 @@ import (
 	"time"
 
 	"github.com/shiplane/shiplane/magefiles/goal"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/<name>.golden, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s:\n--- got ---\n%s\n--- want ---\n%s", name, path, got, want)
-	}
-}
 
 // everyStatus is a report with one goal in each status, in declaration order.
 func everyStatus() *goal.Report {
@@ -72,7 +51,7 @@ func TestReportJSONGolden(t *testing.T) {
 	if !strings.HasPrefix(buf.String(), "{\n  \"schemaVersion\": 1,\n") {
 		t.Errorf("the report does not start with schemaVersion:\n%s", buf.String())
 	}
-	golden(t, "report.json", buf.Bytes())
+	golden.Check(t, "report.json", string(buf.Bytes()))
 
 	// WriteFile writes the same bytes.
 	path := filepath.Join(t.TempDir(), "out", "report.json")
@@ -93,7 +72,7 @@ func TestReportLinesGolden(t *testing.T) {
 		buf.WriteString(res.Line() + "\n")
 	}
 	buf.WriteString(r.Summary() + "\n")
-	golden(t, "report.lines", buf.Bytes())
+	golden.Check(t, "report.lines", string(buf.Bytes()))
 }
 
 // TestReportReadsBack: a written report reads back as the same report (but Err, never written);

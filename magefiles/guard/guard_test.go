@@ -2,16 +2,14 @@ package guard
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/graph"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
 
@@ -569,7 +567,7 @@ func TestTagPlacementMessages(t *testing.T) {
 	for _, tc := range cases {
 		fmt.Fprintf(&b, "%s:\n  %s\n", tc.name, tc.err.Error())
 	}
-	golden(t, "tag-placement", b.String())
+	golden.Check(t, "tag-placement", b.String())
 	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			if g := tt.err.Guardrail(); g != "tag-placement" {
@@ -582,28 +580,5 @@ func TestTagPlacementMessages(t *testing.T) {
 	}
 	if _, ok := Lookup(TagPlacementName); ok {
 		t.Errorf("tag placement needs git: it must not be one of All")
-	}
-}
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/<name>.golden; -update rewrites it.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
 	}
 }

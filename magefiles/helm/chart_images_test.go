@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,42 +20,9 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 
 	"github.com/shiplane/shiplane/magefiles/helm"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 	"github.com/shiplane/shiplane/magefiles/version"
 )
-
-// -update rewrites testdata/*.golden. The flag may already be registered by a dependency; it is
-// then shared.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata/*.golden with the rendered output")
-	}
-}
-
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if updating() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the rendered output (go test -run %s -update rewrites it); got:\n%s", path, t.Name(), got)
-	}
-}
 
 // testRegistry stands for the registry the lane pushed the images to.
 const testRegistry = "registry.example:5000/dev"
@@ -161,7 +127,7 @@ func TestPinnedChartsRenderPublishedImages(t *testing.T) {
 
 	for _, name := range leafCharts {
 		got := render(t, ctx, leaves[name].Path, nil)
-		golden(t, "pinned-"+name, got)
+		golden.Check(t, "pinned-"+name, got)
 		img := pinnedImage(t, charts, name)
 		if imgs := pinnedImages(t, got); len(imgs) != 1 || imgs[0] != img.Repository+"@"+img.Digest {
 			t.Errorf("%s runs %q, want %s@%s", name, imgs, img.Repository, img.Digest)
@@ -169,7 +135,7 @@ func TestPinnedChartsRenderPublishedImages(t *testing.T) {
 	}
 
 	got := render(t, ctx, platform.Path, nil)
-	golden(t, "pinned-platform", got)
+	golden.Check(t, "pinned-platform", got)
 	if imgs := pinnedImages(t, got); len(imgs) != 4 {
 		t.Errorf("the umbrella runs %q, want core, both connectors and web", imgs)
 	}
@@ -178,7 +144,7 @@ func TestPinnedChartsRenderPublishedImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = render(t, ctx, platform.Path, scanner)
-	golden(t, "pinned-platform-scanner", got)
+	golden.Check(t, "pinned-platform-scanner", got)
 	imgs := pinnedImages(t, got)
 	for _, name := range leafCharts {
 		img := pinnedImage(t, charts, name)

@@ -10,6 +10,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/settings"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
 
 // TestReleaseTagAdviceMatchesTheCause: a preview before the platform bump says what the real cause
@@ -40,7 +41,7 @@ func TestReleaseTagAdviceMatchesTheCause(t *testing.T) {
 	if err != nil || len(notes) == 0 {
 		t.Fatalf("releasePlan before the tag: err = %v\n%s", err, r.out)
 	}
-	lane.GoldenFile(t, "advice-not-yet-tagged", strings.Join(notes, "\n")+"\n")
+	golden.Check(t, "advice-not-yet-tagged", strings.Join(notes, "\n")+"\n")
 
 	// Released, then later work, and the root VERSION not bumped: bump platform, not fetch.
 	if err := lane.TagRelease(ctx, r.config()); err != nil {
@@ -53,14 +54,14 @@ func TestReleaseTagAdviceMatchesTheCause(t *testing.T) {
 	if !errors.As(err, &tnh) || tnh.Cause != guard.CauseReleased {
 		t.Fatalf("releasePlan after the release, not bumped: err = %v\n%s", err, r.out)
 	}
-	lane.GoldenFile(t, "advice-released-not-bumped", hashes(err.Error(), "HEAD", "v1.0.0")+"\n")
+	golden.Check(t, "advice-released-not-bumped", hashes(err.Error(), "HEAD", "v1.0.0")+"\n")
 	r.out.Reset()
 	err = lane.TagRelease(ctx, r.config())
 	var te *guard.TagExists
 	if !errors.As(err, &te) {
 		t.Fatalf("tagRelease after the release, not bumped: err = %v\n%s", err, r.out)
 	}
-	lane.GoldenFile(t, "advice-tagrelease-released", err.Error()+"\n")
+	golden.Check(t, "advice-tagrelease-released", err.Error()+"\n")
 
 	// The remote tag moved (to the later commit) while this clone's tag and HEAD stay at the
 	// release: fetch --force.
@@ -72,7 +73,7 @@ func TestReleaseTagAdviceMatchesTheCause(t *testing.T) {
 	if !errors.As(err, &tnh) || tnh.Cause != guard.CauseMoved {
 		t.Fatalf("releasePlan with a moved remote tag: err = %v\n%s", err, r.out)
 	}
-	lane.GoldenFile(t, "advice-remote-tag-moved", hashes(err.Error(), "HEAD", "later")+"\n")
+	golden.Check(t, "advice-remote-tag-moved", hashes(err.Error(), "HEAD", "later")+"\n")
 }
 
 // TestInvalidRegistrySettingIsOneError: a registry or chart repository setting that is not a valid
@@ -107,7 +108,7 @@ func TestInvalidRegistrySettingIsOneError(t *testing.T) {
 			if r.out.Len() > 0 || len(r.reg.Requests()) > 0 {
 				t.Errorf("wrote or asked before refusing: output %q, %d registry requests", r.out, len(r.reg.Requests()))
 			}
-			lane.GoldenFile(t, "settings-"+tc.name, strings.ReplaceAll(err.Error(), host, "<registry>")+"\n")
+			golden.Check(t, "settings-"+tc.name, strings.ReplaceAll(err.Error(), host, "<registry>")+"\n")
 		})
 	}
 }

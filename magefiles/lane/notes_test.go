@@ -56,7 +56,7 @@ func TestReleaseNotesGolden(t *testing.T) {
 	if err := pl.Err(); err != nil {
 		t.Fatalf("plan with ALLOW_BLOCKED=1: %v", err)
 	}
-	golden(t, "notes-blocked-components", notes)
+	planGolden(t, "notes-blocked-components", notes)
 	for _, not := range []string{"not in 1.0.0", "an older version", "https://example.com/demo/releases"} {
 		if strings.Contains(notes, not) {
 			t.Errorf("the notes hold %q, from another version or the link definitions", not)
@@ -84,7 +84,7 @@ func umbrellaBlockedFiles() map[string]string {
 // GitHub release still is (without the umbrella's archive), and the notes say so.
 func TestReleaseNotesUmbrellaBlocked(t *testing.T) {
 	notes, pl, _ := notesScenario(t, umbrellaBlockedFiles())
-	golden(t, "notes-umbrella-blocked", notes)
+	planGolden(t, "notes-umbrella-blocked", notes)
 	var release *plan.Step
 	for _, l := range pl.Levels {
 		for _, e := range l {

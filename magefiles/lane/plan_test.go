@@ -3,7 +3,6 @@ package lane
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,20 +15,8 @@ import (
 	"github.com/shiplane/shiplane/magefiles/published"
 	"github.com/shiplane/shiplane/magefiles/published/publishedtest"
 	"github.com/shiplane/shiplane/magefiles/settings"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-// updating reports -update. A dependency of this test binary (Helm's test helpers) may already
-// define the flag; then it is shared rather than defined twice.
-func updating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata/*.golden")
-	}
-}
 
 // scenarioFiles is a small repository: base ← api ← worker, and addon ← addon2 on tool, which is
 // never published.
@@ -145,42 +132,22 @@ func publishAll(t *testing.T, ws *Workspace, mem *publishedtest.Memory, dir stri
 	}
 }
 
-func golden(t *testing.T, name, got string) {
+func planGolden(t *testing.T, name, got string) {
 	t.Helper()
-	GoldenFile(t, "plan-"+name, got)
-}
-
-// GoldenFile compares got with testdata/<name>.golden; -update rewrites the file. It is exported
-// for the package's external tests.
-func GoldenFile(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if updating() {
-		os.MkdirAll("testdata", 0o755)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	golden.Check(t, "plan-"+name, got)
 }
 
 func TestPlanScenarios(t *testing.T) {
 	t.Run("new-components", func(t *testing.T) {
 		dir := gittest.New(t, scenarioFiles())
 		pl, _ := scenario(t, dir, publishedtest.New())
-		golden(t, "new-components", pl.String())
+		planGolden(t, "new-components", pl.String())
 		assertBlockedRefusal(t, pl)
 		data, err := json.MarshalIndent(pl, "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "new-components.json", string(data)+"\n")
+		planGolden(t, "new-components.json", string(data)+"\n")
 		var back struct {
 			SchemaVersion int    `json:"schemaVersion"`
 			Verdict       string `json:"verdict"`
@@ -198,7 +165,7 @@ func TestPlanScenarios(t *testing.T) {
 		gittest.Write(t, dir, map[string]string{"README": "docs only\n"})
 		gittest.Commit(t, dir, "docs")
 		pl, _ := scenario(t, dir, mem)
-		golden(t, "unchanged-released", pl.String())
+		planGolden(t, "unchanged-released", pl.String())
 		if n := pl.Count(plan.Publish); n != 0 {
 			t.Errorf("an unchanged release would publish %d artifacts", n)
 		}
@@ -230,7 +197,7 @@ func TestPlanScenarios(t *testing.T) {
 		gittest.Write(t, dir, map[string]string{"api/main.go": "package main // changed\n"})
 		gittest.Commit(t, dir, "change api")
 		pl, _ := scenario(t, dir, mem)
-		golden(t, "changed-without-bump", pl.String())
+		planGolden(t, "changed-without-bump", pl.String())
 		var cwb *guard.ChangedWithoutBump
 		if !errors.As(pl.Err(), &cwb) || cwb.Component != "api" || !strings.Contains(strings.Join(cwb.Files, " "), "api/main.go") {
 			t.Fatalf("Err() = %v", pl.Err())
@@ -241,7 +208,7 @@ func TestPlanScenarios(t *testing.T) {
 		}
 		gittest.Commit(t, dir, "bump api")
 		pl, _ = scenario(t, dir, mem)
-		golden(t, "bumped-after-change", pl.String())
+		planGolden(t, "bumped-after-change", pl.String())
 		for _, l := range pl.Levels {
 			for _, e := range l {
 				if e.Name == "api" {
@@ -260,7 +227,7 @@ func TestPlanScenarios(t *testing.T) {
 		mem := publishedtest.New()
 		mem.Images["registry.test/rel/worker:1.0.0"] = published.Image{Present: true, Inputs: "sha256:someone-else"}
 		pl, _ := scenario(t, dir, mem)
-		golden(t, "published-from-other-inputs", pl.String())
+		planGolden(t, "published-from-other-inputs", pl.String())
 		var pdi *guard.PublishedWithDifferentInputs
 		if !errors.As(pl.Err(), &pdi) || pdi.Component != "worker" {
 			t.Fatalf("Err() = %v", pl.Err())
@@ -298,7 +265,7 @@ func TestPlanScenarios(t *testing.T) {
 		if err == nil {
 			t.Fatal("a cycle was accepted")
 		}
-		golden(t, "cycle", err.Error()+"\n")
+		planGolden(t, "cycle", err.Error()+"\n")
 	})
 }
 
@@ -436,12 +403,12 @@ func TestPlanListsThePipeline(t *testing.T) {
 				t.Fatal(err)
 			}
 			listPipeline(pl, "deploy/release.yaml", p)
-			golden(t, tc.name, pl.String())
+			planGolden(t, tc.name, pl.String())
 			data, err := json.MarshalIndent(pl, "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name+".json", string(data)+"\n")
+			planGolden(t, tc.name+".json", string(data)+"\n")
 			if _, err := os.Stat(filepath.Join(dir, "signed-at-plan-time")); err == nil {
 				t.Error("listing the pipeline ran a sh! command")
 			}
@@ -457,7 +424,7 @@ func TestPlanRefusesAMalformedPipeline(t *testing.T) {
 	dir := gittest.New(t, files)
 	_, ws := scenario(t, dir, publishedtest.New())
 	_, err := ws.loadPipeline(t.Context(), "deploy/release.yaml", true)
-	golden(t, "pipeline-malformed", fmt.Sprintln(err))
+	planGolden(t, "pipeline-malformed", fmt.Sprintln(err))
 }
 
 // TestTheRepositoryReleaseFile loads deploy/release.yaml of this repository as releasePlan does

@@ -12,6 +12,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/registry"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
 
 // TestReleaseAllowBlocked: core is never published (publish: false), so the connectors and the
@@ -90,7 +91,7 @@ func TestReleaseAllowBlocked(t *testing.T) {
 	}
 	head := strings.TrimSpace(gittest.Git(t, r.root, "rev-parse", "HEAD"))
 	body := strings.ReplaceAll(rels[0].Body, head, "<commit>")
-	lane.GoldenFile(t, "notes-release-allow-blocked", body)
+	golden.Check(t, "notes-release-allow-blocked", body)
 
 	r.reg.Reset()
 	r.gh.ResetCounts()

@@ -13,6 +13,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/guard"
 	"github.com/shiplane/shiplane/magefiles/lane"
 	"github.com/shiplane/shiplane/magefiles/registry"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
 
 // commit writes files in the release repository, commits them and pushes the branch.
@@ -47,7 +48,7 @@ func TestTagReleaseRefusesBeforeCreatingAnything(t *testing.T) {
 		if err == nil {
 			t.Fatal("tagRelease accepted a malformed release file")
 		}
-		lane.GoldenFile(t, "tagrelease-malformed-release", err.Error()+"\n")
+		golden.Check(t, "tagrelease-malformed-release", err.Error()+"\n")
 		r.assertNotTagged(t)
 		// releasePlan refuses it too, in its refusals.
 		r.out.Reset()

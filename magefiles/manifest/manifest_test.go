@@ -2,16 +2,14 @@ package manifest_test
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/manifest"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // good is a valid manifest over the files writeTree creates.
 const good = `project: demo
@@ -187,20 +185,8 @@ func TestValidationErrors(t *testing.T) {
 			if !errors.As(err, &me) || me.File != manifest.DefaultFile {
 				t.Fatalf("error is not a *manifest.Error naming the file: %v", err)
 			}
-			golden := filepath.Join("testdata", tc.name+".golden")
 			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test -update)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("error message changed\n got: %s\nwant: %s", got, want)
-			}
+			golden.Check(t, tc.name, got)
 		})
 	}
 }

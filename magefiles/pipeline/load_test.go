@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/pipeline"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
 
 // environ is a small, fixed environment for tests: enough to find the shell and commands.
@@ -143,19 +144,7 @@ func TestValidationErrors(t *testing.T) {
 					t.Errorf("the error shows the secret %q: %s", v, got)
 				}
 			}
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test -update)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("error message changed\n got: %s\nwant: %s", got, want)
-			}
+			golden.Check(t, tc.name, got)
 		})
 	}
 }

@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"github.com/shiplane/shiplane/magefiles/goal"
 	"github.com/shiplane/shiplane/magefiles/pipeline"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 // The test kinds, each registered with one line.
 func TestMain(m *testing.M) {

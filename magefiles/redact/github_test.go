@@ -4,35 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"flag"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shiplane/shiplane/magefiles/redact"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n got:\n%s\nwant:\n%s", path, got, want)
-	}
-}
 
 // githubMasked does what the runner does with the values of add-mask commands: it finds every
 // occurrence of each in text and replaces each run of overlapping occurrences with "***".
@@ -73,7 +51,7 @@ func TestGitHubMasks(t *testing.T) {
 	if err := r.GitHubMasks(&out); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "github-masks.golden", out.String())
+	golden.Check(t, "github-masks", out.String())
 	checkCommands(t, out.String())
 
 	// What GitHub then hides: the secret raw, escaped, and in base64 after any prefix.
@@ -124,7 +102,7 @@ func TestGitHubMasksMultiLine(t *testing.T) {
 	if err := r.GitHubMasks(&out); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "github-masks-multiline.golden", out.String())
+	golden.Check(t, "github-masks-multiline", out.String())
 	checkCommands(t, out.String())
 	for _, want := range []string{"-----BEGIN KEY-----", "MIIBOgIBAAJBAKj34GkxFhD9", "-----END KEY-----"} {
 		if !strings.Contains(out.String(), "::add-mask::"+want+"\n") {

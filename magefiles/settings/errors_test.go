@@ -2,34 +2,11 @@ package settings
 
 import (
 	"errors"
-	"flag"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 	"os"
 	"path/filepath"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// golden compares got with testdata/<name>.golden; -update rewrites it.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s changed:\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
 
 // good is the shape of the repository's deploy/settings.yaml.
 const good = `# Where each lane publishes.
@@ -74,7 +51,7 @@ func TestFileErrors(t *testing.T) {
 			if f, l := loc.Location(); f != DefaultFile || l == 0 {
 				t.Errorf("Location() = %s, %d", f, l)
 			}
-			golden(t, "file-"+tc.name, err.Error()+"\n")
+			golden.Check(t, "file-"+tc.name, err.Error()+"\n")
 		})
 	}
 }
@@ -109,7 +86,7 @@ func TestInvalidDestinations(t *testing.T) {
 			if f, l := ie.Location(); l != tc.line || (l > 0) != (f == DefaultFile) {
 				t.Errorf("Location() = %q, %d; want line %d", f, l, tc.line)
 			}
-			golden(t, "invalid-"+tc.name, err.Error()+"\n")
+			golden.Check(t, "invalid-"+tc.name, err.Error()+"\n")
 		})
 	}
 	// Valid ones pass: lower case, a port, nested paths, the defaults.

@@ -1,17 +1,14 @@
 package version
 
 import (
-	"bytes"
 	"errors"
-	"flag"
+	"github.com/shiplane/shiplane/magefiles/testenv/golden"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // copyChart copies testdata/<name>/Chart.yaml into a temporary directory.
 func copyChart(t *testing.T, name string) string {
@@ -121,25 +118,6 @@ func TestReadChartNullsAndAliases(t *testing.T) {
 	}
 }
 
-// golden compares got with testdata/<name>.golden, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s:\n--- got ---\n%s\n--- want ---\n%s", name, path, got, want)
-	}
-}
-
 func TestEditsGolden(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -171,7 +149,7 @@ func TestEditsGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.name, got)
+			golden.Check(t, tt.name, string(got))
 			if _, err := ReadChart(path); err != nil {
 				t.Errorf("edited chart unreadable: %v", err)
 			}
