@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -107,21 +106,7 @@ func helmChartArtifact(t *testing.T, archive []byte) v1.Image {
 	return img
 }
 
-func push(t *testing.T, ref string, img v1.Image) name.Digest {
-	t.Helper()
-	tag, err := name.NewTag(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag.Context().Digest(d.String())
-}
+func push(t *testing.T, ref string, img v1.Image) name.Digest { return registrytest.Push(t, ref, img) }
 
 func attach(t *testing.T, reg *sign.Registry, s *sign.Signer, subject name.Digest, predicateType string, statement []byte) {
 	t.Helper()

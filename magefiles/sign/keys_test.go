@@ -20,13 +20,7 @@ func TestKeyFormatsSignAndVerify(t *testing.T) {
 	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	pkcs8 := func(k any) []byte {
-		der, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	}
+	pkcs8 := func(k any) []byte { return pkcs8PEM(t, k) }
 	sec1, err := x509.MarshalECPrivateKey(p256)
 	if err != nil {
 		t.Fatal(err)
@@ -58,4 +52,14 @@ func TestKeyFormatsSignAndVerify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pkcs8PEM is k as an unencrypted PKCS#8 PEM private key.
+func pkcs8PEM(t testing.TB, k any) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -16,6 +17,12 @@ func PushRandom(t testing.TB, ref string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Push(t, ref, img).DigestStr()
+}
+
+// Push writes img to ref ("host:port/repo:tag", plain HTTP) and returns it by digest.
+func Push(t testing.TB, ref string, img v1.Image) name.Digest {
+	t.Helper()
 	tag, err := name.NewTag(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -27,5 +34,5 @@ func PushRandom(t testing.TB, ref string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.String()
+	return tag.Context().Digest(d.String())
 }
