@@ -24,7 +24,7 @@ const chartLayerMediaType = "application/vnd.cncf.helm.chart.content.v1.tar+gzip
 //   - a file the release's signed content does not account for (the manifest, its bundle,
 //     SHA256SUMS, each listed chart's archive and .prov, the after-publish goals' records) was
 //     added after the release, and fails.
-func (r *verification) checkAssets(ctx context.Context, d github.ReleaseDetail, m publish.ReleaseManifest, read func(string) ([]byte, bool, error), assets map[string][]byte) error {
+func (r *verification) checkAssets(ctx context.Context, d github.ReleaseDetail, m publish.ReleaseManifest, read func(string) ([]byte, bool, error)) error {
 	expected := map[string]bool{manifestAsset: true, manifestBundleAsset: true, sumsAsset: true}
 	for _, a := range manifestArtifacts(m) {
 		if a.kind != "chart" || a.digest == "" {

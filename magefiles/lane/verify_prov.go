@@ -49,9 +49,8 @@ func readHelmKeyring(root, file string, s settings.Settings) (*helmKeyring, erro
 
 // checkHelmProv checks, when there is a keyring, that every chart archive (*.tgz) on the release
 // has a .prov beside it that verifies with the keyring for the archive's bytes, as
-// `helm verify <chart>.tgz --keyring <file>` does. Each archive is downloaded once (assets
-// holds what was read already). Without a keyring it says, once, that .prov files are not checked.
-func (r *verification) checkHelmProv(d github.ReleaseDetail, read func(string) ([]byte, bool, error), assets map[string][]byte) error {
+// `helm verify <chart>.tgz --keyring <file>` does (read downloads each archive once). Without a keyring it says, once, that .prov files are not checked.
+func (r *verification) checkHelmProv(d github.ReleaseDetail, read func(string) ([]byte, bool, error)) error {
 	var charts []string
 	provs := 0
 	for _, a := range d.Assets {
@@ -70,17 +69,16 @@ func (r *verification) checkHelmProv(d github.ReleaseDetail, read func(string) (
 		}
 		return nil
 	}
-	get := read // each asset is downloaded once
 	for _, name := range charts {
 		prov := name + helm.ProvSuffix
-		tgz, ok, err := get(name)
+		tgz, ok, err := read(name)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			continue // listed a moment ago; SHA256SUMS reports what is gone
 		}
-		sig, ok, err := get(prov)
+		sig, ok, err := read(prov)
 		if err != nil {
 			return err
 		}

@@ -327,10 +327,10 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 		return &ReleaseVerifyError{Tag: tag, Problems: r.problems}
 	}
 	r.checkManifestSignature(read, manifestData)
-	if err := r.checkSums(read, assets); err != nil {
+	if err := r.checkSums(read); err != nil {
 		return err
 	}
-	if err := r.checkHelmProv(d, read, assets); err != nil {
+	if err := r.checkHelmProv(d, read); err != nil {
 		return err
 	}
 	var m publish.ReleaseManifest
@@ -350,7 +350,7 @@ func (v *releaseVerifier) verify(ctx context.Context, tag string) error {
 		}
 		r.checkArtifact(ctx, a, commit)
 	}
-	if err := r.checkAssets(ctx, d, m, read, assets); err != nil {
+	if err := r.checkAssets(ctx, d, m, read); err != nil {
 		return err
 	}
 	if len(r.problems) > 0 {
@@ -386,7 +386,7 @@ func (r *verification) checkManifestSignature(read func(string) ([]byte, bool, e
 
 // checkSums checks SHA256SUMS against every asset it lists (each downloaded once); it must list
 // the manifest.
-func (r *verification) checkSums(read func(string) ([]byte, bool, error), assets map[string][]byte) error {
+func (r *verification) checkSums(read func(string) ([]byte, bool, error)) error {
 	sums, ok, err := read(sumsAsset)
 	if err != nil {
 		return err

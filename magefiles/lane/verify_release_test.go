@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -28,6 +27,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/publish"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 	"github.com/shiplane/shiplane/magefiles/sign"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 )
 
 const (

@@ -2,7 +2,6 @@ package sign_test
 
 import (
 	"errors"
-	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 	"io"
 	"log"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"github.com/shiplane/shiplane/magefiles/attest"
 	"github.com/shiplane/shiplane/magefiles/registry/registrytest"
 	"github.com/shiplane/shiplane/magefiles/sign"
+	"github.com/shiplane/shiplane/magefiles/sign/signtest"
 )
 
 const (
