@@ -188,9 +188,10 @@ func TestProvSignerGPGKey(t *testing.T) {
 		}
 		return out
 	}
-	gpg(nil, "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--quick-gen-key", "ACME charts <charts@acme.example>", "ed25519", "sign", "never")
+	// The passphrase goes to gpg on stdin, never in its argv.
+	gpg([]byte("s3cret\n"), "--pinentry-mode", "loopback", "--passphrase-fd", "0", "--quick-gen-key", "ACME charts <charts@acme.example>", "ed25519", "sign", "never")
 	keyring := gpg(nil, "--export", "ACME charts")
-	private := gpg(nil, "--pinentry-mode", "loopback", "--passphrase", "s3cret", "--armor", "--export-secret-keys", "ACME charts")
+	private := gpg([]byte("s3cret\n"), "--pinentry-mode", "loopback", "--passphrase-fd", "0", "--armor", "--export-secret-keys", "ACME charts")
 	s, err := helm.NewProvSigner(private, []byte("s3cret"))
 	if err != nil {
 		t.Fatal(err)
